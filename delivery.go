@@ -1,0 +1,159 @@
+package hookd
+
+import (
+	"context"
+	"time"
+)
+
+// DeliveryStatus is where a delivery stands.
+type DeliveryStatus string
+
+const (
+	DeliveryPending   DeliveryStatus = "pending"   // waiting for its next attempt (or its first)
+	DeliverySucceeded DeliveryStatus = "succeeded" // a 2xx was received
+	DeliveryFailed    DeliveryStatus = "failed"    // out of attempts, or not retryable; replayable
+	DeliveryCancelled DeliveryStatus = "cancelled" // its webhook was deleted or disabled
+)
+
+// Delivery is one (event, webhook) pair.
+type Delivery struct {
+	ID            string         `json:"id"`
+	TenantID      string         `json:"-"`
+	Mode          Mode           `json:"-"`
+	EventID       string         `json:"event_id"`
+	WebhookID     string         `json:"webhook_id"`
+	EventType     string         `json:"event_type"`
+	Status        DeliveryStatus `json:"status"`
+	Attempts      int            `json:"attempts"`
+	NextAttemptAt *time.Time     `json:"next_attempt_at"`
+	LastError     string         `json:"last_error,omitempty"`
+	LastStatus    int            `json:"last_status_code,omitempty"`
+	CreatedAt     time.Time      `json:"created_at"`
+	UpdatedAt     time.Time      `json:"updated_at"`
+}
+
+// ErrorClass says why an attempt failed, for people and for the retry rules.
+type ErrorClass string
+
+const (
+	ClassNone               ErrorClass = ""                    // success
+	ClassHTTPStatus         ErrorClass = "http_status"         // a non-2xx answer (3xx included)
+	ClassTimeout            ErrorClass = "timeout"             // connect or whole-request timeout
+	ClassConnection         ErrorClass = "connection"          // refused, reset, DNS, TLS …
+	ClassDestinationBlocked ErrorClass = "destination_blocked" // the SSRF guard refused the address
+	ClassGone               ErrorClass = "gone"                // 410: the webhook is disabled
+	ClassInvalid            ErrorClass = "invalid_request"     // the request could not be built
+)
+
+// Attempt is one HTTP try of a delivery.
+type Attempt struct {
+	ID              string        `json:"id"`
+	DeliveryID      string        `json:"delivery_id"`
+	At              time.Time     `json:"at"`
+	Duration        time.Duration `json:"-"`
+	DurationMS      int64         `json:"duration_ms"`
+	StatusCode      int           `json:"status_code"`
+	ErrorClass      ErrorClass    `json:"error_class,omitempty"`
+	Error           string        `json:"error,omitempty"`
+	ResponseExcerpt string        `json:"response_excerpt,omitempty"`
+}
+
+// MaxResponseExcerpt is how much of a response body an attempt keeps.
+const MaxResponseExcerpt = 4 << 10
+
+// DeliveryFilter selects deliveries in a list.
+type DeliveryFilter struct {
+	WebhookID string
+	EventID   string
+	Status    DeliveryStatus
+	Since     *time.Time
+	Until     *time.Time
+	Page
+}
+
+// DeliveryService finds deliveries and replays them.
+type DeliveryService interface {
+	// FindDeliveries returns one page ordered by id descending.
+	FindDeliveries(ctx context.Context, s Scope, f DeliveryFilter) ([]*Delivery, error)
+	// FindDeliveryByID returns the delivery with its attempts, oldest first. ENOTFOUND.
+	FindDeliveryByID(ctx context.Context, s Scope, id string) (*Delivery, []*Attempt, error)
+	// RetryDelivery makes a delivery due now for one more attempt, whatever
+	// its status; a succeeded or failed delivery gets exactly one attempt.
+	// Returns ENOTFOUND, and ECONFLICT if its webhook is gone.
+	RetryDelivery(ctx context.Context, s Scope, id string) (*Delivery, error)
+	// RecoverWebhook re-queues the webhook's failed deliveries created in
+	// [since, until) (until nil = now) and returns how many. ENOTFOUND.
+	RecoverWebhook(ctx context.Context, s Scope, webhookID string, since time.Time, until *time.Time) (int, error)
+}
+
+// Job is a claimed delivery with what sending it needs, loaded in the claim
+// so that the send path makes no query per delivery.
+type Job struct {
+	Delivery *Delivery
+	Event    *Event
+	Webhook  *Webhook
+	// ManualAttempt is true for a retry asked for by RetryDelivery: one attempt
+	// that does not reschedule on failure.
+	ManualAttempt bool
+}
+
+// OutcomeKind is what a worker decided for a claimed delivery.
+type OutcomeKind int
+
+const (
+	OutcomeSucceeded OutcomeKind = iota + 1
+	OutcomeRetry                 // failed; try again at RetryAt
+	OutcomeFailed                // failed for good (out of attempts or not retryable)
+	OutcomeReleased              // not attempted (shutting down, rate limited): due again at RetryAt, attempt count unchanged
+)
+
+// Outcome is the result of working one job, written back in batches.
+type Outcome struct {
+	DeliveryID string
+	WebhookID  string
+	Owner      string // the claimer; an outcome whose lease was lost is ignored
+	Kind       OutcomeKind
+	RetryAt    time.Time // for OutcomeRetry and OutcomeReleased
+	Attempt    *Attempt  // nil for OutcomeReleased
+	// DisableWebhook (a 410) sets the webhook auto_disabled.
+	DisableWebhook bool
+	// DeleteWebhook (a single-use webhook's first success) deletes it.
+	DeleteWebhook bool
+}
+
+// ClaimRequest asks for due deliveries.
+type ClaimRequest struct {
+	Owner string        // who claims: an instance id, unique per process
+	Limit int           // at most this many
+	Lease time.Duration // held until now+Lease; must outlive the request timeout
+	Now   time.Time
+}
+
+// QueueStats describes the queue for metrics.
+type QueueStats struct {
+	Pending      int           // deliveries waiting (due or not)
+	Due          int           // pending and due now
+	OldestDueAge time.Duration // how long the oldest due delivery has waited
+	Leased       int           // held by a worker
+}
+
+// Queue is the delivery queue: the database itself. Implementations claim in
+// batches (FOR UPDATE SKIP LOCKED on PostgreSQL) and write outcomes in batches.
+type Queue interface {
+	// ClaimDeliveries leases up to Limit due, pending deliveries whose lease is
+	// free or expired, with their event and webhook, across all tenants.
+	ClaimDeliveries(ctx context.Context, r ClaimRequest) ([]*Job, error)
+	// CompleteDeliveries records outcomes and their attempts in one
+	// transaction. An outcome whose Owner no longer holds the lease is skipped.
+	CompleteDeliveries(ctx context.Context, outs []Outcome) error
+	// NextDueAt returns when the earliest pending delivery becomes due, or nil.
+	NextDueAt(ctx context.Context) (*time.Time, error)
+	// Stats reports queue depth and age at now.
+	Stats(ctx context.Context, now time.Time) (QueueStats, error)
+	// AutoDisableWebhooks sets auto_disabled on enabled webhooks that have
+	// failed since before failingBefore, and returns them.
+	AutoDisableWebhooks(ctx context.Context, failingBefore time.Time) ([]*Webhook, error)
+	// Prune deletes events, deliveries and attempts created before t that are
+	// no longer pending, and returns how many rows went.
+	Prune(ctx context.Context, before time.Time) (int, error)
+}

@@ -1,0 +1,62 @@
+package hookd
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error codes. Every error that crosses a package boundary is either an *Error
+// carrying one of these codes or an unexpected failure, which the API layers
+// report as EINTERNAL ("internal error") and log.
+const (
+	EINVALID      = "invalid"          // a field or parameter is wrong; the message names it (422)
+	EMALFORMED    = "malformed"        // the request body is not parseable (400)
+	EUNAUTHORIZED = "unauthorized"     // missing or bad API key (401)
+	EFORBIDDEN    = "forbidden"        // authenticated but not allowed (403)
+	ENOTFOUND     = "not_found"        // no such row in this scope (404)
+	ECONFLICT     = "conflict"         // duplicate or idempotency mismatch (409)
+	ETOOLARGE     = "too_large"        // body over the limit (413)
+	EUNSUPPORTED  = "unsupported_type" // content type is not JSON (415)
+	ERATELIMITED  = "rate_limited"     // too many requests (429)
+	EINTERNAL     = "internal"         // anything unexpected (500)
+	EUNAVAILABLE  = "unavailable"      // shutting down or overloaded (503)
+)
+
+// Error is the domain error: a code for programs and a message for people.
+type Error struct {
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// Errorf returns an *Error with the given code and a formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of the first *Error in err's chain, "" for nil,
+// and EINTERNAL for anything else.
+func ErrorCode(err error) string {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return EINTERNAL
+}
+
+// ErrorMessage returns the message of the first *Error in err's chain, or
+// "internal error" for anything else: unexpected causes are logged, never shown.
+func ErrorMessage(err error) string {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return "internal error"
+}

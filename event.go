@@ -1,0 +1,90 @@
+package hookd
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"time"
+)
+
+// Event is what a producer publishes. Its id is the webhook-id of every
+// delivery it makes, so receivers can deduplicate across retries.
+type Event struct {
+	ID        string          `json:"id"`
+	TenantID  string          `json:"-"`
+	Mode      Mode            `json:"-"`
+	Type      string          `json:"type"`
+	Data      json.RawMessage `json:"data"`
+	CreatedAt time.Time       `json:"timestamp"`
+	// IdempotencyKey is the Idempotency-Key header of the publish, if any.
+	IdempotencyKey string `json:"-"`
+	// BodyHash identifies the request (type and data) for idempotent replays.
+	BodyHash []byte `json:"-"`
+}
+
+// Limits on events.
+const (
+	MaxEventIDLength = 256
+	MaxEventBytes    = 1 << 20
+)
+
+// ComputeBodyHash fingerprints what the producer sent, so that a replay with
+// the same id or key can be told apart from a different request.
+func ComputeBodyHash(typ string, data []byte) []byte {
+	h := sha256.New()
+	h.Write([]byte(typ))
+	h.Write([]byte{0})
+	h.Write(data)
+	return h.Sum(nil)
+}
+
+// PublishRequest is one event to accept in scope.
+type PublishRequest struct {
+	Scope Scope
+	Event *Event // ID may be empty (the store makes one); CreatedAt is set by the caller
+	// Test marks a test event (webhook.test): it goes to every enabled webhook
+	// in scope — or only to WebhookID when set — whatever their event types
+	// and filters, and is not added to the catalog.
+	Test      bool
+	WebhookID string
+}
+
+// PublishResult answers one PublishRequest.
+type PublishResult struct {
+	Event      *Event // the stored event (the original one on a replay)
+	Deliveries int    // how many deliveries it made
+	Replayed   bool   // the id or idempotency key was seen before with the same body
+	Err        error  // ECONFLICT for the same id or key with a different body
+}
+
+// EventFilter selects events in a list.
+type EventFilter struct {
+	Type  string
+	Since *time.Time
+	Until *time.Time
+	Page
+}
+
+// EventService accepts and finds events.
+type EventService interface {
+	// PublishEvents commits every request's event and its deliveries — one
+	// per deliverable webhook of the same scope whose event types and filter
+	// match — in one transaction, and answers each request in order. An
+	// unknown event type is added to the scope's catalog. This is the group
+	// commit of the design: callers batch concurrent publishes into one call.
+	// The error is for the batch as a whole (nothing was committed).
+	PublishEvents(ctx context.Context, reqs []PublishRequest) ([]PublishResult, error)
+	// FindEventByID returns ENOTFOUND.
+	FindEventByID(ctx context.Context, s Scope, id string) (*Event, error)
+	// FindEvents returns one page ordered by id descending (newest first).
+	FindEvents(ctx context.Context, s Scope, f EventFilter) ([]*Event, error)
+}
+
+// Publisher accepts one event. The implementation in package delivery groups
+// concurrent calls into one PublishEvents (group commit), so that a 202 means
+// committed without a commit per request.
+type Publisher interface {
+	// Publish returns the result, or the error of the whole batch. A
+	// per-event error (ECONFLICT) is returned as the error too.
+	Publish(ctx context.Context, r PublishRequest) (PublishResult, error)
+}
