@@ -157,3 +157,17 @@ type Queue interface {
 	// no longer pending, and returns how many rows went.
 	Prune(ctx context.Context, before time.Time) (int, error)
 }
+
+// AttemptResult is what one HTTP attempt came to. The dispatcher turns it
+// into an Outcome with the retry policy.
+type AttemptResult struct {
+	Attempt Attempt
+	// RetryAfter is the receiver's Retry-After on a 429 or 503, or 0.
+	RetryAfter time.Duration
+}
+
+// Sender makes one HTTP attempt of a job: signed, SSRF-checked at connect
+// time, with timeouts and a capped read. Package webhook implements it.
+type Sender interface {
+	Send(ctx context.Context, j *Job) AttemptResult
+}

@@ -1,9 +1,6 @@
 package hookd
 
-import (
-	"context"
-	"time"
-)
+import "context"
 
 // GuardedWebhooks wraps a WebhookService so that creating or re-pointing a
 // webhook at a literal address the policy refuses is EINVALID. Every API
@@ -32,9 +29,4 @@ func (g guardedWebhooks) UpdateWebhook(ctx context.Context, s Scope, id string, 
 		}
 	}
 	return g.WebhookService.UpdateWebhook(ctx, s, id, u)
-}
-
-// RotateWebhookSecret is not guarded; it is listed so the wrapper's surface is plain.
-func (g guardedWebhooks) RotateWebhookSecret(ctx context.Context, s Scope, id string, grace time.Duration) (*Webhook, error) {
-	return g.WebhookService.RotateWebhookSecret(ctx, s, id, grace)
 }

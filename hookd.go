@@ -49,6 +49,17 @@ type Scope struct {
 	Mode     Mode
 }
 
+// Services is what the API layers (canonical and compatibility) work with.
+// cmd/hookd fills it; Webhooks is already wrapped by GuardedWebhooks.
+type Services struct {
+	Tenants    TenantService
+	Webhooks   WebhookService
+	EventTypes EventTypeService
+	Events     EventService
+	Deliveries DeliveryService
+	Publisher  Publisher
+}
+
 // crockford is Crockford's base32 alphabet in lower case: ids sort by time
 // as plain strings, which lets cursors be ids.
 const crockford = "0123456789abcdefghjkmnpqrstvwxyz"
