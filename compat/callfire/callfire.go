@@ -1,0 +1,412 @@
+// Package callfire serves the webhook API of CallFire v2 (seeds 000 and 001)
+// over the hookd domain services, so that a CallFire client only changes its
+// base URL: numeric ids, unix-millisecond times, {items, limit, offset,
+// totalCount} pages, HTTP Basic auth, the partial-response "fields"
+// parameter and CallFire's error object.
+//
+// Webhooks made here carry Source "callfire", which makes their deliveries
+// carry X-CallFire-Signature. The handler serves paths relative to the API's
+// base (/webhooks, /webhooks/{id}, /webhooks/resources); mount it with
+// http.StripPrefix("/compat/callfire/v2", callfire.New(...)).
+package callfire
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/compat"
+)
+
+// Source is the hookd.Webhook.Source of webhooks made through this API.
+const Source = "callfire"
+
+// Options configure the handler: logger, body limit, clock.
+type Options = compat.Options
+
+// Paging as CallFire documents it.
+const (
+	defaultLimit = 100
+	maxLimit     = hookd.MaxPageLimit
+)
+
+type api struct {
+	svc     hookd.Services
+	opts    Options
+	catalog *compat.Catalog
+}
+
+// New returns the CallFire v2 webhook API.
+func New(svc hookd.Services, opts Options) http.Handler {
+	a := &api{svc: svc, opts: opts.WithDefaults(), catalog: compat.NewCatalog(svc.EventTypes, eventTypes)}
+	mux := http.NewServeMux()
+	mux.Handle("GET /webhooks", a.handle(a.findWebhooks))
+	mux.Handle("POST /webhooks", a.handle(a.createWebhook))
+	mux.Handle("GET /webhooks/resources", a.handle(a.findResources))
+	mux.Handle("GET /webhooks/{id}", a.handle(a.getWebhook))
+	mux.Handle("PUT /webhooks/{id}", a.handle(a.updateWebhook))
+	mux.Handle("DELETE /webhooks/{id}", a.handle(a.deleteWebhook))
+	// Without these the mux would answer in plain text.
+	mux.Handle("/webhooks", a.methodNotAllowed("GET, POST"))
+	mux.Handle("/webhooks/{id}", a.methodNotAllowed("GET, PUT, DELETE"))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		a.writeError(w, r, hookd.Errorf(hookd.ENOTFOUND, "no such resource: %s %s", r.Method, r.URL.Path))
+	})
+	return mux
+}
+
+type handlerFunc func(w http.ResponseWriter, r *http.Request, s hookd.Scope) error
+
+// handle authenticates, makes the CallFire catalog available in the
+// caller's scope, runs h and renders its error.
+func (a *api) handle(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, err := a.authenticate(r)
+		if err == nil {
+			err = a.catalog.Ensure(r.Context(), s)
+		}
+		if err == nil {
+			err = h(w, r, s)
+		}
+		if err != nil {
+			a.writeError(w, r, err)
+		}
+	})
+}
+
+func (a *api) methodNotAllowed(allow string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		allowed := allow
+		if r.PathValue("id") == "resources" {
+			allowed = "GET"
+		}
+		w.Header().Set("Allow", allowed)
+		a.writeErrorStatus(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s is not allowed here; allowed: %s", r.Method, allowed))
+	})
+}
+
+// authenticate reads HTTP Basic credentials whose password is a hookd API
+// key. The username is ignored, and a key given as the username with an
+// empty password (curl -u key:) is accepted too.
+func (a *api) authenticate(r *http.Request) (hookd.Scope, error) {
+	user, pass, ok := r.BasicAuth()
+	key := pass
+	if key == "" {
+		key = user
+	}
+	if !ok {
+		if b, found := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); found {
+			key = strings.TrimSpace(b)
+		}
+	}
+	if key == "" {
+		return hookd.Scope{}, hookd.Errorf(hookd.EUNAUTHORIZED, "authentication required: use HTTP Basic auth with a hookd API key as the password")
+	}
+	return a.svc.Tenants.Authenticate(r.Context(), key)
+}
+
+// errorJSON is CallFire's error object.
+type errorJSON struct {
+	HTTPStatusCode int    `json:"httpStatusCode"`
+	InternalCode   int    `json:"internalCode"`
+	Message        string `json:"message"`
+}
+
+// status is the canonical table, except that CallFire answers 400 for every
+// bad request.
+func status(code string) int {
+	if code == hookd.EINVALID {
+		return http.StatusBadRequest
+	}
+	return compat.Status(code)
+}
+
+func (a *api) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	compat.LogInternal(a.opts.Logger, r, err)
+	st := status(hookd.ErrorCode(err))
+	if st == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Basic realm="hookd"`)
+	}
+	a.writeErrorStatus(w, st, hookd.ErrorMessage(err))
+}
+
+func (a *api) writeErrorStatus(w http.ResponseWriter, st int, msg string) {
+	compat.WriteJSON(w, st, errorJSON{HTTPStatusCode: st, InternalCode: 0, Message: msg})
+}
+
+// writeProjected writes v keeping only the properties sel names.
+func writeProjected(w http.ResponseWriter, v any, sel selection) error {
+	if sel == nil {
+		compat.WriteJSON(w, http.StatusOK, v)
+		return nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode response: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var doc any
+	if err := dec.Decode(&doc); err != nil {
+		return fmt.Errorf("decode response: %w", err)
+	}
+	compat.WriteJSON(w, http.StatusOK, sel.project(doc))
+	return nil
+}
+
+// pageSelection applies a fields expression to a page: one that names none
+// of the page's own properties applies to its items.
+func pageSelection(sel selection) selection {
+	if sel == nil {
+		return nil
+	}
+	for _, k := range []string{"items", "limit", "offset", "totalCount"} {
+		if _, ok := sel.find(k); ok {
+			return sel
+		}
+	}
+	return selection{{name: "items", sub: sel}, {name: "limit"}, {name: "offset"}, {name: "totalCount"}}
+}
+
+// webhookNumber parses the {id} path segment.
+func webhookNumber(r *http.Request) (int64, error) {
+	raw := r.PathValue("id")
+	n, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, hookd.Errorf(hookd.EINVALID, "id must be a positive integer, got %q", raw)
+	}
+	return n, nil
+}
+
+func (a *api) findWebhook(r *http.Request, s hookd.Scope) (*hookd.Webhook, error) {
+	n, err := webhookNumber(r)
+	if err != nil {
+		return nil, err
+	}
+	w, err := a.svc.Webhooks.FindWebhookByNumber(r.Context(), s, n)
+	if hookd.ErrorCode(err) == hookd.ENOTFOUND {
+		return nil, hookd.Errorf(hookd.ENOTFOUND, "webhook %d not found", n)
+	}
+	return w, err
+}
+
+func (a *api) getWebhook(w http.ResponseWriter, r *http.Request, s hookd.Scope) error {
+	sel, err := parseSelection("fields", r.URL.Query().Get("fields"))
+	if err != nil {
+		return err
+	}
+	wh, err := a.findWebhook(r, s)
+	if err != nil {
+		return err
+	}
+	return writeProjected(w, toJSON(wh), sel)
+}
+
+func (a *api) createWebhook(w http.ResponseWriter, r *http.Request, s hookd.Scope) error {
+	var in webhookInput
+	if err := compat.DecodeJSON(r, a.opts.MaxBodyBytes, &in); err != nil {
+		return err
+	}
+	cat, err := a.loadCatalog(r.Context(), s)
+	if err != nil {
+		return err
+	}
+	now := a.opts.Now()
+	u, err := in.update(nil, cat, now)
+	if err != nil {
+		return err
+	}
+	wh := &hookd.Webhook{Source: Source}
+	u.Apply(wh, now)
+	if err := a.svc.Webhooks.CreateWebhook(r.Context(), s, wh); err != nil {
+		return err
+	}
+	compat.WriteJSON(w, http.StatusOK, struct {
+		ID int64 `json:"id"`
+	}{wh.Number})
+	return nil
+}
+
+// updateWebhook answers 204 No Content, as CallFire's update operations do.
+func (a *api) updateWebhook(w http.ResponseWriter, r *http.Request, s hookd.Scope) error {
+	var in webhookInput
+	if err := compat.DecodeJSON(r, a.opts.MaxBodyBytes, &in); err != nil {
+		return err
+	}
+	cur, err := a.findWebhook(r, s)
+	if err != nil {
+		return err
+	}
+	cat, err := a.loadCatalog(r.Context(), s)
+	if err != nil {
+		return err
+	}
+	u, err := in.update(cur, cat, a.opts.Now())
+	if err != nil {
+		return err
+	}
+	if _, err := a.svc.Webhooks.UpdateWebhook(r.Context(), s, cur.ID, u); err != nil {
+		if hookd.ErrorCode(err) == hookd.ENOTFOUND { // deleted meanwhile
+			return hookd.Errorf(hookd.ENOTFOUND, "webhook %d not found", cur.Number)
+		}
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// deleteWebhook answers 204 No Content, as CallFire's delete operations do.
+func (a *api) deleteWebhook(w http.ResponseWriter, r *http.Request, s hookd.Scope) error {
+	cur, err := a.findWebhook(r, s)
+	if err != nil {
+		return err
+	}
+	if err := a.svc.Webhooks.DeleteWebhook(r.Context(), s, cur.ID); err != nil {
+		if hookd.ErrorCode(err) == hookd.ENOTFOUND {
+			return hookd.Errorf(hookd.ENOTFOUND, "webhook %d not found", cur.Number)
+		}
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (a *api) findResources(w http.ResponseWriter, r *http.Request, s hookd.Scope) error {
+	sel, err := parseSelection("fields", r.URL.Query().Get("fields"))
+	if err != nil {
+		return err
+	}
+	cat, err := a.loadCatalog(r.Context(), s)
+	if err != nil {
+		return err
+	}
+	items := cat.list
+	if items == nil {
+		items = []resource{}
+	}
+	return writeProjected(w, struct {
+		Items []resource `json:"items"`
+	}{items}, pageSelection(sel))
+}
+
+type pageJSON struct {
+	Items      []webhookJSON `json:"items"`
+	Limit      int           `json:"limit"`
+	Offset     int           `json:"offset"`
+	TotalCount int           `json:"totalCount"`
+}
+
+func (a *api) findWebhooks(w http.ResponseWriter, r *http.Request, s hookd.Scope) error {
+	q := r.URL.Query()
+	sel, err := parseSelection("fields", q.Get("fields"))
+	if err != nil {
+		return err
+	}
+	f := hookd.WebhookFilter{URL: q.Get("callback"), Name: q.Get("name")}
+	if v := q.Get("enabled"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return hookd.Errorf(hookd.EINVALID, "enabled must be true or false, got %q", v)
+		}
+		f.Enabled = &b
+	}
+	if f.Limit, err = intParam(q.Get("limit"), "limit", defaultLimit, 1, maxLimit); err != nil {
+		return err
+	}
+	if f.Offset, err = intParam(q.Get("offset"), "offset", 0, 0, 1<<31-1); err != nil {
+		return err
+	}
+	var anyOf []string // event types to match in memory
+	if q.Get("resource") != "" || q.Get("event") != "" {
+		cat, err := a.loadCatalog(r.Context(), s)
+		if err != nil {
+			return err
+		}
+		var res resource
+		if v := q.Get("resource"); v != "" {
+			if res, err = cat.resource("resource", v); err != nil {
+				return err
+			}
+			f.Resource = res.Name
+		}
+		if v := q.Get("event"); v != "" {
+			if res.Name != "" {
+				e, err := res.event("event", v)
+				if err != nil {
+					return err
+				}
+				f.EventType = res.Name + "." + e
+			} else {
+				anyOf = cat.eventTypesFor(v)
+				if len(anyOf) == 0 {
+					return hookd.Errorf(hookd.EINVALID, "event: %q is not an event of any resource", v)
+				}
+				if len(anyOf) == 1 {
+					f.EventType, anyOf = anyOf[0], nil
+				}
+			}
+		}
+	}
+	var page []*hookd.Webhook
+	var total int
+	if anyOf == nil {
+		page, total, err = a.svc.Webhooks.FindWebhooks(r.Context(), s, f)
+	} else {
+		page, total, err = a.findByAnyEventType(r, s, f, anyOf)
+	}
+	if err != nil {
+		return err
+	}
+	out := pageJSON{Items: make([]webhookJSON, len(page)), Limit: f.Limit, Offset: f.Offset, TotalCount: total}
+	for i, wh := range page {
+		out.Items[i] = toJSON(wh)
+	}
+	return writeProjected(w, out, pageSelection(sel))
+}
+
+// findByAnyEventType serves a search by an event name that several
+// resources have (event=finished without resource): the store filters by
+// one event type, so the others are matched here over the scope's webhooks.
+func (a *api) findByAnyEventType(r *http.Request, s hookd.Scope, f hookd.WebhookFilter, types []string) ([]*hookd.Webhook, int, error) {
+	page := f.Page
+	f.Page = hookd.Page{Limit: hookd.MaxPageLimit}
+	var matched []*hookd.Webhook
+	for {
+		batch, total, err := a.svc.Webhooks.FindWebhooks(r.Context(), s, f)
+		if err != nil {
+			return nil, 0, err
+		}
+		for _, wh := range batch {
+			for _, t := range types {
+				if hookd.MatchEventType(wh.EventTypes, t) {
+					matched = append(matched, wh)
+					break
+				}
+			}
+		}
+		f.Offset += len(batch)
+		if len(batch) == 0 || f.Offset >= total {
+			break
+		}
+	}
+	total := len(matched)
+	lo := min(page.Offset, total)
+	hi := min(lo+page.Limit, total)
+	return matched[lo:hi], total, nil
+}
+
+// intParam parses an integer query parameter within [lo, hi].
+func intParam(raw, name string, def, lo, hi int) (int, error) {
+	if raw == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < lo || n > hi {
+		return 0, hookd.Errorf(hookd.EINVALID, "%s must be an integer between %d and %d, got %q", name, lo, hi, raw)
+	}
+	return n, nil
+}
