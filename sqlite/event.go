@@ -1,0 +1,415 @@
+package sqlite
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hookd/hookd"
+)
+
+const eventColumns = `id, tenant_id, mode, type, data, created_at, idempotency_key, body_hash, deliveries`
+
+// scanEvent reads eventColumns; the last one, the delivery count, goes to n.
+func scanEvent(s scanner, n *int) (*hookd.Event, error) {
+	var (
+		e       hookd.Event
+		mode    string
+		data    []byte
+		created int64
+		key     sql.NullString
+	)
+	if err := s.Scan(&e.ID, &e.TenantID, &mode, &e.Type, &data, &created, &key, &e.BodyHash, n); err != nil {
+		return nil, err
+	}
+	e.Mode = hookd.Mode(mode)
+	e.Data = json.RawMessage(data)
+	e.CreatedAt = fromMS(created)
+	e.IdempotencyKey = key.String
+	return &e, nil
+}
+
+var deliveryInsertColumns = []string{"id", "tenant_id", "mode", "event_id", "webhook_id", "event_type", "status",
+	"next_attempt_at", "created_at", "updated_at"}
+
+var eventInsertColumns = []string{"id", "tenant_id", "mode", "type", "data", "created_at", "idempotency_key",
+	"body_hash", "deliveries"}
+
+// subscriber is what fan-out needs of a webhook.
+type subscriber struct {
+	id          string
+	eventTypes  []string
+	filter      *hookd.Filter
+	deliverable bool // false: enabled, but only test events reach it
+}
+
+// accepted is an event published earlier in the same batch, for replays.
+type accepted struct {
+	event      *hookd.Event
+	deliveries int
+}
+
+// publishBatch is the state of one PublishEvents transaction.
+type publishBatch struct {
+	ctx         context.Context
+	tx          *sql.Tx
+	now         time.Time
+	subscribers map[hookd.Scope][]subscriber
+	types       map[hookd.Scope]map[string]bool // event types ensured in this batch
+	byID        map[hookd.Scope]map[string]*accepted
+	byKey       map[hookd.Scope]map[string]*accepted
+	findByID    *sql.Stmt
+	findByKey   *sql.Stmt
+	ensureType  *sql.Stmt
+	events      *batchInsert
+	deliveries  *batchInsert
+	matched     []string // webhook ids of the event being fanned out
+}
+
+// PublishEvents implements hookd.EventService: the whole batch is one
+// transaction, with multi-row inserts and one webhook read per scope.
+func (db *DB) PublishEvents(ctx context.Context, reqs []hookd.PublishRequest) ([]hookd.PublishResult, error) {
+	results := make([]hookd.PublishResult, len(reqs))
+	if len(reqs) == 0 {
+		return results, nil
+	}
+	now := db.now()
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		b := &publishBatch{
+			ctx:         ctx,
+			tx:          tx,
+			now:         now,
+			subscribers: map[hookd.Scope][]subscriber{},
+			types:       map[hookd.Scope]map[string]bool{},
+			byID:        map[hookd.Scope]map[string]*accepted{},
+			byKey:       map[hookd.Scope]map[string]*accepted{},
+			events:      newBatchInsert(tx, "events", eventInsertColumns, 16),
+			deliveries:  newBatchInsert(tx, "deliveries", deliveryInsertColumns, 64),
+		}
+		defer b.close()
+		for i := range reqs {
+			res, err := b.publish(&reqs[i])
+			if err != nil {
+				return err
+			}
+			results[i] = res
+		}
+		if err := b.events.flush(ctx); err != nil {
+			return err
+		}
+		return b.deliveries.flush(ctx)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("publish events: %w", err)
+	}
+	return results, nil
+}
+
+func (b *publishBatch) close() {
+	for _, st := range []*sql.Stmt{b.findByID, b.findByKey, b.ensureType} {
+		if st != nil {
+			st.Close()
+		}
+	}
+	b.events.close()
+	b.deliveries.close()
+}
+
+// prepare returns *st, preparing query the first time.
+func (b *publishBatch) prepare(st **sql.Stmt, query string) (*sql.Stmt, error) {
+	if *st == nil {
+		s, err := b.tx.PrepareContext(b.ctx, query)
+		if err != nil {
+			return nil, err
+		}
+		*st = s
+	}
+	return *st, nil
+}
+
+// publish handles one request. A returned error aborts the batch; a
+// per-request refusal is the result's Err.
+func (b *publishBatch) publish(r *hookd.PublishRequest) (hookd.PublishResult, error) {
+	e, s := r.Event, r.Scope
+	if e == nil {
+		return hookd.PublishResult{Err: hookd.Errorf(hookd.EINVALID, "event is required")}, nil
+	}
+	if !s.Mode.Valid() || s.TenantID == "" {
+		return hookd.PublishResult{Err: hookd.Errorf(hookd.EINVALID, "scope is incomplete")}, nil
+	}
+	if len(e.ID) > hookd.MaxEventIDLength {
+		return hookd.PublishResult{Err: hookd.Errorf(hookd.EINVALID, "id must be at most %d characters", hookd.MaxEventIDLength)}, nil
+	}
+	if !r.Test {
+		if err := hookd.ValidateEventTypeName(e.Type); err != nil {
+			return hookd.PublishResult{Err: hookd.Errorf(hookd.EINVALID, "type: %s", hookd.ErrorMessage(err))}, nil
+		}
+	}
+	if e.BodyHash == nil {
+		e.BodyHash = hookd.ComputeBodyHash(e.Type, e.Data)
+	}
+
+	// Idempotency: the same id or key seen before, in this batch or committed.
+	chosenID := e.ID != ""
+	if chosenID {
+		prev, err := b.lookup(s, b.byID, &b.findByID, `SELECT `+eventColumns+` FROM events WHERE tenant_id = ? AND mode = ? AND id = ?`, e.ID)
+		if err != nil {
+			return hookd.PublishResult{}, err
+		}
+		if prev != nil {
+			return replay(prev, e, fmt.Sprintf("event id %s", e.ID)), nil
+		}
+	}
+	if e.IdempotencyKey != "" {
+		prev, err := b.lookup(s, b.byKey, &b.findByKey, `SELECT `+eventColumns+` FROM events WHERE tenant_id = ? AND mode = ? AND idempotency_key = ?`, e.IdempotencyKey)
+		if err != nil {
+			return hookd.PublishResult{}, err
+		}
+		if prev != nil {
+			return replay(prev, e, fmt.Sprintf("Idempotency-Key %q", e.IdempotencyKey)), nil
+		}
+	}
+	if !chosenID {
+		e.ID = hookd.NewIDAt("msg", b.now)
+	}
+	e.TenantID, e.Mode = s.TenantID, s.Mode
+	if e.CreatedAt.IsZero() {
+		e.CreatedAt = b.now
+	}
+	e.CreatedAt = e.CreatedAt.UTC().Truncate(time.Millisecond)
+
+	if !r.Test {
+		if err := b.ensureEventType(s, e.Type); err != nil {
+			return hookd.PublishResult{}, err
+		}
+	}
+	n, err := b.fanOut(r)
+	var he *hookd.Error
+	if errors.As(err, &he) {
+		return hookd.PublishResult{Err: err}, nil
+	}
+	if err != nil {
+		return hookd.PublishResult{}, err
+	}
+	var key any
+	if e.IdempotencyKey != "" {
+		key = e.IdempotencyKey
+	}
+	if err := b.events.add(b.ctx, e.ID, e.TenantID, string(e.Mode), e.Type, []byte(e.Data), ms(e.CreatedAt), key, e.BodyHash, n); err != nil {
+		return hookd.PublishResult{}, err
+	}
+	a := &accepted{event: e, deliveries: n}
+	remember(b.byID, s, e.ID, a)
+	if e.IdempotencyKey != "" {
+		remember(b.byKey, s, e.IdempotencyKey, a)
+	}
+	return hookd.PublishResult{Event: e, Deliveries: n}, nil
+}
+
+func remember(m map[hookd.Scope]map[string]*accepted, s hookd.Scope, k string, a *accepted) {
+	if m[s] == nil {
+		m[s] = map[string]*accepted{}
+	}
+	m[s][k] = a
+}
+
+// lookup finds an event published before under key k: in this batch, or
+// committed.
+func (b *publishBatch) lookup(s hookd.Scope, seen map[hookd.Scope]map[string]*accepted, st **sql.Stmt, query, k string) (*accepted, error) {
+	if a := seen[s][k]; a != nil {
+		return a, nil
+	}
+	stmt, err := b.prepare(st, query)
+	if err != nil {
+		return nil, err
+	}
+	var n int
+	ev, err := scanEvent(stmt.QueryRowContext(b.ctx, s.TenantID, string(s.Mode), k), &n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find event: %w", err)
+	}
+	return &accepted{event: ev, deliveries: n}, nil
+}
+
+// replay answers a request whose id or key was used before.
+func replay(prev *accepted, e *hookd.Event, what string) hookd.PublishResult {
+	if !bytes.Equal(prev.event.BodyHash, e.BodyHash) {
+		return hookd.PublishResult{Err: hookd.Errorf(hookd.ECONFLICT, "%s was already used with a different body", what)}
+	}
+	return hookd.PublishResult{Event: prev.event, Deliveries: prev.deliveries, Replayed: true}
+}
+
+func (b *publishBatch) ensureEventType(s hookd.Scope, name string) error {
+	if b.types[s][name] {
+		return nil
+	}
+	st, err := b.prepare(&b.ensureType, ensureEventTypeSQL)
+	if err != nil {
+		return err
+	}
+	if _, err := st.ExecContext(b.ctx, s.TenantID, string(s.Mode), name, "", ms(b.now), ms(b.now)); err != nil {
+		return fmt.Errorf("add event type %q: %w", name, err)
+	}
+	if b.types[s] == nil {
+		b.types[s] = map[string]bool{}
+	}
+	b.types[s][name] = true
+	return nil
+}
+
+// fanOut queues the request's deliveries and returns how many.
+func (b *publishBatch) fanOut(r *hookd.PublishRequest) (int, error) {
+	subs, err := b.subscribersOf(r.Scope)
+	if err != nil {
+		return 0, err
+	}
+	e := r.Event
+	var doc map[string]any
+	b.matched = b.matched[:0]
+	found := false
+	for i := range subs {
+		w := &subs[i]
+		if r.Test {
+			if r.WebhookID != "" && w.id != r.WebhookID {
+				continue
+			}
+			found = true
+		} else {
+			if !w.deliverable || !hookd.MatchEventType(w.eventTypes, e.Type) {
+				continue
+			}
+			if w.filter != nil {
+				if doc == nil {
+					if doc, err = hookd.NewFilterDocument(e); err != nil {
+						return 0, hookd.Errorf(hookd.EINVALID, "data: %v", err)
+					}
+				}
+				if !w.filter.Match(doc) {
+					continue
+				}
+			}
+		}
+		b.matched = append(b.matched, w.id)
+	}
+	at := ms(b.now)
+	for _, id := range b.matched {
+		err := b.deliveries.add(b.ctx, hookd.NewIDAt("dlv", b.now), e.TenantID, string(e.Mode), e.ID, id, e.Type,
+			string(hookd.DeliveryPending), at, at, at)
+		if err != nil {
+			return 0, err
+		}
+	}
+	n := len(b.matched)
+	if r.Test && r.WebhookID != "" && !found {
+		var one int
+		err := b.tx.QueryRowContext(b.ctx, `SELECT 1 FROM webhooks WHERE tenant_id = ? AND mode = ? AND id = ?`,
+			r.Scope.TenantID, string(r.Scope.Mode), r.WebhookID).Scan(&one)
+		if err != nil {
+			return 0, notFound(err, "find webhook", fmt.Sprintf("webhook %s not found", r.WebhookID))
+		}
+	}
+	return n, nil
+}
+
+// subscribersOf loads the enabled webhooks of a scope once per batch.
+func (b *publishBatch) subscribersOf(s hookd.Scope) ([]subscriber, error) {
+	if subs, ok := b.subscribers[s]; ok {
+		return subs, nil
+	}
+	rows, err := b.tx.QueryContext(b.ctx, `SELECT id, event_types, filter, status, expires_at FROM webhooks
+		WHERE tenant_id = ? AND mode = ? AND enabled = 1 ORDER BY id`, s.TenantID, string(s.Mode))
+	if err != nil {
+		return nil, fmt.Errorf("load webhooks: %w", err)
+	}
+	defer rows.Close()
+	subs := []subscriber{}
+	for rows.Next() {
+		var (
+			w             subscriber
+			types, filter []byte
+			status        string
+			expires       sql.NullInt64
+		)
+		if err := rows.Scan(&w.id, &types, &filter, &status, &expires); err != nil {
+			return nil, fmt.Errorf("load webhooks: %w", err)
+		}
+		if err := json.Unmarshal(types, &w.eventTypes); err != nil {
+			return nil, fmt.Errorf("webhook %s: decode event types: %w", w.id, err)
+		}
+		if len(filter) > 0 {
+			if w.filter, err = hookd.ParseFilter(filter); err != nil {
+				return nil, fmt.Errorf("webhook %s: stored filter: %w", w.id, err)
+			}
+		}
+		w.deliverable = hookd.WebhookStatus(status) == hookd.StatusActive && (!expires.Valid || ms(b.now) < expires.Int64)
+		subs = append(subs, w)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("load webhooks: %w", err)
+	}
+	b.subscribers[s] = subs
+	return subs, nil
+}
+
+// FindEventByID implements hookd.EventService.
+func (db *DB) FindEventByID(ctx context.Context, s hookd.Scope, id string) (*hookd.Event, error) {
+	var n int
+	e, err := scanEvent(db.reader.QueryRowContext(ctx, `SELECT `+eventColumns+` FROM events WHERE tenant_id = ? AND mode = ? AND id = ?`,
+		s.TenantID, string(s.Mode), id), &n)
+	if err != nil {
+		return nil, notFound(err, "find event", fmt.Sprintf("event %s not found", id))
+	}
+	return e, nil
+}
+
+// FindEvents implements hookd.EventService.
+func (db *DB) FindEvents(ctx context.Context, s hookd.Scope, f hookd.EventFilter) ([]*hookd.Event, error) {
+	if err := f.Page.Normalize(); err != nil {
+		return nil, err
+	}
+	q := `SELECT ` + eventColumns + ` FROM events WHERE tenant_id = ? AND mode = ?`
+	args := []any{s.TenantID, string(s.Mode)}
+	if f.Type != "" {
+		q += ` AND type = ?`
+		args = append(args, f.Type)
+	}
+	if f.Since != nil {
+		q += ` AND created_at >= ?`
+		args = append(args, ms(*f.Since))
+	}
+	if f.Until != nil {
+		q += ` AND created_at < ?`
+		args = append(args, ms(*f.Until))
+	}
+	if f.Cursor != "" {
+		q += ` AND id < ?`
+		args = append(args, f.Cursor)
+	}
+	q += ` ORDER BY id DESC LIMIT ? OFFSET ?`
+	args = append(args, f.Limit, offsetUnlessCursor(f.Page))
+	rows, err := db.reader.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("find events: %w", err)
+	}
+	defer rows.Close()
+	out := []*hookd.Event{}
+	for rows.Next() {
+		var n int
+		e, err := scanEvent(rows, &n)
+		if err != nil {
+			return nil, fmt.Errorf("find events: %w", err)
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find events: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,481 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"github.com/hookd/hookd"
+)
+
+// jsonList is ids as a JSON array, for `IN (SELECT value FROM json_each(?))`:
+// one statement whatever the number of ids.
+func jsonList(ids []string) (string, error) {
+	b, err := json.Marshal(ids)
+	return string(b), err
+}
+
+// ClaimDeliveries implements hookd.Queue. A claimed row's next_attempt_at
+// moves to its lease expiry, so the claim index skips rows in flight and a
+// crashed worker's rows come due again when the lease runs out. A delivery
+// whose webhook was deleted, or is no longer deliverable (unless the attempt
+// was asked for by a person), is cancelled instead of returned.
+func (db *DB) ClaimDeliveries(ctx context.Context, r hookd.ClaimRequest) ([]*hookd.Job, error) {
+	if r.Limit <= 0 {
+		return nil, nil
+	}
+	if r.Lease <= 0 {
+		return nil, hookd.Errorf(hookd.EINVALID, "claim lease must be positive, got %s", r.Lease)
+	}
+	if r.Owner == "" {
+		return nil, hookd.Errorf(hookd.EINVALID, "claim owner is required")
+	}
+	now := r.Now.UTC().Truncate(time.Millisecond)
+	until := ms(now.Add(r.Lease))
+	var jobs []*hookd.Job
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `UPDATE deliveries SET lease_owner = ?, lease_until = ?, next_attempt_at = ?
+			WHERE id IN (SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?
+				AND (lease_until IS NULL OR lease_until < ?) ORDER BY next_attempt_at LIMIT ?)
+			RETURNING `+deliveryColumns, r.Owner, until, until, ms(now), ms(now), r.Limit)
+		if err != nil {
+			return fmt.Errorf("claim: %w", err)
+		}
+		defer rows.Close()
+		var deliveryIDs, webhookIDs []string
+		seenWebhook := map[string]bool{}
+		for rows.Next() {
+			j := &hookd.Job{}
+			if j.Delivery, err = scanDelivery(rows, &j.ManualAttempt); err != nil {
+				return fmt.Errorf("claim: %w", err)
+			}
+			jobs = append(jobs, j)
+			deliveryIDs = append(deliveryIDs, j.Delivery.ID)
+			if !seenWebhook[j.Delivery.WebhookID] {
+				seenWebhook[j.Delivery.WebhookID] = true
+				webhookIDs = append(webhookIDs, j.Delivery.WebhookID)
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("claim: %w", err)
+		}
+		rows.Close()
+		if len(jobs) == 0 {
+			return nil
+		}
+		events, err := eventsOfDeliveries(ctx, tx, deliveryIDs)
+		if err != nil {
+			return err
+		}
+		webhooks, err := webhooksByID(ctx, tx, webhookIDs)
+		if err != nil {
+			return err
+		}
+		kept := jobs[:0]
+		for _, j := range jobs {
+			d := j.Delivery
+			j.Event = events[eventKey{d.TenantID, d.Mode, d.EventID}]
+			j.Webhook = webhooks[d.WebhookID]
+			var why string
+			switch {
+			case j.Webhook == nil:
+				why = "webhook deleted"
+			case j.Event == nil:
+				why = "event deleted"
+			case !j.ManualAttempt && !j.Webhook.Deliverable(now):
+				why = "webhook " + string(j.Webhook.Status)
+				if j.Webhook.Status == hookd.StatusActive {
+					why = "webhook " + string(hookd.StatusExpired)
+				}
+			}
+			if why == "" {
+				kept = append(kept, j)
+				continue
+			}
+			_, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = 'cancelled', next_attempt_at = NULL, lease_owner = NULL,
+				lease_until = NULL, manual = 0, last_error = ?, updated_at = ? WHERE id = ?`, why, ms(now), d.ID)
+			if err != nil {
+				return fmt.Errorf("claim: cancel delivery %s: %w", d.ID, err)
+			}
+		}
+		jobs = kept
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return jobs, nil
+}
+
+type eventKey struct {
+	tenantID string
+	mode     hookd.Mode
+	id       string
+}
+
+// eventsOfDeliveries loads each event of the deliveries once.
+func eventsOfDeliveries(ctx context.Context, tx *sql.Tx, deliveryIDs []string) (map[eventKey]*hookd.Event, error) {
+	list, err := jsonList(deliveryIDs)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT `+eventColumns+` FROM events WHERE rowid IN (
+		SELECT e.rowid FROM deliveries d JOIN events e ON e.tenant_id = d.tenant_id AND e.mode = d.mode AND e.id = d.event_id
+		WHERE d.id IN (SELECT value FROM json_each(?)))`, list)
+	if err != nil {
+		return nil, fmt.Errorf("claim: load events: %w", err)
+	}
+	defer rows.Close()
+	out := map[eventKey]*hookd.Event{}
+	for rows.Next() {
+		var n int
+		e, err := scanEvent(rows, &n)
+		if err != nil {
+			return nil, fmt.Errorf("claim: load events: %w", err)
+		}
+		out[eventKey{e.TenantID, e.Mode, e.ID}] = e
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("claim: load events: %w", err)
+	}
+	return out, nil
+}
+
+// webhooksByID loads webhooks by id, across scopes.
+func webhooksByID(ctx context.Context, q querier, ids []string) (map[string]*hookd.Webhook, error) {
+	list, err := jsonList(ids)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := q.QueryContext(ctx, `SELECT `+webhookColumns+` FROM webhooks WHERE id IN (SELECT value FROM json_each(?))`, list)
+	if err != nil {
+		return nil, fmt.Errorf("load webhooks: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[string]*hookd.Webhook, len(ids))
+	for rows.Next() {
+		w, err := scanWebhook(rows)
+		if err != nil {
+			return nil, fmt.Errorf("load webhooks: %w", err)
+		}
+		out[w.ID] = w
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("load webhooks: %w", err)
+	}
+	return out, nil
+}
+
+// health is what a batch of outcomes did to one webhook's failure streak.
+type health struct {
+	succeeded bool       // a success reset the streak
+	failedAt  *time.Time // the first failure after the last success
+	disable   bool
+	delete    bool
+}
+
+var attemptInsertColumns = []string{"id", "delivery_id", "at", "duration_ms", "status_code", "error_class", "error", "response_excerpt"}
+
+// CompleteDeliveries implements hookd.Queue.
+func (db *DB) CompleteDeliveries(ctx context.Context, outs []hookd.Outcome) error {
+	if len(outs) == 0 {
+		return nil
+	}
+	now := db.now()
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		update, err := tx.PrepareContext(ctx, `UPDATE deliveries SET status = ?, attempts = attempts + ?, next_attempt_at = ?,
+			last_error = COALESCE(?, last_error), last_status = COALESCE(?, last_status), manual = manual AND ?,
+			lease_owner = NULL, lease_until = NULL, updated_at = ?
+			WHERE id = ? AND lease_owner = ? AND status = 'pending' RETURNING webhook_id`)
+		if err != nil {
+			return err
+		}
+		defer update.Close()
+		attempts := newBatchInsert(tx, "attempts", attemptInsertColumns, 32)
+		defer attempts.close()
+		webhooks := map[string]*health{}
+		var order []string // webhook ids in first-seen order, for a stable write order
+		for i := range outs {
+			o := &outs[i]
+			status, next, keepManual, err := outcomeState(o)
+			if err != nil {
+				return err
+			}
+			var inc int
+			var lastErr, lastStatus any
+			if a := o.Attempt; a != nil && o.Kind != hookd.OutcomeReleased {
+				inc, lastErr, lastStatus = 1, a.Error, a.StatusCode
+			}
+			var webhookID string
+			err = update.QueryRowContext(ctx, string(status), inc, next, lastErr, lastStatus, keepManual, ms(now), o.DeliveryID, o.Owner).Scan(&webhookID)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue // the lease was lost: another worker owns the outcome
+			}
+			if err != nil {
+				return fmt.Errorf("delivery %s: %w", o.DeliveryID, err)
+			}
+			h := webhooks[webhookID]
+			if h == nil {
+				h = &health{}
+				webhooks[webhookID] = h
+				order = append(order, webhookID)
+			}
+			h.disable = h.disable || o.DisableWebhook
+			h.delete = h.delete || o.DeleteWebhook
+			if inc == 0 {
+				continue
+			}
+			a := o.Attempt
+			at := a.At.UTC().Truncate(time.Millisecond)
+			if a.At.IsZero() {
+				at = now
+			}
+			if o.Kind == hookd.OutcomeSucceeded {
+				h.succeeded, h.failedAt = true, nil
+			} else if h.failedAt == nil {
+				h.failedAt = &at
+			}
+			id := a.ID
+			if id == "" {
+				id = hookd.NewIDAt("att", now)
+			}
+			durMS := a.DurationMS
+			if durMS == 0 {
+				durMS = a.Duration.Milliseconds()
+			}
+			err = attempts.add(ctx, id, o.DeliveryID, ms(at), durMS, a.StatusCode, string(a.ErrorClass), a.Error,
+				excerpt(a.ResponseExcerpt))
+			if err != nil {
+				return err
+			}
+		}
+		if err := attempts.flush(ctx); err != nil {
+			return err
+		}
+		for _, id := range order {
+			if err := applyHealth(ctx, tx, id, webhooks[id], now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("complete deliveries: %w", err)
+	}
+	return nil
+}
+
+// outcomeState is the delivery's status, next attempt time (nil or unix ms)
+// and whether a manual flag survives, after an outcome.
+func outcomeState(o *hookd.Outcome) (hookd.DeliveryStatus, any, bool, error) {
+	switch o.Kind {
+	case hookd.OutcomeSucceeded:
+		return hookd.DeliverySucceeded, nil, false, nil
+	case hookd.OutcomeRetry:
+		return hookd.DeliveryPending, ms(o.RetryAt), false, nil
+	case hookd.OutcomeFailed:
+		return hookd.DeliveryFailed, nil, false, nil
+	case hookd.OutcomeReleased:
+		return hookd.DeliveryPending, ms(o.RetryAt), true, nil
+	}
+	return "", nil, false, hookd.Errorf(hookd.EINVALID, "delivery %s: unknown outcome kind %d", o.DeliveryID, o.Kind)
+}
+
+// pruneDeliveries deletes one chunk of finished deliveries created before
+// `before` and their attempts, and reports whether there may be more.
+func (db *DB) pruneDeliveries(ctx context.Context, floor string, before time.Time) (deleted int, more bool, err error) {
+	err = db.write(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT json_group_array(id), count(*) FROM (SELECT id FROM deliveries
+			WHERE id < ? AND created_at < ? AND status != 'pending' LIMIT ?)`, floor, ms(before), pruneChunk)
+		if err != nil {
+			return err
+		}
+		var list string
+		var n int
+		if rows.Next() {
+			err = rows.Scan(&list, &n)
+		}
+		rows.Close()
+		if err != nil || n == 0 {
+			return errors.Join(err, rows.Err())
+		}
+		more = n == pruneChunk
+		for _, table := range []string{"attempts WHERE delivery_id", "deliveries WHERE id"} {
+			res, err := tx.ExecContext(ctx, `DELETE FROM `+table+` IN (SELECT value FROM json_each(?))`, list)
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			deleted += int(n)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, false, fmt.Errorf("prune deliveries: %w", err)
+	}
+	return deleted, more, nil
+}
+
+// excerpt cuts a response body to MaxResponseExcerpt bytes on a rune boundary.
+func excerpt(s string) string {
+	if len(s) <= hookd.MaxResponseExcerpt {
+		return s
+	}
+	s = s[:hookd.MaxResponseExcerpt]
+	// Drop the bytes of a rune the cut split (at most UTFMax-1 of them).
+	for i := 1; i < utf8.UTFMax && len(s) > 0; i++ {
+		if r, size := utf8.DecodeLastRuneInString(s); r != utf8.RuneError || size != 1 {
+			break
+		}
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// applyHealth writes what a batch of outcomes did to one webhook.
+func applyHealth(ctx context.Context, tx *sql.Tx, webhookID string, h *health, now time.Time) error {
+	var err error
+	switch {
+	case h.succeeded && h.failedAt == nil:
+		_, err = tx.ExecContext(ctx, `UPDATE webhooks SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL`, webhookID)
+	case h.succeeded:
+		_, err = tx.ExecContext(ctx, `UPDATE webhooks SET failing_since = ? WHERE id = ?`, ms(*h.failedAt), webhookID)
+	case h.failedAt != nil:
+		_, err = tx.ExecContext(ctx, `UPDATE webhooks SET failing_since = COALESCE(failing_since, ?) WHERE id = ?`, ms(*h.failedAt), webhookID)
+	}
+	if err != nil {
+		return fmt.Errorf("webhook %s health: %w", webhookID, err)
+	}
+	switch {
+	case h.delete:
+		if _, err := tx.ExecContext(ctx, `DELETE FROM webhooks WHERE id = ?`, webhookID); err != nil {
+			return fmt.Errorf("delete webhook %s: %w", webhookID, err)
+		}
+		return cancelPending(ctx, tx, webhookID, now, "webhook deleted")
+	case h.disable:
+		_, err := tx.ExecContext(ctx, `UPDATE webhooks SET enabled = 0, status = 'auto_disabled', updated_at = ? WHERE id = ?`, ms(now), webhookID)
+		if err != nil {
+			return fmt.Errorf("disable webhook %s: %w", webhookID, err)
+		}
+		return cancelPending(ctx, tx, webhookID, now, "webhook auto_disabled")
+	}
+	return nil
+}
+
+// NextDueAt implements hookd.Queue.
+func (db *DB) NextDueAt(ctx context.Context) (*time.Time, error) {
+	var next sql.NullInt64
+	if err := db.reader.QueryRowContext(ctx, `SELECT min(next_attempt_at) FROM deliveries WHERE status = 'pending'`).Scan(&next); err != nil {
+		return nil, fmt.Errorf("next due: %w", err)
+	}
+	return fromNullMS(next), nil
+}
+
+// Stats implements hookd.Queue.
+func (db *DB) Stats(ctx context.Context, now time.Time) (hookd.QueueStats, error) {
+	t := ms(now)
+	var (
+		st     hookd.QueueStats
+		oldest sql.NullInt64
+	)
+	err := db.reader.QueryRowContext(ctx, `SELECT count(*),
+		coalesce(sum(next_attempt_at <= ?1 AND (lease_until IS NULL OR lease_until < ?1)), 0),
+		min(CASE WHEN next_attempt_at <= ?1 AND (lease_until IS NULL OR lease_until < ?1) THEN next_attempt_at END),
+		coalesce(sum(lease_until IS NOT NULL AND lease_until >= ?1), 0)
+		FROM deliveries WHERE status = 'pending'`, t).Scan(&st.Pending, &st.Due, &oldest, &st.Leased)
+	if err != nil {
+		return st, fmt.Errorf("queue stats: %w", err)
+	}
+	if oldest.Valid {
+		st.OldestDueAge = time.Duration(t-oldest.Int64) * time.Millisecond
+	}
+	return st, nil
+}
+
+// AutoDisableWebhooks implements hookd.Queue. Their pending deliveries are
+// cancelled, as for a 410.
+func (db *DB) AutoDisableWebhooks(ctx context.Context, failingBefore time.Time) ([]*hookd.Webhook, error) {
+	now := db.now()
+	var out []*hookd.Webhook
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `UPDATE webhooks SET enabled = 0, status = 'auto_disabled', updated_at = ?
+			WHERE failing_since IS NOT NULL AND failing_since < ? AND enabled = 1 AND status = 'active'
+			RETURNING `+webhookColumns, ms(now), ms(failingBefore))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			w, err := scanWebhook(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, w)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rows.Close()
+		for _, w := range out {
+			if err := cancelPending(ctx, tx, w.ID, now, "webhook auto_disabled"); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("auto-disable webhooks: %w", err)
+	}
+	return out, nil
+}
+
+// pruneChunk bounds how many rows one retention transaction deletes, so
+// that publishes wait for the writer only briefly.
+const pruneChunk = 1000
+
+// Prune implements hookd.Queue, in transactions of at most pruneChunk
+// deliveries (with their attempts) or events.
+func (db *DB) Prune(ctx context.Context, before time.Time) (int, error) {
+	// Delivery ids begin with their creation time: every id made before
+	// `before` sorts below the time part of an id made at `before`.
+	floor := hookd.NewIDAt("dlv", before)[:len("dlv_")+10]
+	total := 0
+	for {
+		n, more, err := db.pruneDeliveries(ctx, floor, before)
+		total += n
+		if err != nil {
+			return total, err
+		}
+		if !more {
+			break
+		}
+	}
+	for {
+		var n int64
+		err := db.write(ctx, func(tx *sql.Tx) error {
+			res, err := tx.ExecContext(ctx, `DELETE FROM events WHERE rowid IN (SELECT e.rowid FROM events e
+				WHERE e.created_at < ? AND NOT EXISTS (SELECT 1 FROM deliveries d
+					WHERE d.event_id = e.id AND d.tenant_id = e.tenant_id AND d.mode = e.mode)
+				LIMIT ?)`, ms(before), pruneChunk)
+			if err != nil {
+				return err
+			}
+			n, err = res.RowsAffected()
+			return err
+		})
+		if err != nil {
+			return total, fmt.Errorf("prune events: %w", err)
+		}
+		total += int(n)
+		if n < pruneChunk {
+			return total, nil
+		}
+	}
+}

@@ -1,0 +1,256 @@
+// Package sqlite is the embedded store of hookd: tenants, API keys, event
+// types, webhooks, events, deliveries and the delivery queue, kept in one
+// SQLite file in WAL mode through the pure-Go modernc.org/sqlite driver.
+//
+// Writes go through a pool of exactly one connection whose transactions begin
+// IMMEDIATE, so they never fail on a lock upgrade; reads use a second pool.
+// The hot paths (publish, claim, complete) write whole batches in one
+// transaction: a commit is the expensive part with synchronous=FULL.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	moderncsqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/hookd/hookd"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Compile-time checks that DB is every service of the domain.
+var (
+	_ hookd.TenantService    = (*DB)(nil)
+	_ hookd.WebhookService   = (*DB)(nil)
+	_ hookd.EventTypeService = (*DB)(nil)
+	_ hookd.EventService     = (*DB)(nil)
+	_ hookd.DeliveryService  = (*DB)(nil)
+	_ hookd.Queue            = (*DB)(nil)
+)
+
+// Options tune a DB. The zero value is valid.
+type Options struct {
+	// Now is the clock used for every timestamp and every "due" comparison
+	// the store makes itself; tests move it. Default time.Now.
+	Now func() time.Time
+	// Logger receives migration and maintenance messages. Default: discard.
+	Logger *slog.Logger
+	// Synchronous is "FULL" (default: a committed publish survives power
+	// loss) or "NORMAL" (survives a crash of the process, not of the machine).
+	Synchronous string
+	// ReadConns is the size of the reader pool. Default: max(4, GOMAXPROCS).
+	ReadConns int
+}
+
+func (o *Options) setDefaults() error {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	switch o.Synchronous {
+	case "":
+		o.Synchronous = "FULL"
+	case "FULL", "NORMAL":
+	default:
+		return hookd.Errorf(hookd.EINVALID, "sqlite synchronous must be FULL or NORMAL, got %q", o.Synchronous)
+	}
+	if o.ReadConns < 0 {
+		return hookd.Errorf(hookd.EINVALID, "sqlite read connections must not be negative, got %d", o.ReadConns)
+	}
+	if o.ReadConns == 0 {
+		o.ReadConns = max(4, runtime.GOMAXPROCS(0))
+	}
+	return nil
+}
+
+// DB is the SQLite store. It implements hookd.TenantService,
+// hookd.WebhookService, hookd.EventTypeService, hookd.EventService,
+// hookd.DeliveryService and hookd.Queue.
+type DB struct {
+	writer *sql.DB // exactly one connection; BEGIN IMMEDIATE
+	reader *sql.DB
+	opts   Options
+	path   string
+}
+
+// Open opens (creating if needed) the database file at path and its
+// directory, and applies the migrations.
+func Open(ctx context.Context, path string, opts Options) (*DB, error) {
+	if err := opts.setDefaults(); err != nil {
+		return nil, err
+	}
+	if path == "" {
+		return nil, hookd.Errorf(hookd.EINVALID, "sqlite path is required")
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("open sqlite: create directory: %w", err)
+		}
+	}
+	pragmas := url.Values{}
+	for _, p := range []string{
+		"journal_mode(WAL)",
+		"synchronous(" + opts.Synchronous + ")",
+		"busy_timeout(5000)",
+		"foreign_keys(ON)",
+	} {
+		pragmas.Add("_pragma", p)
+	}
+	base := "file:" + path + "?"
+	writerDSN := base + pragmas.Encode() + "&_txlock=immediate"
+	pragmas.Add("_pragma", "query_only(1)")
+	readerDSN := base + pragmas.Encode()
+
+	writer, err := sql.Open("sqlite", writerDSN)
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite writer: %w", err)
+	}
+	writer.SetMaxOpenConns(1)
+	writer.SetMaxIdleConns(1)
+	writer.SetConnMaxLifetime(0)
+	writer.SetConnMaxIdleTime(0)
+	reader, err := sql.Open("sqlite", readerDSN)
+	if err != nil {
+		writer.Close()
+		return nil, fmt.Errorf("open sqlite reader: %w", err)
+	}
+	reader.SetMaxOpenConns(opts.ReadConns)
+	reader.SetMaxIdleConns(opts.ReadConns)
+	reader.SetConnMaxIdleTime(0)
+
+	db := &DB{writer: writer, reader: reader, opts: opts, path: path}
+	// The writer connects first so that WAL mode is set before any reader
+	// (query_only) connection opens the file.
+	if err := writer.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// Migrate applies the migrations that have not run yet. Open calls it;
+// running it again is harmless.
+func (db *DB) Migrate(ctx context.Context) error {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	p, err := goose.NewProvider(goose.DialectSQLite3, db.writer, sub,
+		goose.WithDisableGlobalRegistry(true), goose.WithSlog(db.opts.Logger))
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	results, err := p.Up(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	for _, r := range results {
+		db.opts.Logger.Info("applied migration", "source", r.Source.Path, "duration", r.Duration)
+	}
+	return nil
+}
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	return errors.Join(db.reader.Close(), db.writer.Close())
+}
+
+// now is the injected clock at the precision the store keeps (milliseconds),
+// so that what a method returns equals what a later read finds.
+func (db *DB) now() time.Time { return db.opts.Now().UTC().Truncate(time.Millisecond) }
+
+// write runs fn in one IMMEDIATE transaction on the single writer connection.
+func (db *DB) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := db.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// querier is what reads need: the reader pool or a write transaction.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// isUnique reports whether err is a UNIQUE or PRIMARY KEY violation.
+func isUnique(err error) bool {
+	var e *moderncsqlite.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	return e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+}
+
+// notFound turns sql.ErrNoRows into ENOTFOUND with msg, and wraps anything
+// else with what was being done.
+func notFound(err error, doing, msg string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return hookd.Errorf(hookd.ENOTFOUND, "%s", msg)
+	}
+	return fmt.Errorf("%s: %w", doing, err)
+}
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+// msPtr is ms for an optional time; nil stays NULL.
+func msPtr(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UnixMilli()
+}
+
+func fromNullMS(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromMS(v.Int64)
+	return &t
+}
+
+func truncPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC().Truncate(time.Millisecond)
+	return &u
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

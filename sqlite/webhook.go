@@ -1,0 +1,338 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hookd/hookd"
+)
+
+const webhookColumns = `number, id, tenant_id, mode, name, description, url, event_types, filter, fields,
+	enabled, status, secret, single_use, expires_at, tls_verify, headers, rate_limit, metadata, source,
+	created_at, updated_at, previous_secret, previous_secret_expires_at, failing_since`
+
+func scanWebhook(s scanner) (*hookd.Webhook, error) {
+	var (
+		w                                        hookd.Webhook
+		mode, status                             string
+		eventTypes, fields, headers, metadata    []byte
+		filter                                   []byte
+		enabled, singleUse, tlsVerify            bool
+		expires, rateLimit, prevExpires, failing sql.NullInt64
+		created, updated                         int64
+	)
+	err := s.Scan(&w.Number, &w.ID, &w.TenantID, &mode, &w.Name, &w.Description, &w.URL, &eventTypes, &filter, &fields,
+		&enabled, &status, &w.Secret, &singleUse, &expires, &tlsVerify, &headers, &rateLimit, &metadata, &w.Source,
+		&created, &updated, &w.PreviousSecret, &prevExpires, &failing)
+	if err != nil {
+		return nil, err
+	}
+	w.Mode, w.Status = hookd.Mode(mode), hookd.WebhookStatus(status)
+	w.Enabled, w.SingleUse, w.TLSVerify = enabled, singleUse, tlsVerify
+	if err := unmarshalColumns(
+		eventTypes, &w.EventTypes, fields, &w.Fields, headers, &w.Headers, metadata, &w.Metadata,
+	); err != nil {
+		return nil, fmt.Errorf("webhook %s: %w", w.ID, err)
+	}
+	if len(filter) > 0 {
+		w.Filter = json.RawMessage(filter)
+	}
+	w.ExpiresAt = fromNullMS(expires)
+	if rateLimit.Valid {
+		n := int(rateLimit.Int64)
+		w.RateLimit = &n
+	}
+	w.CreatedAt, w.UpdatedAt = fromMS(created), fromMS(updated)
+	w.PreviousSecretExpiresAt = fromNullMS(prevExpires)
+	w.FailingSince = fromNullMS(failing)
+	return &w, nil
+}
+
+// unmarshalColumns decodes pairs of (JSON text, destination).
+func unmarshalColumns(pairs ...any) error {
+	for i := 0; i < len(pairs); i += 2 {
+		if err := json.Unmarshal(pairs[i].([]byte), pairs[i+1]); err != nil {
+			return fmt.Errorf("decode JSON column: %w", err)
+		}
+	}
+	return nil
+}
+
+// webhookValues are the stored forms of w's columns after number, in
+// webhookColumns order.
+func webhookValues(w *hookd.Webhook) ([]any, error) {
+	enc := func(v any) (string, error) {
+		b, err := json.Marshal(v)
+		return string(b), err
+	}
+	eventTypes, err := enc(nonNilSlice(w.EventTypes))
+	if err != nil {
+		return nil, err
+	}
+	fields, err := enc(nonNilSlice(w.Fields))
+	if err != nil {
+		return nil, err
+	}
+	headers, err := enc(nonNilMap(w.Headers))
+	if err != nil {
+		return nil, err
+	}
+	metadata, err := enc(nonNilMap(w.Metadata))
+	if err != nil {
+		return nil, err
+	}
+	var filter any
+	if len(w.Filter) > 0 && string(w.Filter) != "null" {
+		filter = string(w.Filter)
+	}
+	var rateLimit any
+	if w.RateLimit != nil {
+		rateLimit = *w.RateLimit
+	}
+	return []any{w.ID, w.TenantID, string(w.Mode), w.Name, w.Description, w.URL, eventTypes, filter, fields,
+		boolInt(w.Enabled), string(w.Status), w.Secret, boolInt(w.SingleUse), msPtr(w.ExpiresAt), boolInt(w.TLSVerify),
+		headers, rateLimit, metadata, w.Source, ms(w.CreatedAt), ms(w.UpdatedAt), w.PreviousSecret,
+		msPtr(w.PreviousSecretExpiresAt), msPtr(w.FailingSince)}, nil
+}
+
+func nonNilSlice(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func nonNilMap(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}
+
+// checkCatalog returns EINVALID for the first event type of w that is
+// neither a wildcard nor in the scope's catalog.
+func checkCatalog(ctx context.Context, tx *sql.Tx, s hookd.Scope, patterns []string) error {
+	have, err := catalog(ctx, tx, s, patterns)
+	if err != nil {
+		return err
+	}
+	if missing := hookd.MissingEventTypes(patterns, have); len(missing) > 0 {
+		return hookd.Errorf(hookd.EINVALID, "event_types: unknown event type %q (create it first with POST /v1/event-types)", missing[0])
+	}
+	return nil
+}
+
+// normalizeWebhook keeps times at the store's precision and drops a null filter.
+func normalizeWebhook(w *hookd.Webhook) {
+	w.ExpiresAt = truncPtr(w.ExpiresAt)
+	w.PreviousSecretExpiresAt = truncPtr(w.PreviousSecretExpiresAt)
+	w.FailingSince = truncPtr(w.FailingSince)
+	if string(w.Filter) == "null" || len(w.Filter) == 0 {
+		w.Filter = nil
+	}
+}
+
+// CreateWebhook implements hookd.WebhookService.
+func (db *DB) CreateWebhook(ctx context.Context, s hookd.Scope, w *hookd.Webhook) error {
+	now := db.now()
+	if err := w.Validate(now); err != nil {
+		return err
+	}
+	w.Prepare(s, now)
+	normalizeWebhook(w)
+	vals, err := webhookValues(w)
+	if err != nil {
+		return fmt.Errorf("create webhook: %w", err)
+	}
+	return db.write(ctx, func(tx *sql.Tx) error {
+		if err := checkCatalog(ctx, tx, s, w.EventTypes); err != nil {
+			return err
+		}
+		cols := strings.TrimPrefix(webhookColumns, "number, ")
+		err := tx.QueryRowContext(ctx, `INSERT INTO webhooks (`+cols+`) VALUES (`+placeholders(len(vals))+`) RETURNING number`, vals...).Scan(&w.Number)
+		if err != nil {
+			return fmt.Errorf("create webhook: %w", err)
+		}
+		return nil
+	})
+}
+
+// FindWebhookByID implements hookd.WebhookService.
+func (db *DB) FindWebhookByID(ctx context.Context, s hookd.Scope, id string) (*hookd.Webhook, error) {
+	return findWebhook(ctx, db.reader, s, id)
+}
+
+func findWebhook(ctx context.Context, q querier, s hookd.Scope, id string) (*hookd.Webhook, error) {
+	w, err := scanWebhook(q.QueryRowContext(ctx, `SELECT `+webhookColumns+` FROM webhooks WHERE tenant_id = ? AND mode = ? AND id = ?`,
+		s.TenantID, string(s.Mode), id))
+	if err != nil {
+		return nil, notFound(err, "find webhook", fmt.Sprintf("webhook %s not found", id))
+	}
+	return w, nil
+}
+
+// FindWebhookByNumber implements hookd.WebhookService.
+func (db *DB) FindWebhookByNumber(ctx context.Context, s hookd.Scope, n int64) (*hookd.Webhook, error) {
+	w, err := scanWebhook(db.reader.QueryRowContext(ctx, `SELECT `+webhookColumns+` FROM webhooks WHERE tenant_id = ? AND mode = ? AND number = ?`,
+		s.TenantID, string(s.Mode), n))
+	if err != nil {
+		return nil, notFound(err, "find webhook", fmt.Sprintf("webhook %d not found", n))
+	}
+	return w, nil
+}
+
+// FindWebhooks implements hookd.WebhookService. The event type and resource
+// filters run in Go over the scope's webhooks, which are few.
+func (db *DB) FindWebhooks(ctx context.Context, s hookd.Scope, f hookd.WebhookFilter) ([]*hookd.Webhook, int, error) {
+	if err := f.Page.Normalize(); err != nil {
+		return nil, 0, err
+	}
+	q := `SELECT ` + webhookColumns + ` FROM webhooks WHERE tenant_id = ? AND mode = ?`
+	args := []any{s.TenantID, string(s.Mode)}
+	if f.URL != "" {
+		q += ` AND url = ?`
+		args = append(args, f.URL)
+	}
+	if f.Enabled != nil {
+		q += ` AND enabled = ?`
+		args = append(args, boolInt(*f.Enabled))
+	}
+	if f.Name != "" {
+		q += ` AND name = ?`
+		args = append(args, f.Name)
+	}
+	if f.Status != "" {
+		q += ` AND status = ?`
+		args = append(args, string(f.Status))
+	}
+	q += ` ORDER BY id`
+	rows, err := db.reader.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("find webhooks: %w", err)
+	}
+	defer rows.Close()
+	var (
+		page    = []*hookd.Webhook{}
+		total   int
+		skipped int
+	)
+	for rows.Next() {
+		w, err := scanWebhook(rows)
+		if err != nil {
+			return nil, 0, fmt.Errorf("find webhooks: %w", err)
+		}
+		if f.EventType != "" && !hookd.MatchEventType(w.EventTypes, f.EventType) {
+			continue
+		}
+		if f.Resource != "" && !hookd.SubscribesToResource(w.EventTypes, f.Resource) {
+			continue
+		}
+		total++
+		switch {
+		case f.Cursor != "" && w.ID <= f.Cursor:
+		case f.Cursor == "" && skipped < f.Offset:
+			skipped++
+		case len(page) < f.Limit:
+			page = append(page, w)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("find webhooks: %w", err)
+	}
+	return page, total, nil
+}
+
+// UpdateWebhook implements hookd.WebhookService.
+func (db *DB) UpdateWebhook(ctx context.Context, s hookd.Scope, id string, u hookd.WebhookUpdate) (*hookd.Webhook, error) {
+	now := db.now()
+	var w *hookd.Webhook
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		var err error
+		if w, err = findWebhook(ctx, tx, s, id); err != nil {
+			return err
+		}
+		u.Apply(w, now)
+		if err := w.Validate(now); err != nil {
+			return err
+		}
+		if u.EventTypes != nil {
+			if err := checkCatalog(ctx, tx, s, w.EventTypes); err != nil {
+				return err
+			}
+		}
+		normalizeWebhook(w)
+		vals, err := webhookValues(w)
+		if err != nil {
+			return fmt.Errorf("update webhook: %w", err)
+		}
+		cols := strings.Split(strings.TrimPrefix(webhookColumns, "number, "), ",")
+		set := make([]string, len(cols))
+		for i, c := range cols {
+			set[i] = strings.TrimSpace(c) + " = ?"
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE webhooks SET `+strings.Join(set, ", ")+` WHERE number = ?`, append(vals, w.Number)...)
+		if err != nil {
+			return fmt.Errorf("update webhook: %w", err)
+		}
+		if !w.Enabled {
+			return cancelPending(ctx, tx, w.ID, now, "webhook disabled")
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// cancelPending cancels every pending delivery of a webhook.
+func cancelPending(ctx context.Context, tx *sql.Tx, webhookID string, now time.Time, why string) error {
+	_, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = 'cancelled', next_attempt_at = NULL, lease_owner = NULL,
+		lease_until = NULL, manual = 0, last_error = ?, updated_at = ? WHERE webhook_id = ? AND status = 'pending'`,
+		why, ms(now), webhookID)
+	if err != nil {
+		return fmt.Errorf("cancel deliveries of webhook %s: %w", webhookID, err)
+	}
+	return nil
+}
+
+// DeleteWebhook implements hookd.WebhookService.
+func (db *DB) DeleteWebhook(ctx context.Context, s hookd.Scope, id string) error {
+	now := db.now()
+	return db.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM webhooks WHERE tenant_id = ? AND mode = ? AND id = ?`, s.TenantID, string(s.Mode), id)
+		if err != nil {
+			return fmt.Errorf("delete webhook: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("delete webhook: %w", err)
+		} else if n == 0 {
+			return hookd.Errorf(hookd.ENOTFOUND, "webhook %s not found", id)
+		}
+		return cancelPending(ctx, tx, id, now, "webhook deleted")
+	})
+}
+
+// RotateWebhookSecret implements hookd.WebhookService.
+func (db *DB) RotateWebhookSecret(ctx context.Context, s hookd.Scope, id string, grace time.Duration) (*hookd.Webhook, error) {
+	if grace < 0 {
+		return nil, hookd.Errorf(hookd.EINVALID, "grace period must not be negative")
+	}
+	now := db.now()
+	var w *hookd.Webhook
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		var err error
+		w, err = scanWebhook(tx.QueryRowContext(ctx, `UPDATE webhooks SET previous_secret = secret, previous_secret_expires_at = ?,
+			secret = ?, updated_at = ? WHERE tenant_id = ? AND mode = ? AND id = ? RETURNING `+webhookColumns,
+			ms(now.Add(grace)), hookd.NewSecret(), ms(now), s.TenantID, string(s.Mode), id))
+		return err
+	})
+	if err != nil {
+		return nil, notFound(err, "rotate webhook secret", fmt.Sprintf("webhook %s not found", id))
+	}
+	return w, nil
+}
