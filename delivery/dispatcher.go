@@ -1,0 +1,231 @@
+package delivery
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/hookd/hookd"
+)
+
+// Dispatcher claims due deliveries, sends them on a bounded pool of workers
+// and writes their outcomes back in batches.
+type Dispatcher struct {
+	queue  hookd.Queue
+	sender hookd.Sender
+	cfg    Config
+	log    *slog.Logger
+	sched  *scheduler
+	w      *writer
+	notify chan struct{}
+
+	life       lifecycle
+	stopClaims context.CancelFunc
+	stopSends  context.CancelFunc
+	loopDone   chan struct{}
+	workers    sync.WaitGroup
+}
+
+// NewDispatcher returns a dispatcher of queue's deliveries through sender,
+// or EINVALID for a bad config (zero fields take their defaults).
+func NewDispatcher(queue hookd.Queue, sender hookd.Sender, cfg Config) (*Dispatcher, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	return &Dispatcher{
+		queue:  queue,
+		sender: sender,
+		cfg:    cfg,
+		log:    cfg.Logger.With("component", "dispatcher", "owner", cfg.Owner),
+		sched:  newScheduler(cfg),
+		w:      newWriter(queue, cfg),
+		notify: make(chan struct{}, 1),
+	}, nil
+}
+
+// Owner is the lease owner this dispatcher claims as.
+func (d *Dispatcher) Owner() string { return d.cfg.Owner }
+
+// Notify wakes the dispatcher to claim now: new deliveries were committed.
+// It never blocks.
+func (d *Dispatcher) Notify() {
+	select {
+	case d.notify <- struct{}{}:
+	default:
+	}
+}
+
+// Start starts claiming and sending. Cancelling ctx stops claiming; call
+// Stop to finish the requests in flight and hand back the rest.
+func (d *Dispatcher) Start(ctx context.Context) error {
+	if err := d.life.start("dispatcher"); err != nil {
+		return err
+	}
+	claimCtx, stopClaims := context.WithCancel(ctx)
+	// Requests and writes outlive ctx: Stop ends them, after a grace period.
+	sendCtx, stopSends := context.WithCancel(context.WithoutCancel(ctx))
+	d.stopClaims, d.stopSends = stopClaims, stopSends
+	d.loopDone = make(chan struct{})
+	go d.w.run(context.WithoutCancel(ctx))
+	d.workers.Add(d.cfg.Concurrency)
+	for range d.cfg.Concurrency {
+		go d.work(sendCtx)
+	}
+	go d.loop(claimCtx)
+	return nil
+}
+
+// Stop stops claiming, lets the requests in flight finish within
+// ShutdownGrace (then cancels them), hands back every job not sent
+// (released, due now) and writes every outcome before it returns.
+func (d *Dispatcher) Stop() {
+	d.life.stop(func() {
+		d.stopClaims()
+		<-d.loopDone
+		now := d.cfg.Now()
+		for _, t := range d.sched.close() {
+			d.w.put(released(t.job, d.cfg.Owner, now))
+		}
+		close(d.w.stopping)
+		idle := make(chan struct{})
+		go func() {
+			d.workers.Wait()
+			close(idle)
+		}()
+		grace := time.NewTimer(d.cfg.ShutdownGrace)
+		defer grace.Stop()
+		select {
+		case <-idle:
+		case <-grace.C:
+			d.log.Warn("shutdown grace over; cancelling requests in flight")
+			d.stopSends()
+			<-idle
+		}
+		d.stopSends()
+		d.w.close()
+	})
+}
+
+// loop claims whenever there is room and waits otherwise.
+func (d *Dispatcher) loop(ctx context.Context) {
+	defer close(d.loopDone)
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		if ctx.Err() != nil {
+			return
+		}
+		now := d.cfg.Now()
+		for _, o := range d.sched.sweep(now) {
+			d.w.put(o)
+		}
+		room := d.sched.claimRoom()
+		wait := d.cfg.PollInterval
+		if room > 0 {
+			n, err := d.claim(ctx, room, now)
+			switch {
+			case err != nil && ctx.Err() != nil:
+				return
+			case err != nil:
+				d.log.Error("claim deliveries", "err", err)
+			case n == room:
+				continue // probably more due: claim again at once
+			default:
+				wait = d.untilDue(ctx, wait)
+			}
+		}
+		if at := d.sched.nextWake(); !at.IsZero() {
+			if dt := at.Sub(d.cfg.Now()); dt <= 0 {
+				d.sched.wake()
+			} else {
+				wait = min(wait, dt)
+			}
+		}
+		var room2 <-chan struct{}
+		if room == 0 {
+			room2 = d.sched.room
+		}
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return
+		case <-d.notify:
+		case <-room2:
+		case <-timer.C:
+		}
+		timer.Stop()
+	}
+}
+
+func (d *Dispatcher) claim(ctx context.Context, limit int, now time.Time) (int, error) {
+	jobs, err := d.queue.ClaimDeliveries(ctx, hookd.ClaimRequest{
+		Owner: d.cfg.Owner,
+		Limit: limit,
+		Lease: d.cfg.Lease,
+		Now:   now,
+	})
+	if err != nil {
+		return 0, fmt.Errorf("claim deliveries: %w", err)
+	}
+	for _, o := range d.sched.admit(jobs, now) {
+		d.w.put(o)
+	}
+	return len(jobs), nil
+}
+
+// untilDue shortens wait to when the queue's next delivery becomes due. A
+// due time already past belongs to a delivery leased by someone (maybe us):
+// the poll interval covers its lease running out.
+func (d *Dispatcher) untilDue(ctx context.Context, wait time.Duration) time.Duration {
+	next, err := d.queue.NextDueAt(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			d.log.Error("next due delivery", "err", err)
+		}
+		return wait
+	}
+	if next == nil {
+		return wait
+	}
+	if dt := next.Sub(d.cfg.Now()); dt > 0 && dt < wait {
+		return dt + time.Millisecond // the store compares due <= now at its own precision
+	}
+	return wait
+}
+
+func (d *Dispatcher) work(ctx context.Context) {
+	defer d.workers.Done()
+	for {
+		t := d.sched.next(d.cfg.Now)
+		if t == nil {
+			return
+		}
+		d.w.put(d.run(ctx, t))
+	}
+}
+
+// run sends one job and decides its outcome.
+func (d *Dispatcher) run(ctx context.Context, t *task) hookd.Outcome {
+	start := d.cfg.Now()
+	if start.After(t.sendBy) {
+		// Waited too long for a slot: the request could outlive the lease.
+		d.sched.done(t, start)
+		return released(t.job, d.cfg.Owner, start)
+	}
+	// A backstop in case the sender overruns its own timeout: the lease
+	// must never be outlived.
+	rctx, cancel := context.WithTimeout(ctx, d.cfg.RequestTimeout+MinLeaseMargin/2)
+	res := d.sender.Send(rctx, t.job)
+	cancel()
+	end := d.cfg.Now()
+	d.sched.done(t, end)
+	if ctx.Err() != nil {
+		// Stop cancelled the request: it does not count as an attempt.
+		return released(t.job, d.cfg.Owner, end)
+	}
+	d.cfg.Metrics.attemptDuration.Observe(res.Attempt.Duration.Seconds())
+	return decide(t.job, res, d.cfg.RetryPolicy, d.cfg.Owner, end)
+}

@@ -1,0 +1,207 @@
+package delivery
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/hookd/hookd"
+)
+
+// PublisherOptions tune a Publisher. Zero fields take the defaults.
+type PublisherOptions struct {
+	// MaxBatch is the most requests committed together. Default 512.
+	MaxBatch int
+	// OnCommit runs after each committed batch that made deliveries; pass
+	// the Dispatcher's Notify so that idle workers wake at once.
+	OnCommit func()
+	// Logger. Default: discard.
+	Logger *slog.Logger
+	// Metrics. Default: unregistered metrics.
+	Metrics *Metrics
+}
+
+// DefaultMaxBatch is the default PublisherOptions.MaxBatch.
+const DefaultMaxBatch = 512
+
+// Publisher is the group commit of publishes: concurrent Publish calls
+// queue their requests, and one goroutine commits whatever is queued (up to
+// MaxBatch) with one PublishEvents call, then answers every caller. There
+// is no artificial linger: a batch is what arrived while the previous one
+// was committing.
+type Publisher struct {
+	events hookd.EventService
+	opts   PublisherOptions
+
+	mu      sync.Mutex
+	pending []*publishCall
+	running bool
+	wake    chan struct{}
+	life    lifecycle
+	done    chan struct{}
+}
+
+type publishCall struct {
+	ctx  context.Context
+	req  hookd.PublishRequest
+	res  hookd.PublishResult
+	err  error
+	done chan struct{}
+}
+
+var _ hookd.Publisher = (*Publisher)(nil)
+
+// NewPublisher returns a publisher over events, or EINVALID for bad options.
+func NewPublisher(events hookd.EventService, opts PublisherOptions) (*Publisher, error) {
+	if opts.MaxBatch < 0 {
+		return nil, hookd.Errorf(hookd.EINVALID, "publish batch must be at least 1, got %d", opts.MaxBatch)
+	}
+	if opts.MaxBatch == 0 {
+		opts.MaxBatch = DefaultMaxBatch
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Metrics == nil {
+		opts.Metrics = newMetrics()
+	}
+	return &Publisher{
+		events: events,
+		opts:   opts,
+		wake:   make(chan struct{}, 1),
+		done:   make(chan struct{}),
+	}, nil
+}
+
+// Start starts the committing goroutine. The batches it commits use ctx's
+// values but not its cancellation: Stop ends it, after the last batch.
+func (p *Publisher) Start(ctx context.Context) error {
+	if err := p.life.start("publisher"); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	p.running = true
+	p.mu.Unlock()
+	go p.loop(context.WithoutCancel(ctx))
+	return nil
+}
+
+// Stop refuses new publishes (EUNAVAILABLE), commits those already queued
+// and returns when they are answered.
+func (p *Publisher) Stop() {
+	p.life.stop(func() {
+		p.mu.Lock()
+		p.running = false
+		p.mu.Unlock()
+		p.signal()
+		<-p.done
+	})
+}
+
+func (p *Publisher) signal() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Publish queues r for the next batch and waits for its answer. A
+// per-request error (ECONFLICT) is returned as the error, with the result.
+//
+// If ctx ends while the request waits, Publish returns ctx's error at once,
+// but a request already handed to PublishEvents still commits: the
+// producer does not know whether it was accepted, and should retry with the
+// same event id or Idempotency-Key, which makes the retry a replay.
+func (p *Publisher) Publish(ctx context.Context, r hookd.PublishRequest) (hookd.PublishResult, error) {
+	c := &publishCall{ctx: ctx, req: r, done: make(chan struct{})}
+	p.mu.Lock()
+	if !p.running {
+		p.mu.Unlock()
+		return hookd.PublishResult{}, hookd.Errorf(hookd.EUNAVAILABLE, "the publisher is not running")
+	}
+	p.pending = append(p.pending, c)
+	p.mu.Unlock()
+	p.signal()
+	select {
+	case <-c.done:
+		if c.err == nil && c.res.Err != nil {
+			return c.res, c.res.Err
+		}
+		return c.res, c.err
+	case <-ctx.Done():
+		return hookd.PublishResult{}, fmt.Errorf("publish: %w", ctx.Err())
+	}
+}
+
+func (p *Publisher) loop(ctx context.Context) {
+	defer close(p.done)
+	for {
+		p.mu.Lock()
+		for len(p.pending) == 0 {
+			if !p.running {
+				p.mu.Unlock()
+				return
+			}
+			p.mu.Unlock()
+			<-p.wake
+			p.mu.Lock()
+		}
+		n := min(len(p.pending), p.opts.MaxBatch)
+		batch := p.pending[:n:n]
+		if n == len(p.pending) {
+			p.pending = nil
+		} else {
+			p.pending = p.pending[n:]
+		}
+		p.mu.Unlock()
+		p.commit(ctx, batch)
+	}
+}
+
+// commit publishes one batch and answers its callers.
+func (p *Publisher) commit(ctx context.Context, batch []*publishCall) {
+	reqs := make([]hookd.PublishRequest, 0, len(batch))
+	calls := make([]*publishCall, 0, len(batch))
+	for _, c := range batch {
+		if err := c.ctx.Err(); err != nil {
+			// The caller left before its request was sent: nothing commits.
+			c.err = fmt.Errorf("publish: %w", err)
+			close(c.done)
+			continue
+		}
+		reqs = append(reqs, c.req)
+		calls = append(calls, c)
+	}
+	if len(reqs) == 0 {
+		return
+	}
+	p.opts.Metrics.publishBatch.Observe(float64(len(reqs)))
+	results, err := p.events.PublishEvents(ctx, reqs)
+	if err == nil && len(results) != len(reqs) {
+		err = fmt.Errorf("publish events: %d results for %d requests", len(results), len(reqs))
+	}
+	if err != nil {
+		p.opts.Logger.Error("publish events", "requests", len(reqs), "err", err)
+		for _, c := range calls {
+			c.err = err
+			close(c.done)
+		}
+		return
+	}
+	deliveries, published := 0, 0
+	for i, c := range calls {
+		c.res = results[i]
+		if c.res.Err == nil {
+			deliveries += c.res.Deliveries
+			if !c.res.Replayed {
+				published++
+			}
+		}
+		close(c.done)
+	}
+	p.opts.Metrics.eventsPublished.Add(float64(published))
+	if deliveries > 0 && p.opts.OnCommit != nil {
+		p.opts.OnCommit()
+	}
+}

@@ -1,0 +1,388 @@
+package delivery
+
+import (
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/hookd/hookd"
+)
+
+// stallAfter is how long a webhook may have every slot taken without a
+// request finishing before it counts as stalled, and its local queue shrinks.
+const stallAfter = time.Second
+
+// task is a claimed job held in memory.
+type task struct {
+	job       *hookd.Job
+	hook      *hookState
+	notBefore time.Time // its rate-limit token; zero when unlimited
+	sendBy    time.Time // the latest start that lets the request end within the lease
+}
+
+// hookState is what the scheduler knows of one webhook.
+type hookState struct {
+	id       string
+	tenant   *tenantState
+	inFlight int
+	queue    []*task // FIFO, oldest first
+	rate     int     // deliveries per second; 0 = unlimited
+	bucket   bucket
+	// lastProgress is when a request last finished, or when the webhook went
+	// from idle to busy: the clock of stall detection.
+	lastProgress time.Time
+	listed       bool // in tenant.hooks: it has queued tasks
+}
+
+// tenantState holds the webhooks of one tenant (and mode) with queued tasks.
+type tenantState struct {
+	key    string
+	hooks  []*hookState
+	cur    int
+	listed bool
+	known  int // hookStates of this tenant in scheduler.hooks
+}
+
+// scheduler holds claimed jobs until a worker takes them: per-webhook FIFO
+// queues under the in-flight cap and rate limit, visited round-robin by
+// tenant and then by webhook. All its methods are safe for concurrent use.
+type scheduler struct {
+	cfg Config
+
+	mu      sync.Mutex
+	cond    sync.Cond
+	hooks   map[string]*hookState
+	tenants []*tenantState // those with queued tasks
+	byKey   map[string]*tenantState
+	tcur    int
+	queued  int
+	running int
+	closed  bool
+
+	// room is signalled as requests finish, so that a claim loop waiting
+	// for capacity looks again.
+	room     chan struct{}
+	finished int
+}
+
+func newScheduler(cfg Config) *scheduler {
+	s := &scheduler{
+		cfg:   cfg,
+		hooks: make(map[string]*hookState),
+		byKey: make(map[string]*tenantState),
+		room:  make(chan struct{}, 1),
+	}
+	s.cond.L = &s.mu
+	return s
+}
+
+func (s *scheduler) hook(j *hookd.Job, now time.Time) *hookState {
+	id := j.Delivery.WebhookID
+	h := s.hooks[id]
+	if h == nil {
+		key := j.Delivery.TenantID + "/" + string(j.Delivery.Mode)
+		t := s.byKey[key]
+		if t == nil {
+			t = &tenantState{key: key}
+			s.byKey[key] = t
+		}
+		h = &hookState{id: id, tenant: t}
+		s.hooks[id] = h
+		t.known++
+	}
+	rate := 0
+	if j.Webhook != nil && j.Webhook.RateLimit != nil && *j.Webhook.RateLimit > 0 {
+		rate = *j.Webhook.RateLimit
+	}
+	switch {
+	case rate == 0:
+		h.rate = 0
+	case h.rate == 0:
+		h.rate, h.bucket = rate, newBucket(rate, now)
+	case rate != h.rate:
+		h.rate = rate
+		h.bucket.setRate(rate)
+	}
+	return h
+}
+
+func (s *scheduler) stalled(h *hookState, now time.Time) bool {
+	return h.inFlight >= s.cfg.PerWebhookInFlight && now.Sub(h.lastProgress) > stallAfter
+}
+
+// queueBound is how many tasks h may keep waiting locally.
+func (s *scheduler) queueBound(h *hookState, now time.Time) int {
+	if s.stalled(h, now) {
+		return min(s.cfg.PerWebhookQueue, s.cfg.PerWebhookInFlight)
+	}
+	return s.cfg.PerWebhookQueue
+}
+
+// admit takes the jobs of one claim made at claimedAt and returns the
+// outcomes of those it hands back at once: beyond a webhook's queue bound,
+// or over its rate limit for longer than RateWait.
+func (s *scheduler) admit(jobs []*hookd.Job, claimedAt time.Time) []hookd.Outcome {
+	var rel []hookd.Outcome
+	sendBy := claimedAt.Add(s.cfg.Lease - s.cfg.RequestTimeout - MinLeaseMargin)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		for _, j := range jobs {
+			rel = append(rel, released(j, s.cfg.Owner, claimedAt))
+		}
+		return rel
+	}
+	// overRate counts, per webhook, the jobs of this claim released for its
+	// rate limit, so that they come back spaced out rather than together.
+	var overRate map[*hookState]int
+	admitted := 0
+	for _, j := range jobs {
+		h := s.hook(j, claimedAt)
+		if len(h.queue) >= s.queueBound(h, claimedAt) {
+			rel = append(rel, released(j, s.cfg.Owner, claimedAt.Add(s.cfg.ReleaseBackoff)))
+			continue
+		}
+		t := &task{job: j, hook: h, sendBy: sendBy}
+		if h.rate > 0 {
+			at := h.bucket.next(claimedAt)
+			if at.Sub(claimedAt) > s.cfg.RateWait {
+				if overRate == nil {
+					overRate = make(map[*hookState]int)
+				}
+				k := overRate[h]
+				overRate[h] = k + 1
+				rel = append(rel, released(j, s.cfg.Owner, at.Add(time.Duration(k)*h.bucket.interval())))
+				continue
+			}
+			t.notBefore = h.bucket.take(claimedAt)
+		}
+		s.enqueue(t)
+		admitted++
+	}
+	if admitted > 0 {
+		s.cond.Broadcast()
+	}
+	return rel
+}
+
+func (s *scheduler) enqueue(t *task) {
+	h := t.hook
+	h.queue = append(h.queue, t)
+	s.queued++
+	if !h.listed {
+		h.listed = true
+		ten := h.tenant
+		ten.hooks = append(ten.hooks, h)
+		if !ten.listed {
+			ten.listed = true
+			s.tenants = append(s.tenants, ten)
+		}
+	}
+}
+
+// next blocks until a task may be sent and returns it, counted in flight;
+// it returns nil once the scheduler is closed.
+func (s *scheduler) next(now func() time.Time) *task {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for {
+		if s.closed {
+			return nil
+		}
+		if t := s.pop(now()); t != nil {
+			return t
+		}
+		s.cond.Wait()
+	}
+}
+
+// pop takes the next sendable task, visiting tenants round-robin and the
+// webhooks of a tenant round-robin. It skips webhooks at their in-flight cap
+// or waiting for a rate-limit token.
+func (s *scheduler) pop(now time.Time) *task {
+	for n := 0; n < len(s.tenants); n++ {
+		ti := (s.tcur + n) % len(s.tenants)
+		ten := s.tenants[ti]
+		for m := 0; m < len(ten.hooks); m++ {
+			hi := (ten.cur + m) % len(ten.hooks)
+			h := ten.hooks[hi]
+			if h.inFlight >= s.cfg.PerWebhookInFlight || h.queue[0].notBefore.After(now) {
+				continue
+			}
+			t := h.queue[0]
+			h.queue[0] = nil
+			h.queue = h.queue[1:]
+			s.queued--
+			if h.inFlight == 0 {
+				h.lastProgress = now
+			}
+			h.inFlight++
+			s.running++
+			ten.cur = hi + 1
+			s.tcur = ti + 1
+			if len(h.queue) == 0 {
+				s.unlist(h)
+			}
+			return t
+		}
+	}
+	return nil
+}
+
+// unlist removes h, whose queue is empty, from its tenant's ring, and the
+// tenant from the ring of tenants if it has nothing left.
+func (s *scheduler) unlist(h *hookState) {
+	h.listed = false
+	h.queue = nil // let a long drained queue's array go
+	ten := h.tenant
+	if i := slices.Index(ten.hooks, h); i >= 0 {
+		ten.hooks = slices.Delete(ten.hooks, i, i+1)
+		if ten.cur > i {
+			ten.cur--
+		}
+	}
+	if len(ten.hooks) > 0 {
+		return
+	}
+	ten.listed, ten.cur = false, 0
+	if i := slices.Index(s.tenants, ten); i >= 0 {
+		s.tenants = slices.Delete(s.tenants, i, i+1)
+		if s.tcur > i {
+			s.tcur--
+		}
+	}
+}
+
+// done records that t's request finished (or that t was not sent).
+func (s *scheduler) done(t *task, now time.Time) {
+	s.mu.Lock()
+	h := t.hook
+	h.inFlight--
+	s.running--
+	h.lastProgress = now
+	if h.listed && h.inFlight == s.cfg.PerWebhookInFlight-1 {
+		// h was at its cap with work waiting: an idle worker can take it now.
+		s.cond.Signal()
+	}
+	s.finished++
+	signal := s.finished >= max(1, s.cfg.ClaimBatch/4) || s.running == 0
+	if signal {
+		s.finished = 0
+	}
+	s.mu.Unlock()
+	if signal {
+		select {
+		case s.room <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// claimRoom is how many jobs the next claim should ask for: the free part of
+// Concurrency plus one claim's worth of work in hand, not counting the jobs
+// parked behind a webhook's cap (they wait for that webhook only), within
+// an overall bound on what is held in memory.
+func (s *scheduler) claimRoom() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return 0
+	}
+	busy := s.running
+	for _, ten := range s.tenants {
+		for _, h := range ten.hooks {
+			if h.inFlight < s.cfg.PerWebhookInFlight {
+				busy += len(h.queue)
+			}
+		}
+	}
+	held := s.running + s.queued
+	maxHeld := 4 * (s.cfg.Concurrency + s.cfg.ClaimBatch)
+	room := min(s.cfg.ClaimBatch, s.cfg.Concurrency+s.cfg.ClaimBatch-busy, maxHeld-held)
+	if room < max(1, s.cfg.ClaimBatch/4) && held > 0 {
+		return 0 // wait for a worthwhile batch rather than claim a few rows often
+	}
+	return max(room, 0)
+}
+
+// sweep hands back the queued tasks that can no longer start in time for
+// their lease, and those beyond the small queue bound of a stalled webhook.
+// It also forgets idle webhooks.
+func (s *scheduler) sweep(now time.Time) []hookd.Outcome {
+	var rel []hookd.Outcome
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, h := range s.hooks {
+		if !h.listed {
+			if h.inFlight == 0 && (h.rate == 0 || h.bucket.full(now)) {
+				delete(s.hooks, h.id)
+				if h.tenant.known--; h.tenant.known == 0 {
+					delete(s.byKey, h.tenant.key)
+				}
+			}
+			continue
+		}
+		// Tasks are queued in claim order, so the expired ones come first.
+		n := 0
+		for n < len(h.queue) && now.After(h.queue[n].sendBy) {
+			rel = append(rel, released(h.queue[n].job, s.cfg.Owner, now))
+			n++
+		}
+		h.queue = h.queue[n:]
+		if bound := s.queueBound(h, now); len(h.queue) > bound {
+			for _, t := range h.queue[bound:] {
+				rel = append(rel, released(t.job, s.cfg.Owner, now.Add(s.cfg.ReleaseBackoff)))
+			}
+			n += len(h.queue) - bound
+			h.queue = h.queue[:bound]
+		}
+		s.queued -= n
+		if len(h.queue) == 0 {
+			s.unlist(h)
+		}
+	}
+	return rel
+}
+
+// nextWake returns the earliest rate-limit token a waiting task holds, for
+// the claim loop to wake the workers then; zero if none.
+func (s *scheduler) nextWake() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var at time.Time
+	for _, ten := range s.tenants {
+		for _, h := range ten.hooks {
+			nb := h.queue[0].notBefore
+			if h.inFlight < s.cfg.PerWebhookInFlight && !nb.IsZero() && (at.IsZero() || nb.Before(at)) {
+				at = nb
+			}
+		}
+	}
+	return at
+}
+
+// wake lets waiting workers look again (a rate-limit token came).
+func (s *scheduler) wake() {
+	s.mu.Lock()
+	s.cond.Broadcast()
+	s.mu.Unlock()
+}
+
+// close stops handing out tasks and returns those still queued.
+func (s *scheduler) close() []*task {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	var left []*task
+	for _, ten := range s.tenants {
+		for _, h := range ten.hooks {
+			left = append(left, h.queue...)
+			h.queue, h.listed = nil, false
+		}
+		ten.hooks, ten.listed = nil, false
+	}
+	s.tenants = nil
+	s.queued = 0
+	s.cond.Broadcast()
+	return left
+}
