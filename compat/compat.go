@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -223,4 +224,19 @@ func jsonKind(goType string) string {
 		return "a number"
 	}
 	return "a " + goType
+}
+
+// MaxOffset bounds the offset query parameter of list operations.
+const MaxOffset = 1<<31 - 1
+
+// IntParam parses an integer query parameter within [lo, hi]; "" is def.
+func IntParam(raw, name string, def, lo, hi int) (int, error) {
+	if raw == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < lo || n > hi {
+		return 0, hookd.Errorf(hookd.EINVALID, "%s must be an integer between %d and %d, got %q", name, lo, hi, raw)
+	}
+	return n, nil
 }

@@ -35,63 +35,41 @@ const (
 )
 
 type api struct {
-	svc     hookd.Services
-	opts    Options
-	catalog *compat.Catalog
+	svc  hookd.Services
+	opts Options
+	http compat.API
 }
 
 // New returns the CallFire v2 webhook API.
 func New(svc hookd.Services, opts Options) http.Handler {
-	a := &api{svc: svc, opts: opts.WithDefaults(), catalog: compat.NewCatalog(svc.EventTypes, eventTypes)}
+	a := &api{svc: svc, opts: opts.WithDefaults()}
+	a.http = compat.API{
+		Logger:       a.opts.Logger,
+		Authenticate: a.authenticate,
+		Catalog:      compat.NewCatalog(svc.EventTypes, eventTypes),
+		Status:       status,
+		Render:       renderError,
+	}
+	h := a.http.Handle
 	mux := http.NewServeMux()
-	mux.Handle("GET /webhooks", a.handle(a.findWebhooks))
-	mux.Handle("POST /webhooks", a.handle(a.createWebhook))
-	mux.Handle("GET /webhooks/resources", a.handle(a.findResources))
-	mux.Handle("GET /webhooks/{id}", a.handle(a.getWebhook))
-	mux.Handle("PUT /webhooks/{id}", a.handle(a.updateWebhook))
-	mux.Handle("DELETE /webhooks/{id}", a.handle(a.deleteWebhook))
-	// Without these the mux would answer in plain text.
-	mux.Handle("/webhooks", a.methodNotAllowed("GET, POST"))
-	mux.Handle("/webhooks/{id}", a.methodNotAllowed("GET, PUT, DELETE"))
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		a.writeError(w, r, hookd.Errorf(hookd.ENOTFOUND, "no such resource: %s %s", r.Method, r.URL.Path))
-	})
+	mux.Handle("GET /webhooks", h(a.findWebhooks))
+	mux.Handle("POST /webhooks", h(a.createWebhook))
+	mux.Handle("GET /webhooks/resources", h(a.findResources))
+	mux.Handle("GET /webhooks/{id}", h(a.getWebhook))
+	mux.Handle("PUT /webhooks/{id}", h(a.updateWebhook))
+	mux.Handle("DELETE /webhooks/{id}", h(a.deleteWebhook))
+	mux.Handle("/webhooks", a.http.MethodNotAllowed("GET, POST"))
+	mux.Handle("/webhooks/{id}", a.http.MethodNotAllowed("GET, PUT, DELETE"))
+	for _, m := range []string{"POST", "PUT", "PATCH", "DELETE"} {
+		mux.Handle(m+" /webhooks/resources", a.http.MethodNotAllowed("GET"))
+	}
+	mux.Handle("/", a.http.NotFound())
 	return mux
-}
-
-type handlerFunc func(w http.ResponseWriter, r *http.Request, s hookd.Scope) error
-
-// handle authenticates, makes the CallFire catalog available in the
-// caller's scope, runs h and renders its error.
-func (a *api) handle(h handlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s, err := a.authenticate(r)
-		if err == nil {
-			err = a.catalog.Ensure(r.Context(), s)
-		}
-		if err == nil {
-			err = h(w, r, s)
-		}
-		if err != nil {
-			a.writeError(w, r, err)
-		}
-	})
-}
-
-func (a *api) methodNotAllowed(allow string) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		allowed := allow
-		if r.PathValue("id") == "resources" {
-			allowed = "GET"
-		}
-		w.Header().Set("Allow", allowed)
-		a.writeErrorStatus(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s is not allowed here; allowed: %s", r.Method, allowed))
-	})
 }
 
 // authenticate reads HTTP Basic credentials whose password is a hookd API
 // key. The username is ignored, and a key given as the username with an
-// empty password (curl -u key:) is accepted too.
+// empty password (curl -u key:) is accepted too, as is a Bearer token.
 func (a *api) authenticate(r *http.Request) (hookd.Scope, error) {
 	user, pass, ok := r.BasicAuth()
 	key := pass
@@ -125,16 +103,10 @@ func status(code string) int {
 	return compat.Status(code)
 }
 
-func (a *api) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	compat.LogInternal(a.opts.Logger, r, err)
-	st := status(hookd.ErrorCode(err))
+func renderError(w http.ResponseWriter, st int, _, msg string) {
 	if st == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Basic realm="hookd"`)
 	}
-	a.writeErrorStatus(w, st, hookd.ErrorMessage(err))
-}
-
-func (a *api) writeErrorStatus(w http.ResponseWriter, st int, msg string) {
 	compat.WriteJSON(w, st, errorJSON{HTTPStatusCode: st, InternalCode: 0, Message: msg})
 }
 
@@ -314,10 +286,10 @@ func (a *api) findWebhooks(w http.ResponseWriter, r *http.Request, s hookd.Scope
 		}
 		f.Enabled = &b
 	}
-	if f.Limit, err = intParam(q.Get("limit"), "limit", defaultLimit, 1, maxLimit); err != nil {
+	if f.Limit, err = compat.IntParam(q.Get("limit"), "limit", defaultLimit, 1, maxLimit); err != nil {
 		return err
 	}
-	if f.Offset, err = intParam(q.Get("offset"), "offset", 0, 0, 1<<31-1); err != nil {
+	if f.Offset, err = compat.IntParam(q.Get("offset"), "offset", 0, 0, compat.MaxOffset); err != nil {
 		return err
 	}
 	var anyOf []string // event types to match in memory
@@ -397,16 +369,4 @@ func (a *api) findByAnyEventType(r *http.Request, s hookd.Scope, f hookd.Webhook
 	lo := min(page.Offset, total)
 	hi := min(lo+page.Limit, total)
 	return matched[lo:hi], total, nil
-}
-
-// intParam parses an integer query parameter within [lo, hi].
-func intParam(raw, name string, def, lo, hi int) (int, error) {
-	if raw == "" {
-		return def, nil
-	}
-	n, err := strconv.Atoi(raw)
-	if err != nil || n < lo || n > hi {
-		return 0, hookd.Errorf(hookd.EINVALID, "%s must be an integer between %d and %d, got %q", name, lo, hi, raw)
-	}
-	return n, nil
 }
