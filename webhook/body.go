@@ -145,22 +145,10 @@ func (t *fieldTree) project(dst, v []byte) ([]byte, bool, error) {
 		dst = append(dst, '{')
 		n := 0
 		for _, k := range keys {
-			mark := len(dst)
-			if n > 0 {
-				dst = append(dst, ',')
-			}
-			dst = appendJSONString(dst, k)
-			dst = append(dst, ':')
-			var kept bool
 			var err error
-			if dst, kept, err = t.kids[k].project(dst, obj[k]); err != nil {
+			if dst, n, err = t.kids[k].appendMember(dst, n, &k, obj[k]); err != nil {
 				return nil, false, err
 			}
-			if !kept {
-				dst = dst[:mark]
-				continue
-			}
-			n++
 		}
 		return append(dst, '}'), n > 0, nil
 	case '[':
@@ -171,20 +159,10 @@ func (t *fieldTree) project(dst, v []byte) ([]byte, bool, error) {
 		dst = append(dst, '[')
 		n := 0
 		for _, el := range arr {
-			mark := len(dst)
-			if n > 0 {
-				dst = append(dst, ',')
-			}
-			var kept bool
 			var err error
-			if dst, kept, err = t.project(dst, el); err != nil {
+			if dst, n, err = t.appendMember(dst, n, nil, el); err != nil {
 				return nil, false, err
 			}
-			if !kept {
-				dst = dst[:mark]
-				continue
-			}
-			n++
 		}
 		return append(dst, ']'), n > 0, nil
 	}
@@ -192,4 +170,26 @@ func (t *fieldTree) project(dst, v []byte) ([]byte, bool, error) {
 		return nil, false, fmt.Errorf("event data is not valid JSON")
 	}
 	return dst, false, nil // a scalar has no fields
+}
+
+// appendMember appends the projection of v as the next member of an object
+// (key set) or array holding n members so far, and returns the new count;
+// a member that keeps nothing is rolled back, separator and key included.
+func (t *fieldTree) appendMember(dst []byte, n int, key *string, v []byte) ([]byte, int, error) {
+	mark := len(dst)
+	if n > 0 {
+		dst = append(dst, ',')
+	}
+	if key != nil {
+		dst = appendJSONString(dst, *key)
+		dst = append(dst, ':')
+	}
+	dst, kept, err := t.project(dst, v)
+	if err != nil {
+		return nil, n, err
+	}
+	if !kept {
+		return dst[:mark], n, nil
+	}
+	return dst, n + 1, nil
 }
