@@ -1,0 +1,479 @@
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/hookd/hookd"
+)
+
+const eventColumns = `id, tenant_id, mode, type, data, created_at, idempotency_key, body_hash, deliveries`
+
+// scanEvent reads eventColumns; the last one, the delivery count, goes to n.
+func scanEvent(r pgx.Row, n *int) (*hookd.Event, error) {
+	var (
+		e    hookd.Event
+		mode string
+		data []byte
+		key  *string
+	)
+	if err := r.Scan(&e.ID, &e.TenantID, &mode, &e.Type, &data, &e.CreatedAt, &key, &e.BodyHash, n); err != nil {
+		return nil, err
+	}
+	e.Mode = hookd.Mode(mode)
+	e.Data = data
+	e.CreatedAt = e.CreatedAt.UTC()
+	if key != nil {
+		e.IdempotencyKey = *key
+	}
+	return &e, nil
+}
+
+// maxPublishTries bounds how often a batch is retried after losing a race
+// with another instance (the same id or key committed concurrently, or a
+// deadlock between two batches).
+const maxPublishTries = 3
+
+// PublishEvents implements hookd.EventService: the whole batch is one
+// transaction of a few round trips whatever its size — one read of earlier
+// events and of the scopes' webhooks, then one pipelined write of event
+// types, events and deliveries, with a NOTIFY for the dispatchers.
+func (db *DB) PublishEvents(ctx context.Context, reqs []hookd.PublishRequest) ([]hookd.PublishResult, error) {
+	if len(reqs) == 0 {
+		return []hookd.PublishResult{}, nil
+	}
+	// Which ids the producer chose, before the first try fills in the rest.
+	chosen := make([]bool, len(reqs))
+	for i := range reqs {
+		chosen[i] = reqs[i].Event != nil && reqs[i].Event.ID != ""
+	}
+	for try := 1; ; try++ {
+		results, err := db.publishOnce(ctx, reqs, chosen)
+		if err == nil {
+			return results, nil
+		}
+		if !errors.Is(err, errPublishRace) && !isDeadlock(err) || try == maxPublishTries {
+			return nil, fmt.Errorf("publish events: %w", err)
+		}
+	}
+}
+
+// errPublishRace: an event id or key of the batch was committed by another
+// transaction after this one looked; the retry will find it and replay.
+var errPublishRace = errors.New("an event id or idempotency key was taken concurrently")
+
+func isDeadlock(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
+}
+
+// scopeKey names a string key (event id, idempotency key) within a scope.
+type scopeKey struct {
+	scope hookd.Scope
+	key   string
+}
+
+// accepted is an event stored before, or earlier in the batch, for replays.
+type accepted struct {
+	event      *hookd.Event
+	deliveries int
+}
+
+// subscriber is what fan-out needs of a webhook.
+type subscriber struct {
+	id          string
+	eventTypes  []string
+	filter      *hookd.Filter
+	deliverable bool // false: enabled, but only test events reach it
+}
+
+// publishBatch is the state of one try of PublishEvents.
+type publishBatch struct {
+	ctx         context.Context
+	tx          pgx.Tx
+	now         time.Time
+	subscribers map[hookd.Scope][]subscriber
+	byID        map[scopeKey]*accepted
+	byKey       map[scopeKey]*accepted
+	types       map[scopeKey]bool
+
+	events     eventRows
+	deliveries deliveryRows
+	matched    []string
+}
+
+type eventRows struct {
+	id, tenant, mode, typ, key []string
+	hasKey                     []bool
+	data, hash                 [][]byte
+	created                    []time.Time
+	deliveries                 []int32
+}
+
+type deliveryRows struct {
+	id, tenant, mode, event, webhook, typ []string
+}
+
+func (db *DB) publishOnce(ctx context.Context, reqs []hookd.PublishRequest, chosen []bool) ([]hookd.PublishResult, error) {
+	results := make([]hookd.PublishResult, len(reqs))
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		b := &publishBatch{
+			ctx:   ctx,
+			tx:    tx,
+			now:   db.now(),
+			byID:  map[scopeKey]*accepted{},
+			byKey: map[scopeKey]*accepted{},
+			types: map[scopeKey]bool{},
+		}
+		valid := make([]bool, len(reqs))
+		for i := range reqs {
+			if err := validatePublish(&reqs[i]); err != nil {
+				results[i] = hookd.PublishResult{Err: err}
+				continue
+			}
+			valid[i] = true
+		}
+		if err := b.load(reqs, valid, chosen); err != nil {
+			return err
+		}
+		for i := range reqs {
+			if !valid[i] {
+				continue
+			}
+			res, err := b.publish(&reqs[i], chosen[i])
+			if err != nil {
+				return err
+			}
+			results[i] = res
+		}
+		return b.write()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
+// validatePublish checks what the store relies on; per-request refusals.
+func validatePublish(r *hookd.PublishRequest) error {
+	e, s := r.Event, r.Scope
+	if e == nil {
+		return hookd.Errorf(hookd.EINVALID, "event is required")
+	}
+	if !s.Mode.Valid() || s.TenantID == "" {
+		return hookd.Errorf(hookd.EINVALID, "scope is incomplete")
+	}
+	if len(e.ID) > hookd.MaxEventIDLength {
+		return hookd.Errorf(hookd.EINVALID, "id must be at most %d characters", hookd.MaxEventIDLength)
+	}
+	if !r.Test {
+		if err := hookd.ValidateEventTypeName(e.Type); err != nil {
+			return hookd.Errorf(hookd.EINVALID, "type: %s", hookd.ErrorMessage(err))
+		}
+	}
+	if e.BodyHash == nil {
+		e.BodyHash = hookd.ComputeBodyHash(e.Type, e.Data)
+	}
+	return nil
+}
+
+// lookupEventsSQL finds earlier events by (scope, id) and by (scope, key).
+const lookupEventsSQL = `SELECT ` + eventColumns + ` FROM unnest($1::text[], $2::text[], $3::text[]) AS r (t, m, k)
+	JOIN events e ON e.tenant_id = r.t AND e.mode = r.m AND e.id = r.k
+	UNION
+	SELECT ` + eventColumns + ` FROM unnest($4::text[], $5::text[], $6::text[]) AS r (t, m, k)
+	JOIN events e ON e.tenant_id = r.t AND e.mode = r.m AND e.idempotency_key = r.k`
+
+// loadSubscribersSQL reads the enabled webhooks of the scopes.
+const loadSubscribersSQL = `SELECT w.tenant_id, w.mode, w.id, w.event_types, w.filter, w.status, w.expires_at
+	FROM unnest($1::text[], $2::text[]) AS s (t, m)
+	JOIN webhooks w ON w.tenant_id = s.t AND w.mode = s.m AND w.enabled
+	ORDER BY w.id`
+
+// load reads, in one round trip, the earlier events that the batch's ids
+// and keys name, and the enabled webhooks of its scopes.
+func (b *publishBatch) load(reqs []hookd.PublishRequest, valid, chosen []bool) error {
+	var idT, idM, idK, keyT, keyM, keyK, scT, scM []string
+	scopes := map[hookd.Scope]bool{}
+	for i := range reqs {
+		if !valid[i] {
+			continue
+		}
+		s, e := reqs[i].Scope, reqs[i].Event
+		if chosen[i] {
+			idT, idM, idK = append(idT, s.TenantID), append(idM, string(s.Mode)), append(idK, e.ID)
+		}
+		if e.IdempotencyKey != "" {
+			keyT, keyM, keyK = append(keyT, s.TenantID), append(keyM, string(s.Mode)), append(keyK, e.IdempotencyKey)
+		}
+		if !scopes[s] {
+			scopes[s] = true
+			scT, scM = append(scT, s.TenantID), append(scM, string(s.Mode))
+		}
+	}
+	var batch pgx.Batch
+	if len(idK)+len(keyK) > 0 {
+		batch.Queue(lookupEventsSQL, idT, idM, idK, keyT, keyM, keyK).Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				var n int
+				e, err := scanEvent(rows, &n)
+				if err != nil {
+					return err
+				}
+				a := &accepted{event: e, deliveries: n}
+				s := hookd.Scope{TenantID: e.TenantID, Mode: e.Mode}
+				b.byID[scopeKey{s, e.ID}] = a
+				if e.IdempotencyKey != "" {
+					b.byKey[scopeKey{s, e.IdempotencyKey}] = a
+				}
+			}
+			return rows.Err()
+		})
+	}
+	b.subscribers = make(map[hookd.Scope][]subscriber, len(scopes))
+	for s := range scopes {
+		b.subscribers[s] = nil
+	}
+	batch.Queue(loadSubscribersSQL, scT, scM).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var (
+				sc           hookd.Scope
+				mode, status string
+				w            subscriber
+				filter       []byte
+				expires      *time.Time
+			)
+			if err := rows.Scan(&sc.TenantID, &mode, &w.id, &w.eventTypes, &filter, &status, &expires); err != nil {
+				return err
+			}
+			sc.Mode = hookd.Mode(mode)
+			if len(filter) > 0 {
+				f, err := hookd.ParseFilter(filter)
+				if err != nil {
+					return fmt.Errorf("webhook %s: stored filter: %w", w.id, err)
+				}
+				w.filter = f
+			}
+			w.deliverable = hookd.WebhookStatus(status) == hookd.StatusActive && (expires == nil || b.now.Before(*expires))
+			b.subscribers[sc] = append(b.subscribers[sc], w)
+		}
+		return rows.Err()
+	})
+	if err := b.tx.SendBatch(b.ctx, &batch).Close(); err != nil {
+		return fmt.Errorf("read events and webhooks: %w", err)
+	}
+	return nil
+}
+
+// publish handles one valid request. A returned error aborts the batch; a
+// per-request refusal is the result's Err.
+func (b *publishBatch) publish(r *hookd.PublishRequest, chosenID bool) (hookd.PublishResult, error) {
+	e, s := r.Event, r.Scope
+	if chosenID {
+		if prev := b.byID[scopeKey{s, e.ID}]; prev != nil {
+			return replay(prev, e, fmt.Sprintf("event id %s", e.ID)), nil
+		}
+	}
+	if e.IdempotencyKey != "" {
+		if prev := b.byKey[scopeKey{s, e.IdempotencyKey}]; prev != nil {
+			return replay(prev, e, fmt.Sprintf("Idempotency-Key %q", e.IdempotencyKey)), nil
+		}
+	}
+	if !chosenID {
+		e.ID = hookd.NewIDAt("msg", b.now)
+	}
+	e.TenantID, e.Mode = s.TenantID, s.Mode
+	if e.CreatedAt.IsZero() {
+		e.CreatedAt = b.now
+	}
+	e.CreatedAt = pgTime(e.CreatedAt)
+	if !r.Test {
+		b.types[scopeKey{s, e.Type}] = true
+	}
+	n, err := b.fanOut(r)
+	var he *hookd.Error
+	if errors.As(err, &he) {
+		return hookd.PublishResult{Err: err}, nil
+	}
+	if err != nil {
+		return hookd.PublishResult{}, err
+	}
+	ev := &b.events
+	ev.id, ev.tenant, ev.mode, ev.typ = append(ev.id, e.ID), append(ev.tenant, s.TenantID), append(ev.mode, string(s.Mode)), append(ev.typ, e.Type)
+	ev.key, ev.hasKey = append(ev.key, e.IdempotencyKey), append(ev.hasKey, e.IdempotencyKey != "")
+	ev.data, ev.hash, ev.created = append(ev.data, e.Data), append(ev.hash, e.BodyHash), append(ev.created, e.CreatedAt)
+	ev.deliveries = append(ev.deliveries, int32(n))
+
+	a := &accepted{event: e, deliveries: n}
+	b.byID[scopeKey{s, e.ID}] = a
+	if e.IdempotencyKey != "" {
+		b.byKey[scopeKey{s, e.IdempotencyKey}] = a
+	}
+	return hookd.PublishResult{Event: e, Deliveries: n}, nil
+}
+
+// replay answers a request whose id or key was used before.
+func replay(prev *accepted, e *hookd.Event, what string) hookd.PublishResult {
+	if !bytes.Equal(prev.event.BodyHash, e.BodyHash) {
+		return hookd.PublishResult{Err: hookd.Errorf(hookd.ECONFLICT, "%s was already used with a different body", what)}
+	}
+	return hookd.PublishResult{Event: prev.event, Deliveries: prev.deliveries, Replayed: true}
+}
+
+// fanOut queues the request's deliveries and returns how many.
+func (b *publishBatch) fanOut(r *hookd.PublishRequest) (int, error) {
+	subs := b.subscribers[r.Scope]
+	e := r.Event
+	var doc map[string]any
+	var err error
+	b.matched = b.matched[:0]
+	found := false
+	for i := range subs {
+		w := &subs[i]
+		if r.Test {
+			if r.WebhookID != "" && w.id != r.WebhookID {
+				continue
+			}
+			found = true
+		} else {
+			if !w.deliverable || !hookd.MatchEventType(w.eventTypes, e.Type) {
+				continue
+			}
+			if w.filter != nil {
+				if doc == nil {
+					if doc, err = hookd.NewFilterDocument(e); err != nil {
+						return 0, hookd.Errorf(hookd.EINVALID, "data: %v", err)
+					}
+				}
+				if !w.filter.Match(doc) {
+					continue
+				}
+			}
+		}
+		b.matched = append(b.matched, w.id)
+	}
+	if r.Test && r.WebhookID != "" && !found {
+		// Not enabled, or not there at all: only the second is an error.
+		var one int
+		err := b.tx.QueryRow(b.ctx, `SELECT 1 FROM webhooks WHERE tenant_id = $1 AND mode = $2 AND id = $3`,
+			r.Scope.TenantID, string(r.Scope.Mode), r.WebhookID).Scan(&one)
+		if err != nil {
+			return 0, notFound(err, "webhook %s", r.WebhookID)
+		}
+	}
+	d := &b.deliveries
+	for _, id := range b.matched {
+		d.id = append(d.id, hookd.NewIDAt("dlv", b.now))
+		d.tenant, d.mode = append(d.tenant, e.TenantID), append(d.mode, string(e.Mode))
+		d.event, d.webhook, d.typ = append(d.event, e.ID), append(d.webhook, id), append(d.typ, e.Type)
+	}
+	return len(b.matched), nil
+}
+
+const insertEventTypesSQL = `INSERT INTO event_types (tenant_id, mode, name, description, created_at, updated_at)
+	SELECT t, m, n, '', $4, $4 FROM unnest($1::text[], $2::text[], $3::text[]) AS r (t, m, n)
+	ON CONFLICT DO NOTHING`
+
+// insertEventsSQL skips an event whose id or key another transaction
+// committed meanwhile; the caller sees fewer rows and retries the batch.
+const insertEventsSQL = `INSERT INTO events (id, tenant_id, mode, type, data, created_at, idempotency_key, body_hash, deliveries)
+	SELECT id, t, m, ty, data, created, CASE WHEN has_key THEN k END, hash, n
+	FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::timestamptz[], $7::text[], $8::boolean[], $9::bytea[], $10::int[])
+	AS r (id, t, m, ty, data, created, k, has_key, hash, n)
+	ON CONFLICT DO NOTHING`
+
+const insertDeliveriesSQL = `INSERT INTO deliveries (id, tenant_id, mode, event_id, webhook_id, event_type, status,
+	next_attempt_at, created_at, updated_at)
+	SELECT id, t, m, ev, wh, ty, 'pending', $7, $7, $7
+	FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS r (id, t, m, ev, wh, ty)`
+
+// write sends the batch's rows in one round trip.
+func (b *publishBatch) write() error {
+	var batch pgx.Batch
+	if len(b.types) > 0 {
+		// Sorted, so that concurrent batches take the catalog's index locks
+		// in one order and cannot deadlock.
+		keys := make([]scopeKey, 0, len(b.types))
+		for k := range b.types {
+			keys = append(keys, k)
+		}
+		sort.Slice(keys, func(i, j int) bool {
+			a, c := keys[i], keys[j]
+			if a.scope.TenantID != c.scope.TenantID {
+				return a.scope.TenantID < c.scope.TenantID
+			}
+			if a.scope.Mode != c.scope.Mode {
+				return a.scope.Mode < c.scope.Mode
+			}
+			return a.key < c.key
+		})
+		t, m, n := make([]string, len(keys)), make([]string, len(keys)), make([]string, len(keys))
+		for i, k := range keys {
+			t[i], m[i], n[i] = k.scope.TenantID, string(k.scope.Mode), k.key
+		}
+		batch.Queue(insertEventTypesSQL, t, m, n, b.now)
+	}
+	ev := &b.events
+	if len(ev.id) > 0 {
+		batch.Queue(insertEventsSQL, ev.id, ev.tenant, ev.mode, ev.typ, ev.data, ev.created, ev.key, ev.hasKey, ev.hash,
+			ev.deliveries).Exec(func(tag pgconn.CommandTag) error {
+			if tag.RowsAffected() != int64(len(ev.id)) {
+				return errPublishRace
+			}
+			return nil
+		})
+	}
+	d := &b.deliveries
+	if len(d.id) > 0 {
+		batch.Queue(insertDeliveriesSQL, d.id, d.tenant, d.mode, d.event, d.webhook, d.typ, b.now)
+		batch.Queue(notifySQL)
+	}
+	if batch.Len() == 0 {
+		return nil
+	}
+	if err := b.tx.SendBatch(b.ctx, &batch).Close(); err != nil {
+		if errors.Is(err, errPublishRace) {
+			return err
+		}
+		return fmt.Errorf("write events: %w", err)
+	}
+	return nil
+}
+
+// FindEventByID implements hookd.EventService.
+func (db *DB) FindEventByID(ctx context.Context, s hookd.Scope, id string) (*hookd.Event, error) {
+	var n int
+	e, err := scanEvent(db.pool.QueryRow(ctx, `SELECT `+eventColumns+` FROM events WHERE tenant_id = $1 AND mode = $2 AND id = $3`,
+		s.TenantID, string(s.Mode), id), &n)
+	if err != nil {
+		return nil, notFound(err, "event %s", id)
+	}
+	return e, nil
+}
+
+// FindEvents implements hookd.EventService.
+func (db *DB) FindEvents(ctx context.Context, s hookd.Scope, f hookd.EventFilter) ([]*hookd.Event, error) {
+	if err := f.Page.Normalize(); err != nil {
+		return nil, err
+	}
+	rows, _ := db.pool.Query(ctx, `SELECT `+eventColumns+` FROM events
+		WHERE tenant_id = $1 AND mode = $2 AND ($3 = '' OR type = $3)
+		AND ($4::timestamptz IS NULL OR created_at >= $4) AND ($5::timestamptz IS NULL OR created_at < $5)
+		AND ($6 = '' OR id < $6) ORDER BY id DESC LIMIT $7 OFFSET $8`,
+		s.TenantID, string(s.Mode), f.Type, pgTimePtr(f.Since), pgTimePtr(f.Until), f.Cursor, f.Limit, offsetUnlessCursor(f.Page))
+	out, err := collect(rows, func(r pgx.Row) (*hookd.Event, error) {
+		var n int
+		return scanEvent(r, &n)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("find events: %w", err)
+	}
+	return out, nil
+}

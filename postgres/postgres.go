@@ -1,0 +1,143 @@
+// Package postgres is the PostgreSQL store and delivery queue of hookd: it
+// implements the root package's service interfaces and hookd.Queue with pgx,
+// keeps its own migrations (applied by goose under an advisory lock, so that
+// instances starting together are safe), claims due deliveries with
+// FOR UPDATE SKIP LOCKED so that many hookd processes share one database,
+// and wakes them with LISTEN/NOTIFY when deliveries are published.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/hookd/hookd"
+)
+
+// Compile-time checks that DB is a complete store.
+var (
+	_ hookd.TenantService    = (*DB)(nil)
+	_ hookd.WebhookService   = (*DB)(nil)
+	_ hookd.EventTypeService = (*DB)(nil)
+	_ hookd.EventService     = (*DB)(nil)
+	_ hookd.DeliveryService  = (*DB)(nil)
+	_ hookd.Queue            = (*DB)(nil)
+)
+
+// notifyChannel is the LISTEN/NOTIFY channel that announces new deliveries.
+const notifyChannel = "hookd_deliveries"
+
+// Options configure a DB. The zero value is usable.
+type Options struct {
+	// Now is the clock; time.Now when nil. Tests pass a fake one.
+	Now func() time.Time
+	// Logger receives background errors (Listen reconnects); slog.Default when nil.
+	Logger *slog.Logger
+	// MaxConns bounds the connection pool; pgxpool's default when 0.
+	MaxConns int32
+}
+
+func (o Options) validate() error {
+	if o.MaxConns < 0 {
+		return fmt.Errorf("postgres: MaxConns must not be negative, got %d", o.MaxConns)
+	}
+	return nil
+}
+
+// DB is the PostgreSQL store. It is safe for concurrent use.
+type DB struct {
+	pool   *pgxpool.Pool
+	url    string
+	clock  func() time.Time
+	logger *slog.Logger
+}
+
+// Open connects to the database at url (postgres://…), applies the pending
+// migrations and returns the store. Close it when done.
+func Open(ctx context.Context, url string, opts Options) (*DB, error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: parse database URL: %w", err)
+	}
+	if opts.MaxConns > 0 {
+		cfg.MaxConns = opts.MaxConns
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: connect: %w", err)
+	}
+	if err := migrate(ctx, pool); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	db := &DB{pool: pool, url: url, clock: opts.Now, logger: opts.Logger}
+	if db.clock == nil {
+		db.clock = time.Now
+	}
+	if db.logger == nil {
+		db.logger = slog.Default()
+	}
+	return db, nil
+}
+
+// Close releases the connections.
+func (db *DB) Close() { db.pool.Close() }
+
+// now is the injected clock at the precision the store keeps, so that what
+// a method returns equals what a later read finds.
+func (db *DB) now() time.Time { return pgTime(db.clock()) }
+
+// pgTime is t in UTC at milliseconds: timestamptz keeps microseconds, but
+// the SQLite store keeps milliseconds and both must answer alike.
+func pgTime(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond) }
+
+func pgTimePtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := pgTime(*t)
+	return &v
+}
+
+// uniqueViolation is SQLSTATE 23505.
+const uniqueViolation = "23505"
+
+// isUniqueViolation reports whether err is a unique-constraint violation.
+func isUniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == uniqueViolation
+}
+
+// notFound turns pgx.ErrNoRows into ENOTFOUND naming the thing, and wraps
+// anything else with context.
+func notFound(err error, what string, args ...any) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return hookd.Errorf(hookd.ENOTFOUND, what+" not found", args...)
+	}
+	return fmt.Errorf("find "+what+": %w", append(args, err)...)
+}
+
+// inTx runs fn in a transaction, committing if it returns nil.
+func (db *DB) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback(ctx) // a no-op after Commit
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,349 @@
+package postgres_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/postgres"
+	"github.com/hookd/hookd/postgres/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// open opens a store on a fresh database, closed when the test ends.
+func open(tb testing.TB, url string, now func() time.Time) *postgres.DB {
+	tb.Helper()
+	db, err := postgres.Open(context.Background(), url, postgres.Options{Now: now, MaxConns: 4})
+	if err != nil {
+		tb.Fatalf("Open: %v", err)
+	}
+	tb.Cleanup(db.Close)
+	return db
+}
+
+// setup makes a tenant with one enabled webhook subscribed to every event.
+func setup(tb testing.TB, db *postgres.DB) (hookd.Scope, *hookd.Webhook) {
+	tb.Helper()
+	ctx := context.Background()
+	ten, err := db.CreateTenant(ctx, "acme")
+	if err != nil {
+		tb.Fatalf("CreateTenant: %v", err)
+	}
+	s := hookd.Scope{TenantID: ten.ID, Mode: hookd.ModeLive}
+	w := &hookd.Webhook{URL: "https://receiver.example/hook", Enabled: true, TLSVerify: true}
+	if err := db.CreateWebhook(ctx, s, w); err != nil {
+		tb.Fatalf("CreateWebhook: %v", err)
+	}
+	return s, w
+}
+
+// publish publishes n events of one type in one batch.
+func publish(tb testing.TB, db *postgres.DB, s hookd.Scope, n int) []hookd.PublishResult {
+	tb.Helper()
+	reqs := make([]hookd.PublishRequest, n)
+	for i := range reqs {
+		reqs[i] = hookd.PublishRequest{Scope: s, Event: &hookd.Event{
+			Type: "order.created", Data: json.RawMessage(fmt.Sprintf(`{"n":%d}`, i)), CreatedAt: time.Now()}}
+	}
+	res, err := db.PublishEvents(context.Background(), reqs)
+	if err != nil {
+		tb.Fatalf("PublishEvents: %v", err)
+	}
+	for _, r := range res {
+		if r.Err != nil {
+			tb.Fatalf("PublishEvents: %v", r.Err)
+		}
+	}
+	return res
+}
+
+// The whole path once: publish, claim with event and webhook, complete,
+// and read the delivery back with its attempt.
+func TestPublishClaimComplete(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := open(t, pgtest.NewDatabase(t), time.Now)
+	s, w := setup(t, db)
+
+	res := publish(t, db, s, 1)
+	if res[0].Deliveries != 1 {
+		t.Fatalf("deliveries = %d, want 1", res[0].Deliveries)
+	}
+	jobs, err := db.ClaimDeliveries(ctx, hookd.ClaimRequest{Owner: "a", Limit: 10, Lease: time.Minute, Now: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(jobs) != 1 || jobs[0].Event == nil || jobs[0].Webhook == nil {
+		t.Fatalf("claimed %+v, want one job with its event and webhook", jobs)
+	}
+	if diff := cmp.Diff(string(res[0].Event.Data), string(jobs[0].Event.Data)); diff != "" {
+		t.Errorf("event data (-want +got):\n%s", diff)
+	}
+	if jobs[0].Webhook.Secret != w.Secret {
+		t.Errorf("claimed webhook secret = %q, want %q", jobs[0].Webhook.Secret, w.Secret)
+	}
+	at := time.Now()
+	err = db.CompleteDeliveries(ctx, []hookd.Outcome{{
+		DeliveryID: jobs[0].Delivery.ID, WebhookID: w.ID, Owner: "a", Kind: hookd.OutcomeSucceeded,
+		Attempt: &hookd.Attempt{At: at, StatusCode: 200, ResponseExcerpt: "ok\x00\xff"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, attempts, err := db.FindDeliveryByID(ctx, s, jobs[0].Delivery.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Status != hookd.DeliverySucceeded || d.Attempts != 1 || len(attempts) != 1 {
+		t.Fatalf("after success: status %s, %d attempts, %d attempt rows", d.Status, d.Attempts, len(attempts))
+	}
+	// PostgreSQL text refuses NUL and invalid UTF-8: they are replaced, not fatal.
+	if got, want := attempts[0].ResponseExcerpt, "ok\uFFFD\uFFFD"; got != want {
+		t.Errorf("excerpt = %q, want %q", got, want)
+	}
+}
+
+// Driver errors become domain errors: a duplicate is ECONFLICT, a missing
+// row ENOTFOUND naming it.
+func TestErrorMapping(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := open(t, pgtest.NewDatabase(t), time.Now)
+	s, _ := setup(t, db)
+	_, err := db.CreateTenant(ctx, "acme")
+	if got := hookd.ErrorCode(err); got != hookd.ECONFLICT {
+		t.Errorf("duplicate tenant: code %q (%v), want %q", got, err, hookd.ECONFLICT)
+	}
+	_, err = db.FindWebhookByID(ctx, s, "wh_missing")
+	if got := hookd.ErrorCode(err); got != hookd.ENOTFOUND || hookd.ErrorMessage(err) != "webhook wh_missing not found" {
+		t.Errorf("missing webhook: %v, want ENOTFOUND naming it", err)
+	}
+	other := hookd.Scope{TenantID: s.TenantID, Mode: hookd.ModeTest}
+	ws, n, err := db.FindWebhooks(ctx, other, hookd.WebhookFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ws) != 0 || n != 0 {
+		t.Errorf("test mode sees %d live webhooks", n)
+	}
+}
+
+// Open migrates; running the migrations again, or from several instances
+// at once, is harmless thanks to the advisory lock.
+func TestMigrateTwiceAndConcurrently(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := pgtest.NewDatabase(t)
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = postgres.Migrate(ctx, url)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("Migrate #%d: %v", i, err)
+		}
+	}
+	if err := postgres.Migrate(ctx, url); err != nil {
+		t.Fatalf("Migrate again: %v", err)
+	}
+	db := open(t, url, time.Now)
+	if _, err := db.CreateTenant(ctx, "after-migrations"); err != nil {
+		t.Fatalf("store unusable after migrations: %v", err)
+	}
+}
+
+// Several instances (pools) claiming at once never hold the same delivery
+// while its lease is valid, and together claim every delivery exactly once.
+func TestConcurrentClaimersShareNothing(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := pgtest.NewDatabase(t)
+	first := open(t, url, time.Now)
+	s, _ := setup(t, first)
+	const total = 600
+	for range total / 100 {
+		publish(t, first, s, 100)
+	}
+	const instances = 3
+	var (
+		mu      sync.Mutex
+		claimed = map[string]string{} // delivery id → owner
+		wg      sync.WaitGroup
+		errs    = make(chan error, instances)
+	)
+	for i := range instances {
+		db := first
+		if i > 0 {
+			db = open(t, url, time.Now)
+		}
+		owner := fmt.Sprintf("instance-%d", i)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				jobs, err := db.ClaimDeliveries(ctx, hookd.ClaimRequest{Owner: owner, Limit: 7, Lease: time.Hour, Now: time.Now()})
+				if err != nil {
+					errs <- err
+					return
+				}
+				if len(jobs) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, j := range jobs {
+					if prev, ok := claimed[j.Delivery.ID]; ok {
+						errs <- fmt.Errorf("delivery %s claimed by %s while %s holds its lease", j.Delivery.ID, owner, prev)
+					}
+					claimed[j.Delivery.ID] = owner
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if len(claimed) != total {
+		t.Errorf("claimed %d distinct deliveries, want %d", len(claimed), total)
+	}
+}
+
+// Two instances publishing the same event id at once: one stores it, the
+// other replays it (after retrying its batch), and nothing fails.
+func TestConcurrentPublishOfOneID(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := pgtest.NewDatabase(t)
+	a := open(t, url, time.Now)
+	s, _ := setup(t, a)
+	b := open(t, url, time.Now)
+	for round := range 20 {
+		id := fmt.Sprintf("evt-%d", round)
+		results := make([]hookd.PublishResult, 2)
+		var wg sync.WaitGroup
+		for i, db := range []*postgres.DB{a, b} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				res, err := db.PublishEvents(ctx, []hookd.PublishRequest{{Scope: s, Event: &hookd.Event{
+					ID: id, Type: "order.created", Data: json.RawMessage(`{}`), CreatedAt: time.Now()}}})
+				if err != nil {
+					t.Errorf("round %d: PublishEvents: %v", round, err)
+					return
+				}
+				results[i] = res[0]
+			}()
+		}
+		wg.Wait()
+		replays := 0
+		for _, r := range results {
+			if r.Err != nil {
+				t.Fatalf("round %d: %v", round, r.Err)
+			}
+			if r.Deliveries != 1 {
+				t.Errorf("round %d: deliveries = %d, want 1 (the original count, on a replay too)", round, r.Deliveries)
+			}
+			if r.Replayed {
+				replays++
+			}
+		}
+		if replays != 1 {
+			t.Fatalf("round %d: %d replays, want exactly 1", round, replays)
+		}
+	}
+}
+
+// A publish that makes deliveries wakes a listener of another instance.
+func TestListenWakesOnPublish(t *testing.T) {
+	t.Parallel()
+	url := pgtest.NewDatabase(t)
+	db := open(t, url, time.Now)
+	s, _ := setup(t, db)
+	listener := open(t, url, time.Now)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	woken := make(chan struct{}, 16)
+	done := make(chan error, 1)
+	go func() { done <- listener.Listen(ctx, func() { woken <- struct{}{} }) }()
+
+	// LISTEN takes effect asynchronously: publish until a wake-up arrives.
+	deadline := time.After(30 * time.Second)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+wait:
+	for {
+		select {
+		case <-woken:
+			break wait
+		case <-tick.C:
+			publish(t, db, s, 1)
+		case <-deadline:
+			t.Fatal("no notification within 30s of publishing")
+		}
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Listen returned %v after cancel, want nil", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Listen did not return after its context ended")
+	}
+}
+
+func BenchmarkPublish(b *testing.B) {
+	db := open(b, pgtest.NewDatabase(b), time.Now)
+	s, _ := setup(b, db)
+	const batch = 100
+	b.ResetTimer()
+	for b.Loop() {
+		publish(b, db, s, batch)
+	}
+	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "events/s")
+}
+
+func BenchmarkClaimComplete(b *testing.B) {
+	ctx := context.Background()
+	db := open(b, pgtest.NewDatabase(b), time.Now)
+	s, w := setup(b, db)
+	const batch = 100
+	outs := make([]hookd.Outcome, 0, batch)
+	b.ResetTimer()
+	for b.Loop() {
+		b.StopTimer()
+		publish(b, db, s, batch)
+		b.StartTimer()
+		jobs, err := db.ClaimDeliveries(ctx, hookd.ClaimRequest{Owner: "bench", Limit: batch, Lease: time.Minute, Now: time.Now()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(jobs) != batch {
+			b.Fatalf("claimed %d, want %d", len(jobs), batch)
+		}
+		outs = outs[:0]
+		for _, j := range jobs {
+			outs = append(outs, hookd.Outcome{DeliveryID: j.Delivery.ID, WebhookID: w.ID, Owner: "bench", Kind: hookd.OutcomeSucceeded,
+				Attempt: &hookd.Attempt{At: time.Now(), StatusCode: 200, Duration: time.Millisecond}})
+		}
+		if err := db.CompleteDeliveries(ctx, outs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "deliveries/s")
+}

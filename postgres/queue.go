@@ -1,0 +1,479 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/hookd/hookd"
+)
+
+// claimSQL leases due deliveries. SKIP LOCKED lets concurrent claimers of
+// every instance take disjoint rows without waiting for one another; the
+// partial index deliveries_due serves the inner scan. A claimed row's
+// next_attempt_at moves to its lease expiry, so that it is due again only
+// when a crashed worker's lease runs out.
+const claimSQL = `UPDATE deliveries SET lease_owner = $1, lease_until = $2, next_attempt_at = $2
+	WHERE id IN (SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= $3
+		AND (lease_until IS NULL OR lease_until < $3) ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED)
+	RETURNING ` + deliveryColumns
+
+const claimEventsSQL = `SELECT ` + eventColumns + ` FROM unnest($1::text[], $2::text[], $3::text[]) AS r (t, m, k)
+	JOIN events e ON e.tenant_id = r.t AND e.mode = r.m AND e.id = r.k`
+
+const claimWebhooksSQL = `SELECT ` + webhookColumns + ` FROM webhooks WHERE id = ANY($1)`
+
+// ClaimDeliveries implements hookd.Queue in two round trips: the claim, then
+// the events and webhooks of the claimed rows together. A delivery whose
+// webhook was deleted, or is no longer deliverable (unless the attempt was
+// asked for by a person), is cancelled instead of returned.
+func (db *DB) ClaimDeliveries(ctx context.Context, r hookd.ClaimRequest) ([]*hookd.Job, error) {
+	if r.Limit <= 0 {
+		return nil, nil
+	}
+	if r.Lease <= 0 {
+		return nil, hookd.Errorf(hookd.EINVALID, "claim lease must be positive, got %s", r.Lease)
+	}
+	if r.Owner == "" {
+		return nil, hookd.Errorf(hookd.EINVALID, "claim owner is required")
+	}
+	now := pgTime(r.Now)
+	rows, _ := db.pool.Query(ctx, claimSQL, r.Owner, now.Add(r.Lease), now, r.Limit)
+	jobs, err := collect(rows, func(row pgx.Row) (*hookd.Job, error) {
+		j := &hookd.Job{}
+		var err error
+		j.Delivery, err = scanDelivery(row, &j.ManualAttempt)
+		return j, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim deliveries: %w", err)
+	}
+	if len(jobs) == 0 {
+		return jobs, nil
+	}
+	evT, evM, evID := make([]string, 0, len(jobs)), make([]string, 0, len(jobs)), make([]string, 0, len(jobs))
+	var webhookIDs []string
+	seenEvent := make(map[eventKey]bool, len(jobs))
+	seenWebhook := map[string]bool{}
+	for _, j := range jobs {
+		d := j.Delivery
+		if k := (eventKey{d.TenantID, d.Mode, d.EventID}); !seenEvent[k] {
+			seenEvent[k] = true
+			evT, evM, evID = append(evT, d.TenantID), append(evM, string(d.Mode)), append(evID, d.EventID)
+		}
+		if !seenWebhook[d.WebhookID] {
+			seenWebhook[d.WebhookID] = true
+			webhookIDs = append(webhookIDs, d.WebhookID)
+		}
+	}
+	events := make(map[eventKey]*hookd.Event, len(evID))
+	webhooks := make(map[string]*hookd.Webhook, len(webhookIDs))
+	var batch pgx.Batch
+	batch.Queue(claimEventsSQL, evT, evM, evID).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var n int
+			e, err := scanEvent(rows, &n)
+			if err != nil {
+				return err
+			}
+			events[eventKey{e.TenantID, e.Mode, e.ID}] = e
+		}
+		return rows.Err()
+	})
+	batch.Queue(claimWebhooksSQL, webhookIDs).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			w, err := scanWebhook(rows)
+			if err != nil {
+				return err
+			}
+			webhooks[w.ID] = w
+		}
+		return rows.Err()
+	})
+	if err := db.pool.SendBatch(ctx, &batch).Close(); err != nil {
+		return nil, fmt.Errorf("claim deliveries: load events and webhooks: %w", err)
+	}
+
+	kept := jobs[:0]
+	var cancelIDs, cancelWhy []string
+	for _, j := range jobs {
+		d := j.Delivery
+		j.Event = events[eventKey{d.TenantID, d.Mode, d.EventID}]
+		j.Webhook = webhooks[d.WebhookID]
+		var why string
+		switch {
+		case j.Webhook == nil:
+			why = "webhook deleted"
+		case j.Event == nil:
+			why = "event deleted"
+		case !j.ManualAttempt && !j.Webhook.Deliverable(now):
+			why = "webhook " + string(j.Webhook.Status)
+			if j.Webhook.Status == hookd.StatusActive {
+				why = "webhook " + string(hookd.StatusExpired)
+			}
+		}
+		if why == "" {
+			kept = append(kept, j)
+			continue
+		}
+		cancelIDs, cancelWhy = append(cancelIDs, d.ID), append(cancelWhy, why)
+	}
+	if len(cancelIDs) > 0 {
+		_, err := db.pool.Exec(ctx, `UPDATE deliveries d SET status = 'cancelled', next_attempt_at = NULL, lease_owner = NULL,
+			lease_until = NULL, manual = false, last_error = c.why, updated_at = $3
+			FROM unnest($1::text[], $2::text[]) AS c (id, why)
+			WHERE d.id = c.id AND d.lease_owner = $4 AND d.status = 'pending'`, cancelIDs, cancelWhy, db.now(), r.Owner)
+		if err != nil {
+			return nil, fmt.Errorf("claim deliveries: cancel undeliverable: %w", err)
+		}
+	}
+	return kept, nil
+}
+
+type eventKey struct {
+	tenantID string
+	mode     hookd.Mode
+	id       string
+}
+
+// completeSQL writes the outcomes whose owner still holds the lease, all in
+// one statement, and returns which ones it wrote.
+const completeSQL = `UPDATE deliveries d SET status = u.status, attempts = d.attempts + u.inc, next_attempt_at = u.next,
+	last_error = COALESCE(u.err, d.last_error), last_status = COALESCE(u.code, d.last_status),
+	manual = d.manual AND u.keep_manual, lease_owner = NULL, lease_until = NULL, updated_at = $9
+	FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::timestamptz[], $6::text[], $7::int[], $8::boolean[])
+		AS u (id, owner, status, inc, next, err, code, keep_manual)
+	WHERE d.id = u.id AND d.lease_owner = u.owner AND d.status = 'pending'
+	RETURNING d.id, d.webhook_id`
+
+const insertAttemptsSQL = `INSERT INTO attempts (id, delivery_id, at, duration_ms, status_code, error_class, error, response_excerpt)
+	SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::bigint[], $5::int[], $6::text[], $7::text[], $8::text[])`
+
+// healthSQL writes what a batch did to each webhook's failure streak:
+// kind 0 = a success ended it, 1 = it restarted at `at` after a success,
+// 2 = it goes on (or starts at `at`). Rows it would not change are not
+// touched, so the steady state of successes locks no webhook.
+const healthSQL = `UPDATE webhooks w SET failing_since = CASE u.kind WHEN 0 THEN NULL WHEN 1 THEN u.at
+	ELSE COALESCE(w.failing_since, u.at) END
+	FROM unnest($1::text[], $2::int[], $3::timestamptz[]) AS u (id, kind, at)
+	WHERE w.id = u.id AND (u.kind = 1 OR (u.kind = 0 AND w.failing_since IS NOT NULL) OR (u.kind = 2 AND w.failing_since IS NULL))`
+
+// health is what a batch of outcomes did to one webhook's failure streak.
+type health struct {
+	succeeded bool       // a success reset the streak
+	failedAt  *time.Time // the first failure after the last success
+	disable   bool
+	delete    bool
+}
+
+// CompleteDeliveries implements hookd.Queue: one transaction of two round
+// trips (the lease-checked update, then attempts and webhook changes
+// pipelined), retried if it deadlocks with another instance's.
+func (db *DB) CompleteDeliveries(ctx context.Context, outs []hookd.Outcome) error {
+	if len(outs) == 0 {
+		return nil
+	}
+	for i := range outs {
+		if outs[i].Kind < hookd.OutcomeSucceeded || outs[i].Kind > hookd.OutcomeReleased {
+			return hookd.Errorf(hookd.EINVALID, "delivery %s: unknown outcome kind %d", outs[i].DeliveryID, outs[i].Kind)
+		}
+	}
+	for try := 1; ; try++ {
+		err := db.inTx(ctx, func(tx pgx.Tx) error { return db.complete(ctx, tx, outs) })
+		if err == nil {
+			return nil
+		}
+		if !isDeadlock(err) || try == maxPublishTries {
+			return fmt.Errorf("complete deliveries: %w", err)
+		}
+	}
+}
+
+func (db *DB) complete(ctx context.Context, tx pgx.Tx, outs []hookd.Outcome) error {
+	now := db.now()
+	n := len(outs)
+	var (
+		ids, owners, statuses = make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
+		incs, codes           = make([]int32, 0, n), make([]*int32, 0, n)
+		nexts                 = make([]*time.Time, 0, n)
+		errs                  = make([]*string, 0, n)
+		keeps                 = make([]bool, 0, n)
+		first                 = make(map[string]int, n) // delivery id → its first outcome
+	)
+	for i := range outs {
+		o := &outs[i]
+		if _, dup := first[o.DeliveryID]; dup {
+			continue // the first outcome releases the lease; a second one would find it lost
+		}
+		first[o.DeliveryID] = i
+		var (
+			status hookd.DeliveryStatus
+			next   *time.Time
+			keep   bool
+		)
+		switch o.Kind {
+		case hookd.OutcomeSucceeded:
+			status = hookd.DeliverySucceeded
+		case hookd.OutcomeRetry:
+			status, next = hookd.DeliveryPending, pgTimePtr(&o.RetryAt)
+		case hookd.OutcomeFailed:
+			status = hookd.DeliveryFailed
+		case hookd.OutcomeReleased:
+			status, next, keep = hookd.DeliveryPending, pgTimePtr(&o.RetryAt), true
+		}
+		var inc int32
+		var lastErr *string
+		var lastStatus *int32
+		if a := o.Attempt; a != nil && o.Kind != hookd.OutcomeReleased {
+			msg, code := pgText(a.Error), int32(a.StatusCode)
+			inc, lastErr, lastStatus = 1, &msg, &code
+		}
+		ids, owners, statuses = append(ids, o.DeliveryID), append(owners, o.Owner), append(statuses, string(status))
+		incs, nexts, errs, codes, keeps = append(incs, inc), append(nexts, next), append(errs, lastErr), append(codes, lastStatus), append(keeps, keep)
+	}
+	rows, _ := tx.Query(ctx, completeSQL, ids, owners, statuses, incs, nexts, errs, codes, keeps, now)
+	written := make(map[string]string, len(ids)) // delivery id → webhook id
+	for rows.Next() {
+		var id, webhookID string
+		if err := rows.Scan(&id, &webhookID); err != nil {
+			rows.Close()
+			return err
+		}
+		written[id] = webhookID
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(written) == 0 {
+		return nil
+	}
+
+	// Attempts and webhook health of the written outcomes, in their order.
+	var (
+		aID, aDelivery, aClass, aErr, aExcerpt []string
+		aAt                                    []time.Time
+		aDur                                   []int64
+		aCode                                  []int32
+	)
+	webhooks := map[string]*health{}
+	for i := range outs {
+		o := &outs[i]
+		webhookID, ok := written[o.DeliveryID]
+		if !ok || first[o.DeliveryID] != i {
+			continue // the lease was lost: another worker owns the outcome
+		}
+		h := webhooks[webhookID]
+		if h == nil {
+			h = &health{}
+			webhooks[webhookID] = h
+		}
+		h.disable = h.disable || o.DisableWebhook
+		h.delete = h.delete || o.DeleteWebhook
+		a := o.Attempt
+		if a == nil || o.Kind == hookd.OutcomeReleased {
+			continue
+		}
+		at := pgTime(a.At)
+		if a.At.IsZero() {
+			at = now
+		}
+		if o.Kind == hookd.OutcomeSucceeded {
+			h.succeeded, h.failedAt = true, nil
+		} else if h.failedAt == nil {
+			h.failedAt = &at
+		}
+		id := a.ID
+		if id == "" {
+			id = hookd.NewIDAt("att", now)
+		}
+		dur := a.DurationMS
+		if dur == 0 {
+			dur = a.Duration.Milliseconds()
+		}
+		aID, aDelivery, aAt, aDur = append(aID, id), append(aDelivery, o.DeliveryID), append(aAt, at), append(aDur, dur)
+		aCode, aClass = append(aCode, int32(a.StatusCode)), append(aClass, string(a.ErrorClass))
+		aErr, aExcerpt = append(aErr, pgText(a.Error)), append(aExcerpt, pgText(excerpt(a.ResponseExcerpt)))
+	}
+
+	var batch pgx.Batch
+	if len(aID) > 0 {
+		batch.Queue(insertAttemptsSQL, aID, aDelivery, aAt, aDur, aCode, aClass, aErr, aExcerpt)
+	}
+	// Webhooks in id order: concurrent batches then lock them in one order.
+	order := make([]string, 0, len(webhooks))
+	for id := range webhooks {
+		order = append(order, id)
+	}
+	sort.Strings(order)
+	var hID []string
+	var hKind []int32
+	var hAt []*time.Time
+	var deleted, disabled []string
+	for _, id := range order {
+		h := webhooks[id]
+		switch {
+		case h.succeeded && h.failedAt == nil:
+			hID, hKind, hAt = append(hID, id), append(hKind, 0), append(hAt, nil)
+		case h.succeeded:
+			hID, hKind, hAt = append(hID, id), append(hKind, 1), append(hAt, h.failedAt)
+		case h.failedAt != nil:
+			hID, hKind, hAt = append(hID, id), append(hKind, 2), append(hAt, h.failedAt)
+		}
+		switch {
+		case h.delete:
+			deleted = append(deleted, id)
+		case h.disable:
+			disabled = append(disabled, id)
+		}
+	}
+	if len(hID) > 0 {
+		batch.Queue(healthSQL, hID, hKind, hAt)
+	}
+	if len(deleted) > 0 {
+		batch.Queue(`DELETE FROM webhooks WHERE id = ANY($1)`, deleted)
+		batch.Queue(cancelPendingSQL, deleted, "webhook deleted", now)
+	}
+	if len(disabled) > 0 {
+		batch.Queue(`UPDATE webhooks SET enabled = false, status = 'auto_disabled', updated_at = $2 WHERE id = ANY($1)`, disabled, now)
+		batch.Queue(cancelPendingSQL, disabled, "webhook auto_disabled", now)
+	}
+	if batch.Len() == 0 {
+		return nil
+	}
+	return tx.SendBatch(ctx, &batch).Close()
+}
+
+// pgText makes s storable in a text column: PostgreSQL refuses NUL bytes
+// and invalid UTF-8, which a receiver's response may well contain.
+func pgText(s string) string {
+	if strings.IndexByte(s, 0) < 0 && utf8.ValidString(s) {
+		return s
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
+}
+
+// excerpt cuts a response body to MaxResponseExcerpt bytes on a rune boundary.
+func excerpt(s string) string {
+	if len(s) <= hookd.MaxResponseExcerpt {
+		return s
+	}
+	s = s[:hookd.MaxResponseExcerpt]
+	for i := 1; i < utf8.UTFMax && len(s) > 0; i++ {
+		if r, size := utf8.DecodeLastRuneInString(s); r != utf8.RuneError || size != 1 {
+			break
+		}
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// NextDueAt implements hookd.Queue.
+func (db *DB) NextDueAt(ctx context.Context) (*time.Time, error) {
+	var next *time.Time
+	if err := db.pool.QueryRow(ctx, `SELECT min(next_attempt_at) FROM deliveries WHERE status = 'pending'`).Scan(&next); err != nil {
+		return nil, fmt.Errorf("next due: %w", err)
+	}
+	return utcPtr(next), nil
+}
+
+// Stats implements hookd.Queue.
+func (db *DB) Stats(ctx context.Context, now time.Time) (hookd.QueueStats, error) {
+	now = pgTime(now)
+	var (
+		st     hookd.QueueStats
+		oldest *time.Time
+	)
+	err := db.pool.QueryRow(ctx, `SELECT count(*),
+		count(*) FILTER (WHERE next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until < $1)),
+		min(next_attempt_at) FILTER (WHERE next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until < $1)),
+		count(*) FILTER (WHERE lease_until >= $1)
+		FROM deliveries WHERE status = 'pending'`, now).Scan(&st.Pending, &st.Due, &oldest, &st.Leased)
+	if err != nil {
+		return st, fmt.Errorf("queue stats: %w", err)
+	}
+	if oldest != nil {
+		st.OldestDueAge = now.Sub(*oldest)
+	}
+	return st, nil
+}
+
+// AutoDisableWebhooks implements hookd.Queue. Their pending deliveries are
+// cancelled, as for a 410.
+func (db *DB) AutoDisableWebhooks(ctx context.Context, failingBefore time.Time) ([]*hookd.Webhook, error) {
+	now := db.now()
+	var out []*hookd.Webhook
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		rows, _ := tx.Query(ctx, `UPDATE webhooks SET enabled = false, status = 'auto_disabled', updated_at = $1
+			WHERE failing_since IS NOT NULL AND failing_since < $2 AND enabled AND status = 'active'
+			RETURNING `+webhookColumns, now, pgTime(failingBefore))
+		var err error
+		if out, err = collect(rows, scanWebhook); err != nil {
+			return err
+		}
+		if len(out) == 0 {
+			return nil
+		}
+		ids := make([]string, len(out))
+		for i, w := range out {
+			ids[i] = w.ID
+		}
+		return cancelPending(ctx, tx, ids, now, "webhook auto_disabled")
+	})
+	if err != nil {
+		return nil, fmt.Errorf("auto-disable webhooks: %w", err)
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	return out, nil
+}
+
+// pruneChunk bounds how many rows one retention transaction deletes, so
+// that no transaction holds many locks for long.
+const pruneChunk = 1000
+
+// pruneDeliveriesSQL deletes one chunk of finished deliveries and their
+// attempts, and counts both.
+const pruneDeliveriesSQL = `WITH d AS (
+		SELECT id FROM deliveries WHERE created_at < $1 AND status <> 'pending' LIMIT $2 FOR UPDATE SKIP LOCKED),
+	a AS (DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM d) RETURNING 1),
+	x AS (DELETE FROM deliveries WHERE id IN (SELECT id FROM d) RETURNING 1)
+	SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM x)`
+
+// pruneEventsSQL deletes one chunk of old events that no delivery refers to.
+const pruneEventsSQL = `DELETE FROM events WHERE ctid IN (SELECT e.ctid FROM events e
+	WHERE e.created_at < $1 AND NOT EXISTS (SELECT 1 FROM deliveries d
+		WHERE d.tenant_id = e.tenant_id AND d.mode = e.mode AND d.event_id = e.id)
+	LIMIT $2)`
+
+// Prune implements hookd.Queue, in statements of at most pruneChunk
+// deliveries (with their attempts) or events.
+func (db *DB) Prune(ctx context.Context, before time.Time) (int, error) {
+	before = pgTime(before)
+	total := 0
+	for {
+		var attempts, deliveries int
+		if err := db.pool.QueryRow(ctx, pruneDeliveriesSQL, before, pruneChunk).Scan(&attempts, &deliveries); err != nil {
+			return total, fmt.Errorf("prune deliveries: %w", err)
+		}
+		total += attempts + deliveries
+		if deliveries < pruneChunk {
+			break
+		}
+	}
+	for {
+		tag, err := db.pool.Exec(ctx, pruneEventsSQL, before, pruneChunk)
+		if err != nil {
+			return total, fmt.Errorf("prune events: %w", err)
+		}
+		total += int(tag.RowsAffected())
+		if tag.RowsAffected() < pruneChunk {
+			return total, nil
+		}
+	}
+}

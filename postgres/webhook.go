@@ -1,0 +1,289 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/hookd/hookd"
+)
+
+const webhookColumns = `number, id, tenant_id, mode, name, description, url, event_types, filter, fields,
+	enabled, status, secret, single_use, expires_at, tls_verify, headers, rate_limit, metadata, source,
+	created_at, updated_at, previous_secret, previous_secret_expires_at, failing_since`
+
+// webhookWriteColumns are webhookColumns without number, which the database assigns.
+var webhookWriteColumns = strings.Split(strings.Join(strings.Fields(strings.TrimPrefix(webhookColumns, "number, ")), ""), ",")
+
+func scanWebhook(r pgx.Row) (*hookd.Webhook, error) {
+	var (
+		w            hookd.Webhook
+		mode, status string
+		filter       []byte
+		rateLimit    *int32
+	)
+	err := r.Scan(&w.Number, &w.ID, &w.TenantID, &mode, &w.Name, &w.Description, &w.URL, &w.EventTypes, &filter, &w.Fields,
+		&w.Enabled, &status, &w.Secret, &w.SingleUse, &w.ExpiresAt, &w.TLSVerify, &w.Headers, &rateLimit, &w.Metadata, &w.Source,
+		&w.CreatedAt, &w.UpdatedAt, &w.PreviousSecret, &w.PreviousSecretExpiresAt, &w.FailingSince)
+	if err != nil {
+		return nil, err
+	}
+	w.Mode, w.Status = hookd.Mode(mode), hookd.WebhookStatus(status)
+	if len(filter) > 0 {
+		w.Filter = json.RawMessage(filter)
+	}
+	if rateLimit != nil {
+		n := int(*rateLimit)
+		w.RateLimit = &n
+	}
+	w.EventTypes, w.Fields = nonNilSlice(w.EventTypes), nonNilSlice(w.Fields)
+	w.Headers, w.Metadata = nonNilMap(w.Headers), nonNilMap(w.Metadata)
+	w.CreatedAt, w.UpdatedAt = w.CreatedAt.UTC(), w.UpdatedAt.UTC()
+	w.ExpiresAt = utcPtr(w.ExpiresAt)
+	w.PreviousSecretExpiresAt = utcPtr(w.PreviousSecretExpiresAt)
+	w.FailingSince = utcPtr(w.FailingSince)
+	return &w, nil
+}
+
+// webhookValues are w's columns in webhookWriteColumns order.
+func webhookValues(w *hookd.Webhook) []any {
+	var filter []byte
+	if len(w.Filter) > 0 && string(w.Filter) != "null" {
+		filter = w.Filter
+	}
+	var rateLimit *int32
+	if w.RateLimit != nil {
+		n := int32(*w.RateLimit) // Validate bounds it by MaxRateLimit
+		rateLimit = &n
+	}
+	return []any{w.ID, w.TenantID, string(w.Mode), w.Name, w.Description, w.URL, nonNilSlice(w.EventTypes), filter,
+		nonNilSlice(w.Fields), w.Enabled, string(w.Status), w.Secret, w.SingleUse, w.ExpiresAt, w.TLSVerify,
+		nonNilMap(w.Headers), rateLimit, nonNilMap(w.Metadata), w.Source, w.CreatedAt, w.UpdatedAt, w.PreviousSecret,
+		w.PreviousSecretExpiresAt, w.FailingSince}
+}
+
+func nonNilSlice(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func nonNilMap(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}
+
+// normalizeWebhook keeps times at the store's precision and drops a null filter.
+func normalizeWebhook(w *hookd.Webhook) {
+	w.ExpiresAt = pgTimePtr(w.ExpiresAt)
+	w.PreviousSecretExpiresAt = pgTimePtr(w.PreviousSecretExpiresAt)
+	w.FailingSince = pgTimePtr(w.FailingSince)
+	if string(w.Filter) == "null" || len(w.Filter) == 0 {
+		w.Filter = nil
+	}
+}
+
+// checkCatalog returns EINVALID for the first event type that is neither a
+// wildcard nor in the scope's catalog.
+func checkCatalog(ctx context.Context, q pgxQuerier, s hookd.Scope, patterns []string) error {
+	have, err := catalog(ctx, q, s, patterns)
+	if err != nil {
+		return err
+	}
+	if missing := hookd.MissingEventTypes(patterns, have); len(missing) > 0 {
+		return hookd.Errorf(hookd.EINVALID, "event_types: unknown event type %q (create it first with POST /v1/event-types)", missing[0])
+	}
+	return nil
+}
+
+var insertWebhookSQL = `INSERT INTO webhooks (` + strings.Join(webhookWriteColumns, ", ") + `) VALUES (` +
+	placeholders(1, len(webhookWriteColumns)) + `) RETURNING number`
+
+var updateWebhookSQL = func() string {
+	set := make([]string, len(webhookWriteColumns))
+	for i, c := range webhookWriteColumns {
+		set[i] = fmt.Sprintf("%s = $%d", c, i+1)
+	}
+	return `UPDATE webhooks SET ` + strings.Join(set, ", ") + fmt.Sprintf(` WHERE number = $%d`, len(set)+1)
+}()
+
+// placeholders returns "$from, $from+1, …" with n marks.
+func placeholders(from, n int) string {
+	marks := make([]string, n)
+	for i := range marks {
+		marks[i] = fmt.Sprintf("$%d", from+i)
+	}
+	return strings.Join(marks, ", ")
+}
+
+// CreateWebhook implements hookd.WebhookService.
+func (db *DB) CreateWebhook(ctx context.Context, s hookd.Scope, w *hookd.Webhook) error {
+	now := db.now()
+	if err := w.Validate(now); err != nil {
+		return err
+	}
+	w.Prepare(s, now)
+	normalizeWebhook(w)
+	return db.inTx(ctx, func(tx pgx.Tx) error {
+		if err := checkCatalog(ctx, tx, s, w.EventTypes); err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, insertWebhookSQL, webhookValues(w)...).Scan(&w.Number); err != nil {
+			return fmt.Errorf("create webhook: %w", err)
+		}
+		return nil
+	})
+}
+
+// FindWebhookByID implements hookd.WebhookService.
+func (db *DB) FindWebhookByID(ctx context.Context, s hookd.Scope, id string) (*hookd.Webhook, error) {
+	return findWebhook(ctx, db.pool, s, id, false)
+}
+
+// findWebhook reads one webhook of the scope, locking it for update if asked.
+func findWebhook(ctx context.Context, q pgxQuerier, s hookd.Scope, id string, forUpdate bool) (*hookd.Webhook, error) {
+	query := `SELECT ` + webhookColumns + ` FROM webhooks WHERE tenant_id = $1 AND mode = $2 AND id = $3`
+	if forUpdate {
+		query += ` FOR UPDATE`
+	}
+	w, err := scanWebhook(q.QueryRow(ctx, query, s.TenantID, string(s.Mode), id))
+	if err != nil {
+		return nil, notFound(err, "webhook %s", id)
+	}
+	return w, nil
+}
+
+// FindWebhookByNumber implements hookd.WebhookService.
+func (db *DB) FindWebhookByNumber(ctx context.Context, s hookd.Scope, n int64) (*hookd.Webhook, error) {
+	w, err := scanWebhook(db.pool.QueryRow(ctx, `SELECT `+webhookColumns+` FROM webhooks
+		WHERE tenant_id = $1 AND mode = $2 AND number = $3`, s.TenantID, string(s.Mode), n))
+	if err != nil {
+		return nil, notFound(err, "webhook %d", n)
+	}
+	return w, nil
+}
+
+// FindWebhooks implements hookd.WebhookService. The event type and resource
+// filters run in Go (hookd.MatchEventType) over the scope's webhooks, which
+// are few, so that both stores match exactly alike.
+func (db *DB) FindWebhooks(ctx context.Context, s hookd.Scope, f hookd.WebhookFilter) ([]*hookd.Webhook, int, error) {
+	if err := f.Page.Normalize(); err != nil {
+		return nil, 0, err
+	}
+	var status string
+	if f.Status != "" {
+		status = string(f.Status)
+	}
+	rows, _ := db.pool.Query(ctx, `SELECT `+webhookColumns+` FROM webhooks
+		WHERE tenant_id = $1 AND mode = $2 AND ($3 = '' OR url = $3) AND ($4::boolean IS NULL OR enabled = $4)
+		AND ($5 = '' OR name = $5) AND ($6 = '' OR status = $6) ORDER BY id`,
+		s.TenantID, string(s.Mode), f.URL, f.Enabled, f.Name, status)
+	all, err := collect(rows, scanWebhook)
+	if err != nil {
+		return nil, 0, fmt.Errorf("find webhooks: %w", err)
+	}
+	var (
+		page    = []*hookd.Webhook{}
+		total   int
+		skipped int
+	)
+	for _, w := range all {
+		if f.EventType != "" && !hookd.MatchEventType(w.EventTypes, f.EventType) {
+			continue
+		}
+		if f.Resource != "" && !hookd.SubscribesToResource(w.EventTypes, f.Resource) {
+			continue
+		}
+		total++
+		switch {
+		case f.Cursor != "" && w.ID <= f.Cursor:
+		case f.Cursor == "" && skipped < f.Offset:
+			skipped++
+		case len(page) < f.Limit:
+			page = append(page, w)
+		}
+	}
+	return page, total, nil
+}
+
+// UpdateWebhook implements hookd.WebhookService.
+func (db *DB) UpdateWebhook(ctx context.Context, s hookd.Scope, id string, u hookd.WebhookUpdate) (*hookd.Webhook, error) {
+	now := db.now()
+	var w *hookd.Webhook
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		if w, err = findWebhook(ctx, tx, s, id, true); err != nil {
+			return err
+		}
+		u.Apply(w, now)
+		if err := w.Validate(now); err != nil {
+			return err
+		}
+		if u.EventTypes != nil {
+			if err := checkCatalog(ctx, tx, s, w.EventTypes); err != nil {
+				return err
+			}
+		}
+		normalizeWebhook(w)
+		if _, err := tx.Exec(ctx, updateWebhookSQL, append(webhookValues(w), w.Number)...); err != nil {
+			return fmt.Errorf("update webhook: %w", err)
+		}
+		if !w.Enabled {
+			return cancelPending(ctx, tx, []string{w.ID}, now, "webhook disabled")
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// cancelPendingSQL cancels every pending delivery of the webhooks $1.
+const cancelPendingSQL = `UPDATE deliveries SET status = 'cancelled', next_attempt_at = NULL, lease_owner = NULL,
+	lease_until = NULL, manual = false, last_error = $2, updated_at = $3 WHERE webhook_id = ANY($1) AND status = 'pending'`
+
+// cancelPending cancels every pending delivery of the webhooks ids.
+func cancelPending(ctx context.Context, tx pgx.Tx, ids []string, now time.Time, why string) error {
+	if _, err := tx.Exec(ctx, cancelPendingSQL, ids, why, now); err != nil {
+		return fmt.Errorf("cancel deliveries of webhooks %v: %w", ids, err)
+	}
+	return nil
+}
+
+// DeleteWebhook implements hookd.WebhookService.
+func (db *DB) DeleteWebhook(ctx context.Context, s hookd.Scope, id string) error {
+	now := db.now()
+	return db.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM webhooks WHERE tenant_id = $1 AND mode = $2 AND id = $3`, s.TenantID, string(s.Mode), id)
+		if err != nil {
+			return fmt.Errorf("delete webhook: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return hookd.Errorf(hookd.ENOTFOUND, "webhook %s not found", id)
+		}
+		return cancelPending(ctx, tx, []string{id}, now, "webhook deleted")
+	})
+}
+
+// RotateWebhookSecret implements hookd.WebhookService.
+func (db *DB) RotateWebhookSecret(ctx context.Context, s hookd.Scope, id string, grace time.Duration) (*hookd.Webhook, error) {
+	if grace < 0 {
+		return nil, hookd.Errorf(hookd.EINVALID, "grace period must not be negative")
+	}
+	now := db.now()
+	w, err := scanWebhook(db.pool.QueryRow(ctx, `UPDATE webhooks SET previous_secret = secret, previous_secret_expires_at = $1,
+		secret = $2, updated_at = $3 WHERE tenant_id = $4 AND mode = $5 AND id = $6 RETURNING `+webhookColumns,
+		pgTime(now.Add(grace)), hookd.NewSecret(), now, s.TenantID, string(s.Mode), id))
+	if err != nil {
+		return nil, notFound(err, "webhook %s", id)
+	}
+	return w, nil
+}
