@@ -1,0 +1,22 @@
+# The same commands the README and .ci/run use.
+.PHONY: build test lint bench fuzz run
+
+build:
+	CGO_ENABLED=0 go build -o hookd ./cmd/hookd
+
+run:
+	go run ./cmd/hookd serve
+
+test:
+	go test -race ./...
+
+lint:
+	gofmt -l $$(git ls-files '*.go')
+	go vet ./...
+	go run honnef.co/go/tools/cmd/staticcheck@2025.1.1 ./...
+
+bench:
+	go test -run '^$$' -bench . -benchmem ./...
+
+fuzz:
+	go test -run '^$$' -fuzz FuzzParseFilter -fuzztime 30s .

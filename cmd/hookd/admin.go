@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/postgres"
+)
+
+func runMigrate(ctx context.Context, args, env []string, stderr io.Writer) error {
+	c := defaultConfig()
+	if _, err := parseFlags("migrate", args, env, stderr, &c, storeFlags); err != nil {
+		return err
+	}
+	log := newLogger(c, stderr)
+	if c.DatabaseURL != "" {
+		if err := postgres.Migrate(ctx, c.DatabaseURL); err != nil {
+			return fmt.Errorf("migrate postgres: %w", err)
+		}
+		log.Info("migrations applied", "database", "postgres")
+		return nil
+	}
+	st, err := openStore(ctx, c, log) // opening SQLite applies its migrations
+	if err != nil {
+		return err
+	}
+	log.Info("migrations applied", "database", describeDatabase(c))
+	return st.Close()
+}
+
+// withStore parses the flags of an admin command and runs fn on the store.
+func withStore(ctx context.Context, name string, args, env []string, stderr io.Writer, extra func(*flag.FlagSet), fn func(st store, args []string) error) error {
+	c := defaultConfig()
+	pos, err := parseFlags(name, args, env, stderr, &c, func(fs *flag.FlagSet, c *config) {
+		storeFlags(fs, c)
+		if extra != nil {
+			extra(fs)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, c, newLogger(c, stderr))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return fn(st, pos)
+}
+
+func runTenant(ctx context.Context, args, env []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usageErr("hookd tenant create NAME | hookd tenant list")
+	}
+	switch args[0] {
+	case "create":
+		return withStore(ctx, "tenant create", args[1:], env, stderr, nil, func(st store, args []string) error {
+			if len(args) != 1 {
+				return usageErr("hookd tenant create NAME")
+			}
+			t, err := st.CreateTenant(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "created tenant %s (%s)\n", t.Name, t.ID)
+			return nil
+		})
+	case "list":
+		return withStore(ctx, "tenant list", args[1:], env, stderr, nil, func(st store, _ []string) error {
+			ts, err := st.ListTenants(ctx)
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tNAME\tCREATED")
+			for _, t := range ts {
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", t.ID, t.Name, t.CreatedAt.UTC().Format(time.RFC3339))
+			}
+			return tw.Flush()
+		})
+	}
+	return usageErr("unknown tenant command %q (create, list)", args[0])
+}
+
+func runKey(ctx context.Context, args, env []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usageErr("hookd key create|list|revoke")
+	}
+	var tenant, mode string
+	tenantFlag := func(fs *flag.FlagSet) { fs.StringVar(&tenant, "tenant", "", "tenant name") }
+	switch args[0] {
+	case "create":
+		return withStore(ctx, "key create", args[1:], env, stderr, func(fs *flag.FlagSet) {
+			tenantFlag(fs)
+			fs.StringVar(&mode, "mode", "live", "live or test")
+		}, func(st store, _ []string) error {
+			if tenant == "" {
+				return usageErr("--tenant is required")
+			}
+			m, err := hookd.ParseMode(mode)
+			if err != nil {
+				return usageErr("%s", hookd.ErrorMessage(err))
+			}
+			t, err := st.FindTenantByName(ctx, tenant)
+			if err != nil {
+				return err
+			}
+			k, plain, err := st.CreateAPIKey(ctx, t.ID, m)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "created %s key %s for tenant %s; it is shown once:\n%s\n", k.Mode, k.ID, t.Name, plain)
+			return nil
+		})
+	case "list":
+		return withStore(ctx, "key list", args[1:], env, stderr, tenantFlag, func(st store, _ []string) error {
+			names, tenantID, err := tenantNames(ctx, st, tenant)
+			if err != nil {
+				return err
+			}
+			keys, err := st.ListAPIKeys(ctx, tenantID)
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tTENANT\tMODE\tPREFIX\tCREATED\tREVOKED")
+			for _, k := range keys {
+				revoked := "-"
+				if k.RevokedAt != nil {
+					revoked = k.RevokedAt.UTC().Format(time.RFC3339)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s…\t%s\t%s\n", k.ID, names[k.TenantID], k.Mode, k.Prefix, k.CreatedAt.UTC().Format(time.RFC3339), revoked)
+			}
+			return tw.Flush()
+		})
+	case "revoke":
+		return withStore(ctx, "key revoke", args[1:], env, stderr, nil, func(st store, args []string) error {
+			if len(args) != 1 {
+				return usageErr("hookd key revoke KEY_ID")
+			}
+			if err := st.RevokeAPIKey(ctx, args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "revoked %s\n", args[0])
+			return nil
+		})
+	}
+	return usageErr("unknown key command %q (create, list, revoke)", args[0])
+}
+
+// tenantNames maps tenant ids to names, and resolves name to an id ("" = all).
+func tenantNames(ctx context.Context, st store, name string) (map[string]string, string, error) {
+	ts, err := st.ListTenants(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	names := map[string]string{}
+	id := ""
+	for _, t := range ts {
+		names[t.ID] = t.Name
+		if t.Name == name {
+			id = t.ID
+		}
+	}
+	if name != "" && id == "" {
+		return nil, "", hookd.Errorf(hookd.ENOTFOUND, "tenant %q not found", name)
+	}
+	return names, id, nil
+}

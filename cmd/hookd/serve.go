@@ -1,0 +1,178 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/compat"
+	"github.com/hookd/hookd/compat/backend"
+	"github.com/hookd/hookd/compat/callfire"
+	"github.com/hookd/hookd/compat/salesfinity"
+	"github.com/hookd/hookd/delivery"
+	"github.com/hookd/hookd/httpapi"
+	"github.com/hookd/hookd/postgres"
+	"github.com/hookd/hookd/webhook"
+)
+
+func runServe(ctx context.Context, args, env []string, stdout, stderr io.Writer) error {
+	c := defaultConfig()
+	pos, err := parseFlags("serve", args, env, stderr, &c, serveFlags)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usageErr("serve takes no arguments, got %q", pos)
+	}
+	log := newLogger(c, stderr)
+
+	st, err := openStore(ctx, c, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := bootstrap(ctx, st, stdout, log); err != nil {
+		return err
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics, err := delivery.NewMetrics(reg)
+	if err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
+
+	sender, err := webhook.New(webhook.Config{
+		ConnectTimeout: c.ConnectTimeout, RequestTimeout: c.RequestTimeout, Policy: c.netPolicy(),
+	})
+	if err != nil {
+		return fmt.Errorf("delivery client: %w", err)
+	}
+	dcfg := delivery.DefaultConfig()
+	dcfg.Concurrency = c.Concurrency
+	dcfg.PerWebhookInFlight = c.PerWebhookInFlight
+	dcfg.Lease = c.Lease
+	dcfg.RequestTimeout = c.RequestTimeout
+	dcfg.RetryPolicy = hookd.RetryPolicy{Delays: c.RetrySchedule, Jitter: c.RetryJitter}
+	dcfg.ShutdownGrace = c.ShutdownGrace
+	dcfg.Logger = log
+	dcfg.Metrics = metrics
+	dispatcher, err := delivery.NewDispatcher(st, sender, dcfg)
+	if err != nil {
+		return err
+	}
+	publisher, err := delivery.NewPublisher(st, delivery.PublisherOptions{OnCommit: dispatcher.Notify, Metrics: metrics, Logger: log})
+	if err != nil {
+		return err
+	}
+	maint, err := delivery.NewMaintenance(st, publisher, delivery.MaintenanceConfig{
+		AutoDisableAfter: c.AutoDisableAfter, Retention: c.Retention, Logger: log, Metrics: metrics,
+	})
+	if err != nil {
+		return err
+	}
+
+	svc := hookd.Services{
+		Tenants: st, Webhooks: hookd.GuardedWebhooks(st, c.netPolicy()), EventTypes: st,
+		Events: st, Deliveries: st, Publisher: publisher,
+	}
+	var shuttingDown atomic.Bool
+	api, err := httpapi.New(httpapi.Config{
+		Services: svc, Logger: log, MaxBodyBytes: c.MaxBodyBytes, MaxEventBytes: c.MaxEventBytes,
+		SecretGrace: c.SecretGrace,
+		Ready: func(ctx context.Context) error {
+			if shuttingDown.Load() {
+				return errors.New("shutting down")
+			}
+			return st.Ping(ctx)
+		},
+	})
+	if err != nil {
+		return err
+	}
+	copts := compat.Options{Logger: log, MaxBodyBytes: c.MaxBodyBytes}
+	mux := http.NewServeMux()
+	mux.Handle("/", api)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("/compat/callfire/v2/", http.StripPrefix("/compat/callfire/v2", callfire.New(svc, copts)))
+	mux.Handle("/compat/salesfinity/v1/", http.StripPrefix("/compat/salesfinity/v1", salesfinity.New(svc, copts)))
+	mux.Handle("/v1/backend/", http.StripPrefix("/v1/backend", backend.New(svc, copts)))
+
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", c.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+
+	// Background services run until serve returns; they stop in the reverse
+	// order of the request path: no new requests, then no new publishes,
+	// then the workers finish what is in flight and release the rest.
+	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBG()
+	if err := publisher.Start(bg); err != nil {
+		return err
+	}
+	defer publisher.Stop()
+	if err := dispatcher.Start(bg); err != nil {
+		return err
+	}
+	defer dispatcher.Stop()
+	if err := maint.Start(bg); err != nil {
+		return err
+	}
+	defer maint.Stop()
+	if pg, ok := st.(*postgres.DB); ok {
+		go func() {
+			if err := pg.Listen(bg, dispatcher.Notify); err != nil && bg.Err() == nil {
+				log.Warn("postgres listen stopped; falling back to polling", "err", err)
+			}
+		}()
+	}
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	log.Info("listening", "addr", ln.Addr().String(), "database", describeDatabase(c), "version", hookd.Version)
+
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "grace", c.ShutdownGrace)
+	shuttingDown.Store(true)
+	sctx, cancel := context.WithTimeout(context.Background(), c.ShutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("http shutdown", "err", err)
+	}
+	maint.Stop()
+	publisher.Stop()
+	dispatcher.Stop()
+	log.Info("stopped")
+	return nil
+}
+
+func describeDatabase(c config) string {
+	if c.DatabaseURL != "" {
+		return "postgres"
+	}
+	return "sqlite " + c.sqlitePath()
+}

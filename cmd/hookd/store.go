@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/postgres"
+	"github.com/hookd/hookd/sqlite"
+)
+
+// store is what both databases provide.
+type store interface {
+	hookd.TenantService
+	hookd.WebhookService
+	hookd.EventTypeService
+	hookd.EventService
+	hookd.DeliveryService
+	hookd.Queue
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// openStore opens PostgreSQL when a database URL is given, else the
+// embedded SQLite file in the data dir. Migrations are applied either way.
+func openStore(ctx context.Context, c config, log *slog.Logger) (store, error) {
+	if c.DatabaseURL != "" {
+		db, err := postgres.Open(ctx, c.DatabaseURL, postgres.Options{Logger: log})
+		if err != nil {
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+		return db, nil
+	}
+	db, err := sqlite.Open(ctx, c.sqlitePath(), sqlite.Options{Logger: log, Synchronous: strings.ToUpper(c.SQLiteSynchronous)})
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", c.sqlitePath(), err)
+	}
+	return db, nil
+}
+
+// bootstrap creates the tenant "default" and its live and test keys on an
+// empty database, and prints the keys once: only their hashes are stored.
+func bootstrap(ctx context.Context, st store, out interface{ Write([]byte) (int, error) }, log *slog.Logger) error {
+	tenants, err := st.ListTenants(ctx)
+	if err != nil {
+		return fmt.Errorf("list tenants: %w", err)
+	}
+	if len(tenants) > 0 {
+		return nil
+	}
+	t, err := st.CreateTenant(ctx, "default")
+	if hookd.ErrorCode(err) == hookd.ECONFLICT {
+		return nil // another instance bootstrapped at the same moment
+	}
+	if err != nil {
+		return fmt.Errorf("create default tenant: %w", err)
+	}
+	var keys [2]string
+	for i, m := range []hookd.Mode{hookd.ModeLive, hookd.ModeTest} {
+		if _, keys[i], err = st.CreateAPIKey(ctx, t.ID, m); err != nil {
+			return fmt.Errorf("create %s key: %w", m, err)
+		}
+	}
+	log.Info("created tenant default with a live and a test API key")
+	fmt.Fprintf(out, "\nCreated tenant \"default\". Its API keys are shown once and stored only as hashes:\n\n  live: %s\n  test: %s\n\n", keys[0], keys[1])
+	return nil
+}
