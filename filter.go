@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"reflect"
 	"sort"
 	"strconv"
@@ -138,7 +139,8 @@ func ParseFilter(raw []byte) (*Filter, error) {
 	if err := dec.Decode(&doc); err != nil {
 		return nil, Errorf(EINVALID, "is not valid JSON: %v", err)
 	}
-	if dec.More() {
+	// dec.More is not enough: it reports false before a stray ']' or '}'.
+	if _, err := dec.Token(); err != io.EOF {
 		return nil, Errorf(EINVALID, "has data after the JSON document")
 	}
 	p := filterParser{}
@@ -279,7 +281,12 @@ func (p *filterParser) parseField(path string, v any, where string) ([]filterNod
 			if strings.HasPrefix(op, "$") {
 				return nil, Errorf(EINVALID, "%s: unknown operator (known: $eq $ne $in $nin $gt $gte $lt $lte $exists $contains $prefix)", here)
 			}
-			return nil, Errorf(EINVALID, "%s: mixes a field path with operators; use {\"$eq\": {...}} to compare with an object", where)
+			for other := range ops {
+				if strings.HasPrefix(other, "$") {
+					return nil, Errorf(EINVALID, "%s: mixes a field path with operators; use {\"$eq\": {...}} to compare with an object", where)
+				}
+			}
+			return nil, Errorf(EINVALID, "%s: %q is not an operator; write a nested path with dots (%q) or compare with an object with {\"$eq\": {...}}", where, op, path+"."+op)
 		}
 		out = append(out, n)
 	}

@@ -92,6 +92,14 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 // Close releases the connections.
 func (db *DB) Close() { db.pool.Close() }
 
+// Ping reports whether the database answers, for readiness checks.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("ping postgres: %w", err)
+	}
+	return nil
+}
+
 // now is the injected clock at the precision the store keeps, so that what
 // a method returns equals what a later read finds.
 func (db *DB) now() time.Time { return pgTime(db.clock()) }

@@ -22,7 +22,6 @@ import (
 	"github.com/hookd/hookd/compat/salesfinity"
 	"github.com/hookd/hookd/delivery"
 	"github.com/hookd/hookd/httpapi"
-	"github.com/hookd/hookd/postgres"
 	"github.com/hookd/hookd/webhook"
 )
 
@@ -139,7 +138,7 @@ func runServe(ctx context.Context, args, env []string, stdout, stderr io.Writer)
 		return err
 	}
 	defer maint.Stop()
-	if pg, ok := st.(*postgres.DB); ok {
+	if pg, ok := st.(pgStore); ok {
 		go func() {
 			if err := pg.Listen(bg, dispatcher.Notify); err != nil && bg.Err() == nil {
 				log.Warn("postgres listen stopped; falling back to polling", "err", err)

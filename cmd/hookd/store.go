@@ -31,7 +31,7 @@ func openStore(ctx context.Context, c config, log *slog.Logger) (store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
 		}
-		return db, nil
+		return pgStore{db}, nil
 	}
 	db, err := sqlite.Open(ctx, c.sqlitePath(), sqlite.Options{Logger: log, Synchronous: strings.ToUpper(c.SQLiteSynchronous)})
 	if err != nil {
@@ -65,5 +65,13 @@ func bootstrap(ctx context.Context, st store, out interface{ Write([]byte) (int,
 	}
 	log.Info("created tenant default with a live and a test API key")
 	fmt.Fprintf(out, "\nCreated tenant \"default\". Its API keys are shown once and stored only as hashes:\n\n  live: %s\n  test: %s\n\n", keys[0], keys[1])
+	return nil
+}
+
+// pgStore adapts the pool's Close, which cannot fail, to the store's.
+type pgStore struct{ *postgres.DB }
+
+func (p pgStore) Close() error {
+	p.DB.Close()
 	return nil
 }
