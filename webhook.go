@@ -188,7 +188,8 @@ func (w *Webhook) Validate(now time.Time) error {
 	return nil
 }
 
-// ValidateSecret accepts a client-chosen secret of 8 to 256 printable characters.
+// ValidateSecret accepts a client-chosen secret of 8 to 256 printable
+// characters; a whsec_ one must be followed by base64.
 func ValidateSecret(s string) error {
 	if len(s) < 8 || len(s) > 256 {
 		return Errorf(EINVALID, "secret must be 8 to 256 characters")
@@ -196,6 +197,13 @@ func ValidateSecret(s string) error {
 	for _, r := range s {
 		if r <= ' ' || r > '~' {
 			return Errorf(EINVALID, "secret must be printable ASCII without spaces")
+		}
+	}
+	// A whsec_ secret's signing key is the base64 after the prefix (Standard
+	// Webhooks); one that does not decode could never sign a delivery.
+	if rest, ok := strings.CutPrefix(s, "whsec_"); ok {
+		if key, err := base64.StdEncoding.DecodeString(rest); err != nil || len(key) == 0 {
+			return Errorf(EINVALID, "secret starting with whsec_ must continue with standard base64 (the signing key)")
 		}
 	}
 	return nil
