@@ -86,20 +86,12 @@ type accepted struct {
 	deliveries int
 }
 
-// subscriber is what fan-out needs of a webhook.
-type subscriber struct {
-	id          string
-	eventTypes  []string
-	filter      *hookd.Filter
-	deliverable bool // false: enabled, but only test events reach it
-}
-
 // publishBatch is the state of one try of PublishEvents.
 type publishBatch struct {
 	ctx         context.Context
 	tx          pgx.Tx
 	now         time.Time
-	subscribers map[hookd.Scope][]subscriber
+	subscribers map[hookd.Scope][]hookd.Subscriber
 	byID        map[scopeKey]*accepted
 	byKey       map[scopeKey]*accepted
 	types       map[scopeKey]bool
@@ -237,7 +229,7 @@ func (b *publishBatch) load(reqs []hookd.PublishRequest, valid, chosen []bool) e
 			return rows.Err()
 		})
 	}
-	b.subscribers = make(map[hookd.Scope][]subscriber, len(scopes))
+	b.subscribers = make(map[hookd.Scope][]hookd.Subscriber, len(scopes))
 	for s := range scopes {
 		b.subscribers[s] = nil
 	}
@@ -246,22 +238,19 @@ func (b *publishBatch) load(reqs []hookd.PublishRequest, valid, chosen []bool) e
 			var (
 				sc           hookd.Scope
 				mode, status string
-				w            subscriber
+				id           string
+				types        []string
 				filter       []byte
 				expires      *time.Time
 			)
-			if err := rows.Scan(&sc.TenantID, &mode, &w.id, &w.eventTypes, &filter, &status, &expires); err != nil {
+			if err := rows.Scan(&sc.TenantID, &mode, &id, &types, &filter, &status, &expires); err != nil {
 				return err
 			}
 			sc.Mode = hookd.Mode(mode)
-			if len(filter) > 0 {
-				f, err := hookd.ParseFilter(filter)
-				if err != nil {
-					return fmt.Errorf("webhook %s: stored filter: %w", w.id, err)
-				}
-				w.filter = f
+			w, err := hookd.NewSubscriber(id, types, filter, hookd.WebhookStatus(status), expires, b.now)
+			if err != nil {
+				return fmt.Errorf("webhook %s: stored filter: %w", id, err)
 			}
-			w.deliverable = hookd.WebhookStatus(status) == hookd.StatusActive && (expires == nil || b.now.Before(*expires))
 			b.subscribers[sc] = append(b.subscribers[sc], w)
 		}
 		return rows.Err()
@@ -329,35 +318,11 @@ func replay(prev *accepted, e *hookd.Event, what string) hookd.PublishResult {
 
 // fanOut queues the request's deliveries and returns how many.
 func (b *publishBatch) fanOut(r *hookd.PublishRequest) (int, error) {
-	subs := b.subscribers[r.Scope]
-	e := r.Event
-	var doc map[string]any
+	var found bool
 	var err error
-	b.matched = b.matched[:0]
-	found := false
-	for i := range subs {
-		w := &subs[i]
-		if r.Test {
-			if r.WebhookID != "" && w.id != r.WebhookID {
-				continue
-			}
-			found = true
-		} else {
-			if !w.deliverable || !hookd.MatchEventType(w.eventTypes, e.Type) {
-				continue
-			}
-			if w.filter != nil {
-				if doc == nil {
-					if doc, err = hookd.NewFilterDocument(e); err != nil {
-						return 0, hookd.Errorf(hookd.EINVALID, "data: %v", err)
-					}
-				}
-				if !w.filter.Match(doc) {
-					continue
-				}
-			}
-		}
-		b.matched = append(b.matched, w.id)
+	b.matched, found, err = hookd.Recipients(b.matched[:0], r, b.subscribers[r.Scope])
+	if err != nil {
+		return 0, err
 	}
 	if r.Test && r.WebhookID != "" && !found {
 		// Not enabled, or not there at all: only the second is an error.
@@ -368,7 +333,7 @@ func (b *publishBatch) fanOut(r *hookd.PublishRequest) (int, error) {
 			return 0, notFound(err, "webhook %s", r.WebhookID)
 		}
 	}
-	d := &b.deliveries
+	e, d := r.Event, &b.deliveries
 	for _, id := range b.matched {
 		d.id = append(d.id, hookd.NewIDAt("dlv", b.now))
 		d.tenant, d.mode = append(d.tenant, e.TenantID), append(d.mode, string(e.Mode))

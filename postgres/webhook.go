@@ -171,7 +171,7 @@ func (db *DB) FindWebhookByNumber(ctx context.Context, s hookd.Scope, n int64) (
 }
 
 // FindWebhooks implements hookd.WebhookService. The event type and resource
-// filters run in Go (hookd.MatchEventType) over the scope's webhooks, which
+// filters run in Go (WebhookFilter.Select) over the scope's webhooks, which
 // are few, so that both stores match exactly alike.
 func (db *DB) FindWebhooks(ctx context.Context, s hookd.Scope, f hookd.WebhookFilter) ([]*hookd.Webhook, int, error) {
 	if err := f.Page.Normalize(); err != nil {
@@ -189,27 +189,7 @@ func (db *DB) FindWebhooks(ctx context.Context, s hookd.Scope, f hookd.WebhookFi
 	if err != nil {
 		return nil, 0, fmt.Errorf("find webhooks: %w", err)
 	}
-	var (
-		page    = []*hookd.Webhook{}
-		total   int
-		skipped int
-	)
-	for _, w := range all {
-		if f.EventType != "" && !hookd.MatchEventType(w.EventTypes, f.EventType) {
-			continue
-		}
-		if f.Resource != "" && !hookd.SubscribesToResource(w.EventTypes, f.Resource) {
-			continue
-		}
-		total++
-		switch {
-		case f.Cursor != "" && w.ID <= f.Cursor:
-		case f.Cursor == "" && skipped < f.Offset:
-			skipped++
-		case len(page) < f.Limit:
-			page = append(page, w)
-		}
-	}
+	page, total := f.Select(all)
 	return page, total, nil
 }
 

@@ -1,0 +1,66 @@
+package hookd
+
+import "time"
+
+// Subscriber is what fan-out needs of an enabled webhook. Stores load their
+// scope's enabled webhooks once per publish batch as Subscribers.
+type Subscriber struct {
+	ID         string
+	EventTypes []string
+	Filter     *Filter // nil: no filter
+	// Deliverable is false for an enabled webhook that is not active or has
+	// expired: only test events reach it.
+	Deliverable bool
+}
+
+// NewSubscriber parses w's stored filter; an error means the stored row is corrupt.
+func NewSubscriber(id string, eventTypes []string, filter []byte, status WebhookStatus, expiresAt *time.Time, now time.Time) (Subscriber, error) {
+	s := Subscriber{
+		ID:          id,
+		EventTypes:  eventTypes,
+		Deliverable: status == StatusActive && (expiresAt == nil || now.Before(*expiresAt)),
+	}
+	if len(filter) > 0 {
+		f, err := ParseFilter(filter)
+		if err != nil {
+			return s, err
+		}
+		s.Filter = f
+	}
+	return s, nil
+}
+
+// Recipients appends to dst the ids of the subscribers (of r's scope) that
+// receive r's event: for a test event every one (or only r.WebhookID), else
+// the deliverable ones whose event types and filter match. It returns
+// EINVALID when a filter has to read data that is not JSON. found reports
+// whether r.WebhookID was among subs.
+func Recipients(dst []string, r *PublishRequest, subs []Subscriber) (ids []string, found bool, err error) {
+	e := r.Event
+	var doc map[string]any
+	for i := range subs {
+		w := &subs[i]
+		if r.Test {
+			if r.WebhookID != "" && w.ID != r.WebhookID {
+				continue
+			}
+			found = true
+		} else {
+			if !w.Deliverable || !MatchEventType(w.EventTypes, e.Type) {
+				continue
+			}
+			if w.Filter != nil {
+				if doc == nil {
+					if doc, err = NewFilterDocument(e); err != nil {
+						return dst, found, Errorf(EINVALID, "data: %v", err)
+					}
+				}
+				if !w.Filter.Match(doc) {
+					continue
+				}
+			}
+		}
+		dst = append(dst, w.ID)
+	}
+	return dst, found, nil
+}
