@@ -84,13 +84,12 @@ func (c *Client) CloseIdleConnections() {
 // Attempt with an ErrorClass, and messages never contain a secret.
 func (c *Client) Send(ctx context.Context, j *hookd.Job) hookd.AttemptResult {
 	start := c.cfg.Now()
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
+	defer cancel()
 	req, err := c.newRequest(ctx, j, start)
 	if err != nil {
 		return c.result(start, hookd.ClassInvalid, err.Error())
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
-	defer cancel()
-	req = req.WithContext(ctx)
 
 	hc := c.secure
 	if !j.Webhook.TLSVerify {
@@ -183,13 +182,17 @@ func (c *Client) newRequest(ctx context.Context, j *hookd.Job, now time.Time) (*
 	for k, v := range w.Headers {
 		h.Set(k, v) // first, so that hookd's own headers below win
 	}
-	h["Content-Type"] = []string{"application/json"}
-	h["User-Agent"] = []string{c.cfg.UserAgent}
-	h["Webhook-Id"] = []string{e.ID}
-	h["Webhook-Timestamp"] = []string{strconv.FormatInt(ts, 10)}
-	h["Webhook-Signature"] = []string{string(sig)}
+	// One backing array for hookd's header values instead of one per header.
+	vals := [...]string{"application/json", c.cfg.UserAgent, e.ID, strconv.FormatInt(ts, 10), string(sig), ""}
+	vs := vals[:]
+	h["Content-Type"] = vs[0:1:1]
+	h["User-Agent"] = vs[1:2:2]
+	h["Webhook-Id"] = vs[2:3:3]
+	h["Webhook-Timestamp"] = vs[3:4:4]
+	h["Webhook-Signature"] = vs[4:5:5]
 	if w.Source == "callfire" {
-		h["X-Callfire-Signature"] = []string{SignCallFire(w.Secret, body)}
+		vs[5] = SignCallFire(w.Secret, body)
+		h["X-Callfire-Signature"] = vs[5:6:6]
 	}
 	req.Header = h
 	return req, nil
