@@ -165,6 +165,13 @@ func validatePublish(r *hookd.PublishRequest) error {
 	if len(e.ID) > hookd.MaxEventIDLength {
 		return hookd.Errorf(hookd.EINVALID, "id must be at most %d characters", hookd.MaxEventIDLength)
 	}
+	// PostgreSQL text refuses these, and one refusal would fail the batch.
+	if !storableText(e.ID) {
+		return hookd.Errorf(hookd.EINVALID, "id must be valid UTF-8 without NUL characters")
+	}
+	if !storableText(e.IdempotencyKey) {
+		return hookd.Errorf(hookd.EINVALID, "Idempotency-Key must be valid UTF-8 without NUL characters")
+	}
 	if !r.Test {
 		if err := hookd.ValidateEventTypeName(e.Type); err != nil {
 			return hookd.Errorf(hookd.EINVALID, "type: %s", hookd.ErrorMessage(err))

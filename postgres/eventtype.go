@@ -33,7 +33,7 @@ func (db *DB) CreateEventType(ctx context.Context, s hookd.Scope, t *hookd.Event
 		return hookd.Errorf(hookd.ECONFLICT, "event type %q already exists", t.Name)
 	}
 	if err != nil {
-		return fmt.Errorf("create event type: %w", err)
+		return fmt.Errorf("create event type: %w", badText(err, "description"))
 	}
 	return nil
 }
@@ -58,7 +58,7 @@ func (db *DB) EnsureEventTypes(ctx context.Context, s hookd.Scope, ts []*hookd.E
 		return nil
 	}
 	if _, err := db.pool.Exec(ctx, ensureEventTypesSQL, s.TenantID, string(s.Mode), names, descs, db.now()); err != nil {
-		return fmt.Errorf("ensure event types: %w", err)
+		return fmt.Errorf("ensure event types: %w", badText(err, "description"))
 	}
 	return nil
 }
@@ -110,7 +110,7 @@ func (db *DB) UpdateEventType(ctx context.Context, s hookd.Scope, name, descript
 		WHERE tenant_id = $3 AND mode = $4 AND name = $5 RETURNING `+eventTypeColumns,
 		description, db.now(), s.TenantID, string(s.Mode), name))
 	if err != nil {
-		return nil, notFound(err, "event type %q", name)
+		return nil, notFound(badText(err, "description"), "event type %q", name)
 	}
 	return t, nil
 }

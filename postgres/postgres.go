@@ -125,6 +125,16 @@ func isUniqueViolation(err error) bool {
 	return errors.As(err, &pe) && pe.Code == uniqueViolation
 }
 
+// badText maps PostgreSQL's refusal of a NUL character or invalid UTF-8 in
+// text or jsonb (SQLSTATE 22021, 22P05) to EINVALID: the client sent it.
+func badText(err error, what string) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && (pe.Code == "22021" || pe.Code == "22P05") {
+		return hookd.Errorf(hookd.EINVALID, "%s must be valid UTF-8 without NUL characters (\\u0000)", what)
+	}
+	return err
+}
+
 // notFound turns pgx.ErrNoRows into ENOTFOUND naming the thing, and wraps
 // anything else with context.
 func notFound(err error, what string, args ...any) error {

@@ -125,6 +125,24 @@ func TestErrorMapping(t *testing.T) {
 	if got := hookd.ErrorCode(err); got != hookd.ENOTFOUND || hookd.ErrorMessage(err) != "webhook wh_missing not found" {
 		t.Errorf("missing webhook: %v, want ENOTFOUND naming it", err)
 	}
+	// PostgreSQL text refuses NUL: the client's fault, and never the batch's.
+	bad := &hookd.Webhook{URL: "https://receiver.example/", Name: "a\x00b", Enabled: true}
+	if got := hookd.ErrorCode(db.CreateWebhook(ctx, s, bad)); got != hookd.EINVALID {
+		t.Errorf("webhook name with NUL: code %q, want %q", got, hookd.EINVALID)
+	}
+	res, err := db.PublishEvents(ctx, []hookd.PublishRequest{
+		{Scope: s, Event: &hookd.Event{ID: "a\x00b", Type: "order.created", Data: json.RawMessage(`{}`)}},
+		{Scope: s, Event: &hookd.Event{Type: "order.created", Data: json.RawMessage(`{}`)}},
+	})
+	if err != nil {
+		t.Fatalf("a bad id failed the whole batch: %v", err)
+	}
+	if got := hookd.ErrorCode(res[0].Err); got != hookd.EINVALID {
+		t.Errorf("event id with NUL: code %q, want %q", got, hookd.EINVALID)
+	}
+	if res[1].Err != nil || res[1].Deliveries != 1 {
+		t.Errorf("the good event of the batch: %+v, want 1 delivery", res[1])
+	}
 	other := hookd.Scope{TenantID: s.TenantID, Mode: hookd.ModeTest}
 	ws, n, err := db.FindWebhooks(ctx, other, hookd.WebhookFilter{})
 	if err != nil {

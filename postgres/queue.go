@@ -340,11 +340,14 @@ func (db *DB) complete(ctx context.Context, tx pgx.Tx, outs []hookd.Outcome) err
 // pgText makes s storable in a text column: PostgreSQL refuses NUL bytes
 // and invalid UTF-8, which a receiver's response may well contain.
 func pgText(s string) string {
-	if strings.IndexByte(s, 0) < 0 && utf8.ValidString(s) {
+	if storableText(s) {
 		return s
 	}
 	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }
+
+// storableText reports whether a text column accepts s.
+func storableText(s string) bool { return strings.IndexByte(s, 0) < 0 && utf8.ValidString(s) }
 
 // excerpt cuts a response body to MaxResponseExcerpt bytes on a rune boundary.
 func excerpt(s string) string {

@@ -136,7 +136,7 @@ func (db *DB) CreateWebhook(ctx context.Context, s hookd.Scope, w *hookd.Webhook
 			return err
 		}
 		if err := tx.QueryRow(ctx, insertWebhookSQL, webhookValues(w)...).Scan(&w.Number); err != nil {
-			return fmt.Errorf("create webhook: %w", err)
+			return fmt.Errorf("create webhook: %w", badText(err, "webhook fields"))
 		}
 		return nil
 	})
@@ -213,7 +213,7 @@ func (db *DB) UpdateWebhook(ctx context.Context, s hookd.Scope, id string, u hoo
 		}
 		normalizeWebhook(w)
 		if _, err := tx.Exec(ctx, updateWebhookSQL, append(webhookValues(w), w.Number)...); err != nil {
-			return fmt.Errorf("update webhook: %w", err)
+			return fmt.Errorf("update webhook: %w", badText(err, "webhook fields"))
 		}
 		if !w.Enabled {
 			return cancelPending(ctx, tx, []string{w.ID}, now, "webhook disabled")
