@@ -2,6 +2,7 @@ package hookd
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -25,7 +26,7 @@ import (
 //	    must equal the value at the path, or an object of operators:
 //	    $eq $ne $in $nin $gt $gte $lt $lte $exists $contains $prefix.
 //
-// Numbers compare numerically, strings by bytes; a missing path equals
+// Numbers compare numerically (integers exactly), strings by bytes; a missing path equals
 // nothing (so $ne and $nin match it) and exists only for "$exists": false.
 // "only CALL_LOGGED events whose disposition is 1 or 4, everything else":
 //
@@ -340,12 +341,32 @@ func number(v any) (float64, bool) {
 	return 0, false
 }
 
+// integer returns v exactly when it is an integer that fits in an int64.
+func integer(v any) (int64, bool) {
+	switch n := v.(type) {
+	case json.Number:
+		i, err := strconv.ParseInt(string(n), 10, 64)
+		return i, err == nil
+	case int:
+		return int64(n), true
+	case int64:
+		return n, true
+	}
+	return 0, false
+}
+
 // compare orders two numbers or two strings; other pairs are not comparable.
 func compare(a, b any) (int, bool) {
 	if x, ok := number(a); ok {
 		y, ok := number(b)
 		if !ok {
 			return 0, false
+		}
+		// Integers beyond 2^53 (ids, often) lose precision as float64.
+		if i, ok := integer(a); ok {
+			if j, ok := integer(b); ok {
+				return cmp.Compare(i, j), true
+			}
 		}
 		switch {
 		case x < y:
@@ -364,9 +385,9 @@ func compare(a, b any) (int, bool) {
 }
 
 func equal(a, b any) bool {
-	if x, ok := number(a); ok {
-		y, ok := number(b)
-		return ok && x == y
+	if _, ok := number(a); ok {
+		c, ok := compare(a, b)
+		return ok && c == 0
 	}
 	switch x := a.(type) {
 	case []any:

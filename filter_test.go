@@ -11,7 +11,7 @@ import (
 )
 
 const filterData = `{"disposition": 4, "name": "Alice", "tags": ["vip", "new"], "nested": {"n": 2.5, "s": "x"},
-	"flag": true, "nothing": null, "numstr": "10", "big": 12345678901234567890, "items": [{"id": 1}, {"id": 2}]}`
+	"flag": true, "nothing": null, "numstr": "10", "big": 12345678901234567890, "id64": 9007199254740993, "items": [{"id": 1}, {"id": 2}]}`
 
 func filterDoc(t testing.TB, typ, data string) map[string]any {
 	t.Helper()
@@ -45,6 +45,10 @@ func TestFilterMatch(t *testing.T) {
 		{`{"data.numstr": "10"}`, true},
 		{`{"data.disposition": {"$eq": 4}}`, true},
 		{`{"data.big": 12345678901234567890}`, true},
+		{`{"data.id64": 9007199254740993}`, true},
+		{`{"data.id64": 9007199254740992}`, false}, // equal as float64
+		{`{"data.id64": {"$gt": 9007199254740992}}`, true},
+		{`{"data.id64": {"$in": [9007199254740992]}}`, false},
 		{`{"data.flag": true}`, true},
 		{`{"data.flag": "true"}`, false},
 		{`{"data.nothing": null}`, true},
