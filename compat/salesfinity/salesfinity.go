@@ -306,7 +306,7 @@ func (a *api) findWebhook(r *http.Request, s hookd.Scope) (*hookd.Webhook, error
 	id := r.PathValue("id")
 	wh, err := a.svc.Webhooks.FindWebhookByID(r.Context(), s, id)
 	if hookd.ErrorCode(err) == hookd.ENOTFOUND {
-		return nil, hookd.Errorf(hookd.ENOTFOUND, "webhook %q not found", id)
+		return nil, hookd.Errorf(hookd.ENOTFOUND, "webhook %s not found", id)
 	}
 	return wh, err
 }
@@ -328,7 +328,7 @@ func (a *api) deleteWebhook(w http.ResponseWriter, r *http.Request, s hookd.Scop
 	}
 	if err := a.svc.Webhooks.DeleteWebhook(r.Context(), s, wh.ID); err != nil {
 		if hookd.ErrorCode(err) == hookd.ENOTFOUND {
-			return hookd.Errorf(hookd.ENOTFOUND, "webhook %q not found", wh.ID)
+			return hookd.Errorf(hookd.ENOTFOUND, "webhook %s not found", wh.ID)
 		}
 		return err
 	}
