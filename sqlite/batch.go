@@ -7,82 +7,86 @@ import (
 	"strings"
 )
 
-// batchInsert writes rows to one table with multi-row INSERTs: a prepared
-// statement of chunk rows while rows keep coming, one statement for the rest
-// at flush. Per-row statements cost most of the time of a batch.
-type batchInsert struct {
-	tx     *sql.Tx
-	table  string
-	head   string // INSERT INTO t (cols) VALUES
-	row    string // (?, ?, …)
-	cols   int
-	chunk  int
-	full   *sql.Stmt
-	buf    []any
-	closed bool
+// insertSpec describes the multi-row INSERTs of one table on the hot path:
+// statements of chunk, chunk/2, … 1 rows (chunk a power of two), all
+// prepared at Open, so that no batch parses SQL and any row count is a few
+// statement executions.
+type insertSpec struct {
+	table string
+	cols  []string
+	chunk int
 }
 
-func newBatchInsert(tx *sql.Tx, table string, cols []string, chunk int) *batchInsert {
-	return &batchInsert{
-		tx:    tx,
-		table: table,
-		head:  "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES ",
-		row:   "(" + placeholders(len(cols)) + ")",
-		cols:  len(cols),
-		chunk: chunk,
-		buf:   make([]any, 0, len(cols)*chunk),
-	}
-}
-
-func (b *batchInsert) sql(rows int) string {
+func (s insertSpec) sql(rows int) string {
+	row := "(" + placeholders(len(s.cols)) + ")"
 	var sb strings.Builder
-	sb.Grow(len(b.head) + rows*(len(b.row)+2))
-	sb.WriteString(b.head)
+	sb.WriteString("INSERT INTO " + s.table + " (" + strings.Join(s.cols, ", ") + ") VALUES ")
 	for i := range rows {
 		if i > 0 {
 			sb.WriteString(", ")
 		}
-		sb.WriteString(b.row)
+		sb.WriteString(row)
 	}
 	return sb.String()
 }
 
-// add queues one row of len(cols) values.
+// queries returns the statements to prepare for s.
+func (s insertSpec) queries() []string {
+	var qs []string
+	for n := s.chunk; n >= 1; n /= 2 {
+		qs = append(qs, s.sql(n))
+	}
+	return qs
+}
+
+// batchInsert queues rows of one insertSpec in a transaction.
+type batchInsert struct {
+	db    *DB
+	tx    *sql.Tx
+	spec  insertSpec
+	stmts map[int]*sql.Stmt // by row count, bound to tx
+	buf   []any
+}
+
+func (db *DB) newBatchInsert(tx *sql.Tx, spec insertSpec) *batchInsert {
+	return &batchInsert{db: db, tx: tx, spec: spec, stmts: map[int]*sql.Stmt{}, buf: make([]any, 0, len(spec.cols)*spec.chunk)}
+}
+
+// add queues one row of len(cols) values, writing a full chunk at once.
 func (b *batchInsert) add(ctx context.Context, vals ...any) error {
 	b.buf = append(b.buf, vals...)
-	if len(b.buf) < b.cols*b.chunk {
+	if len(b.buf) < len(b.spec.cols)*b.spec.chunk {
 		return nil
 	}
-	if b.full == nil {
-		st, err := b.tx.PrepareContext(ctx, b.sql(b.chunk))
-		if err != nil {
-			return fmt.Errorf("insert into %s: %w", b.table, err)
+	return b.exec(ctx, b.spec.chunk)
+}
+
+// exec writes the first rows queued rows.
+func (b *batchInsert) exec(ctx context.Context, rows int) error {
+	st := b.stmts[rows]
+	if st == nil {
+		var err error
+		if st, err = b.db.stmt(ctx, b.tx, b.spec.sql(rows)); err != nil {
+			return fmt.Errorf("insert into %s: %w", b.spec.table, err)
 		}
-		b.full = st
+		b.stmts[rows] = st
 	}
-	if _, err := b.full.ExecContext(ctx, b.buf...); err != nil {
-		return fmt.Errorf("insert into %s: %w", b.table, err)
+	n := rows * len(b.spec.cols)
+	if _, err := st.ExecContext(ctx, b.buf[:n]...); err != nil {
+		return fmt.Errorf("insert into %s: %w", b.spec.table, err)
 	}
-	b.buf = b.buf[:0]
+	b.buf = append(b.buf[:0], b.buf[n:]...)
 	return nil
 }
 
-// flush writes the queued rows and releases the statement.
+// flush writes the queued rows: the remainder in power-of-two pieces.
 func (b *batchInsert) flush(ctx context.Context) error {
-	defer b.close()
-	if len(b.buf) == 0 {
-		return nil
+	for size := b.spec.chunk; size >= 1; size /= 2 {
+		for len(b.buf) >= size*len(b.spec.cols) {
+			if err := b.exec(ctx, size); err != nil {
+				return err
+			}
+		}
 	}
-	if _, err := b.tx.ExecContext(ctx, b.sql(len(b.buf)/b.cols), b.buf...); err != nil {
-		return fmt.Errorf("insert into %s: %w", b.table, err)
-	}
-	b.buf = b.buf[:0]
 	return nil
-}
-
-func (b *batchInsert) close() {
-	if b.full != nil && !b.closed {
-		b.full.Close()
-		b.closed = true
-	}
 }

@@ -33,11 +33,20 @@ func scanEvent(s scanner, n *int) (*hookd.Event, error) {
 	return &e, nil
 }
 
-var deliveryInsertColumns = []string{"id", "tenant_id", "mode", "event_id", "webhook_id", "event_type", "status",
-	"next_attempt_at", "created_at", "updated_at"}
+var (
+	eventsInsert = insertSpec{table: "events", chunk: 16, cols: []string{"id", "tenant_id", "mode", "type", "data",
+		"created_at", "idempotency_key", "body_hash", "deliveries"}}
+	deliveriesInsert = insertSpec{table: "deliveries", chunk: 64, cols: []string{"id", "tenant_id", "mode", "event_id",
+		"webhook_id", "event_type", "status", "next_attempt_at", "created_at", "updated_at"}}
+)
 
-var eventInsertColumns = []string{"id", "tenant_id", "mode", "type", "data", "created_at", "idempotency_key",
-	"body_hash", "deliveries"}
+const (
+	findEventByIDSQL  = `SELECT ` + eventColumns + ` FROM events WHERE tenant_id = ? AND mode = ? AND id = ?`
+	findEventByKeySQL = `SELECT ` + eventColumns + ` FROM events WHERE tenant_id = ? AND mode = ? AND idempotency_key = ?`
+	// subscribersSQL loads a scope's enabled webhooks for fan-out.
+	subscribersSQL = `SELECT id, event_types, filter, status, expires_at FROM webhooks
+		WHERE tenant_id = ? AND mode = ? AND enabled = 1 ORDER BY id`
+)
 
 // subscriber is what fan-out needs of a webhook.
 type subscriber struct {
@@ -55,6 +64,7 @@ type accepted struct {
 
 // publishBatch is the state of one PublishEvents transaction.
 type publishBatch struct {
+	db          *DB
 	ctx         context.Context
 	tx          *sql.Tx
 	now         time.Time
@@ -80,6 +90,7 @@ func (db *DB) PublishEvents(ctx context.Context, reqs []hookd.PublishRequest) ([
 	now := db.now()
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		b := &publishBatch{
+			db:          db,
 			ctx:         ctx,
 			tx:          tx,
 			now:         now,
@@ -87,10 +98,9 @@ func (db *DB) PublishEvents(ctx context.Context, reqs []hookd.PublishRequest) ([
 			types:       map[hookd.Scope]map[string]bool{},
 			byID:        map[hookd.Scope]map[string]*accepted{},
 			byKey:       map[hookd.Scope]map[string]*accepted{},
-			events:      newBatchInsert(tx, "events", eventInsertColumns, 16),
-			deliveries:  newBatchInsert(tx, "deliveries", deliveryInsertColumns, 64),
+			events:      db.newBatchInsert(tx, eventsInsert),
+			deliveries:  db.newBatchInsert(tx, deliveriesInsert),
 		}
-		defer b.close()
 		for i := range reqs {
 			res, err := b.publish(&reqs[i])
 			if err != nil {
@@ -109,20 +119,10 @@ func (db *DB) PublishEvents(ctx context.Context, reqs []hookd.PublishRequest) ([
 	return results, nil
 }
 
-func (b *publishBatch) close() {
-	for _, st := range []*sql.Stmt{b.findByID, b.findByKey, b.ensureType} {
-		if st != nil {
-			st.Close()
-		}
-	}
-	b.events.close()
-	b.deliveries.close()
-}
-
 // prepare returns *st, preparing query the first time.
 func (b *publishBatch) prepare(st **sql.Stmt, query string) (*sql.Stmt, error) {
 	if *st == nil {
-		s, err := b.tx.PrepareContext(b.ctx, query)
+		s, err := b.db.stmt(b.ctx, b.tx, query)
 		if err != nil {
 			return nil, err
 		}
@@ -156,7 +156,7 @@ func (b *publishBatch) publish(r *hookd.PublishRequest) (hookd.PublishResult, er
 	// Idempotency: the same id or key seen before, in this batch or committed.
 	chosenID := e.ID != ""
 	if chosenID {
-		prev, err := b.lookup(s, b.byID, &b.findByID, `SELECT `+eventColumns+` FROM events WHERE tenant_id = ? AND mode = ? AND id = ?`, e.ID)
+		prev, err := b.lookup(s, b.byID, &b.findByID, findEventByIDSQL, e.ID)
 		if err != nil {
 			return hookd.PublishResult{}, err
 		}
@@ -165,7 +165,7 @@ func (b *publishBatch) publish(r *hookd.PublishRequest) (hookd.PublishResult, er
 		}
 	}
 	if e.IdempotencyKey != "" {
-		prev, err := b.lookup(s, b.byKey, &b.findByKey, `SELECT `+eventColumns+` FROM events WHERE tenant_id = ? AND mode = ? AND idempotency_key = ?`, e.IdempotencyKey)
+		prev, err := b.lookup(s, b.byKey, &b.findByKey, findEventByKeySQL, e.IdempotencyKey)
 		if err != nil {
 			return hookd.PublishResult{}, err
 		}
@@ -323,8 +323,11 @@ func (b *publishBatch) subscribersOf(s hookd.Scope) ([]subscriber, error) {
 	if subs, ok := b.subscribers[s]; ok {
 		return subs, nil
 	}
-	rows, err := b.tx.QueryContext(b.ctx, `SELECT id, event_types, filter, status, expires_at FROM webhooks
-		WHERE tenant_id = ? AND mode = ? AND enabled = 1 ORDER BY id`, s.TenantID, string(s.Mode))
+	st, err := b.db.stmt(b.ctx, b.tx, subscribersSQL)
+	if err != nil {
+		return nil, fmt.Errorf("load webhooks: %w", err)
+	}
+	rows, err := st.QueryContext(b.ctx, s.TenantID, string(s.Mode))
 	if err != nil {
 		return nil, fmt.Errorf("load webhooks: %w", err)
 	}
@@ -361,8 +364,7 @@ func (b *publishBatch) subscribersOf(s hookd.Scope) ([]subscriber, error) {
 // FindEventByID implements hookd.EventService.
 func (db *DB) FindEventByID(ctx context.Context, s hookd.Scope, id string) (*hookd.Event, error) {
 	var n int
-	e, err := scanEvent(db.reader.QueryRowContext(ctx, `SELECT `+eventColumns+` FROM events WHERE tenant_id = ? AND mode = ? AND id = ?`,
-		s.TenantID, string(s.Mode), id), &n)
+	e, err := scanEvent(db.reader.QueryRowContext(ctx, findEventByIDSQL, s.TenantID, string(s.Mode), id), &n)
 	if err != nil {
 		return nil, notFound(err, "find event", fmt.Sprintf("event %s not found", id))
 	}

@@ -19,6 +19,11 @@ func jsonList(ids []string) (string, error) {
 	return string(b), err
 }
 
+const claimSQL = `UPDATE deliveries SET lease_owner = ?, lease_until = ?, next_attempt_at = ?
+	WHERE id IN (SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?
+		AND (lease_until IS NULL OR lease_until < ?) ORDER BY next_attempt_at LIMIT ?)
+	RETURNING ` + deliveryColumns
+
 // ClaimDeliveries implements hookd.Queue. A claimed row's next_attempt_at
 // moves to its lease expiry, so the claim index skips rows in flight and a
 // crashed worker's rows come due again when the lease runs out. A delivery
@@ -38,10 +43,11 @@ func (db *DB) ClaimDeliveries(ctx context.Context, r hookd.ClaimRequest) ([]*hoo
 	until := ms(now.Add(r.Lease))
 	var jobs []*hookd.Job
 	err := db.write(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `UPDATE deliveries SET lease_owner = ?, lease_until = ?, next_attempt_at = ?
-			WHERE id IN (SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?
-				AND (lease_until IS NULL OR lease_until < ?) ORDER BY next_attempt_at LIMIT ?)
-			RETURNING `+deliveryColumns, r.Owner, until, until, ms(now), ms(now), r.Limit)
+		claim, err := db.stmt(ctx, tx, claimSQL)
+		if err != nil {
+			return fmt.Errorf("claim: %w", err)
+		}
+		rows, err := claim.QueryContext(ctx, r.Owner, until, until, ms(now), ms(now), r.Limit)
 		if err != nil {
 			return fmt.Errorf("claim: %w", err)
 		}
@@ -67,11 +73,11 @@ func (db *DB) ClaimDeliveries(ctx context.Context, r hookd.ClaimRequest) ([]*hoo
 		if len(jobs) == 0 {
 			return nil
 		}
-		events, err := eventsOfDeliveries(ctx, tx, deliveryIDs)
+		events, err := db.eventsOfDeliveries(ctx, tx, deliveryIDs)
 		if err != nil {
 			return err
 		}
-		webhooks, err := webhooksByID(ctx, tx, webhookIDs)
+		webhooks, err := db.webhooksByID(ctx, tx, webhookIDs)
 		if err != nil {
 			return err
 		}
@@ -111,6 +117,13 @@ func (db *DB) ClaimDeliveries(ctx context.Context, r hookd.ClaimRequest) ([]*hoo
 	return jobs, nil
 }
 
+const (
+	eventsOfDeliveriesSQL = `SELECT ` + eventColumns + ` FROM events WHERE rowid IN (
+		SELECT e.rowid FROM deliveries d JOIN events e ON e.tenant_id = d.tenant_id AND e.mode = d.mode AND e.id = d.event_id
+		WHERE d.id IN (SELECT value FROM json_each(?)))`
+	webhooksByIDSQL = `SELECT ` + webhookColumns + ` FROM webhooks WHERE id IN (SELECT value FROM json_each(?))`
+)
+
 type eventKey struct {
 	tenantID string
 	mode     hookd.Mode
@@ -118,14 +131,16 @@ type eventKey struct {
 }
 
 // eventsOfDeliveries loads each event of the deliveries once.
-func eventsOfDeliveries(ctx context.Context, tx *sql.Tx, deliveryIDs []string) (map[eventKey]*hookd.Event, error) {
+func (db *DB) eventsOfDeliveries(ctx context.Context, tx *sql.Tx, deliveryIDs []string) (map[eventKey]*hookd.Event, error) {
 	list, err := jsonList(deliveryIDs)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT `+eventColumns+` FROM events WHERE rowid IN (
-		SELECT e.rowid FROM deliveries d JOIN events e ON e.tenant_id = d.tenant_id AND e.mode = d.mode AND e.id = d.event_id
-		WHERE d.id IN (SELECT value FROM json_each(?)))`, list)
+	st, err := db.stmt(ctx, tx, eventsOfDeliveriesSQL)
+	if err != nil {
+		return nil, fmt.Errorf("claim: load events: %w", err)
+	}
+	rows, err := st.QueryContext(ctx, list)
 	if err != nil {
 		return nil, fmt.Errorf("claim: load events: %w", err)
 	}
@@ -146,12 +161,16 @@ func eventsOfDeliveries(ctx context.Context, tx *sql.Tx, deliveryIDs []string) (
 }
 
 // webhooksByID loads webhooks by id, across scopes.
-func webhooksByID(ctx context.Context, q querier, ids []string) (map[string]*hookd.Webhook, error) {
+func (db *DB) webhooksByID(ctx context.Context, tx *sql.Tx, ids []string) (map[string]*hookd.Webhook, error) {
 	list, err := jsonList(ids)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := q.QueryContext(ctx, `SELECT `+webhookColumns+` FROM webhooks WHERE id IN (SELECT value FROM json_each(?))`, list)
+	st, err := db.stmt(ctx, tx, webhooksByIDSQL)
+	if err != nil {
+		return nil, fmt.Errorf("load webhooks: %w", err)
+	}
+	rows, err := st.QueryContext(ctx, list)
 	if err != nil {
 		return nil, fmt.Errorf("load webhooks: %w", err)
 	}
@@ -178,7 +197,20 @@ type health struct {
 	delete    bool
 }
 
-var attemptInsertColumns = []string{"id", "delivery_id", "at", "duration_ms", "status_code", "error_class", "error", "response_excerpt"}
+var attemptsInsert = insertSpec{table: "attempts", chunk: 32, cols: []string{"id", "delivery_id", "at", "duration_ms",
+	"status_code", "error_class", "error", "response_excerpt"}}
+
+// completeSQL records a batch of outcomes, given as a JSON array of
+// [delivery id, owner, status, attempts to add, next attempt, last error,
+// last status, keep manual], for the rows whose owner still holds the lease.
+// One statement for the batch: a statement per row costs several times more.
+const completeSQL = `WITH o AS (SELECT value->>0 AS id, value->>1 AS owner, value->>2 AS status, value->>3 AS inc,
+		value->>4 AS next, value->>5 AS err, value->>6 AS code, value->>7 AS keep FROM json_each(?))
+	UPDATE deliveries SET status = o.status, attempts = attempts + o.inc, next_attempt_at = o.next,
+		last_error = COALESCE(o.err, last_error), last_status = COALESCE(o.code, last_status),
+		manual = manual AND o.keep, lease_owner = NULL, lease_until = NULL, updated_at = ?
+	FROM o WHERE deliveries.id = o.id AND deliveries.lease_owner = o.owner AND deliveries.status = 'pending'
+	RETURNING deliveries.id, deliveries.webhook_id`
 
 // CompleteDeliveries implements hookd.Queue.
 func (db *DB) CompleteDeliveries(ctx context.Context, outs []hookd.Outcome) error {
@@ -186,37 +218,55 @@ func (db *DB) CompleteDeliveries(ctx context.Context, outs []hookd.Outcome) erro
 		return nil
 	}
 	now := db.now()
-	err := db.write(ctx, func(tx *sql.Tx) error {
-		update, err := tx.PrepareContext(ctx, `UPDATE deliveries SET status = ?, attempts = attempts + ?, next_attempt_at = ?,
-			last_error = COALESCE(?, last_error), last_status = COALESCE(?, last_status), manual = manual AND ?,
-			lease_owner = NULL, lease_until = NULL, updated_at = ?
-			WHERE id = ? AND lease_owner = ? AND status = 'pending' RETURNING webhook_id`)
+	rows := make([][8]any, len(outs))
+	for i := range outs {
+		o := &outs[i]
+		status, next, keepManual, err := outcomeState(o)
 		if err != nil {
 			return err
 		}
-		defer update.Close()
-		attempts := newBatchInsert(tx, "attempts", attemptInsertColumns, 32)
-		defer attempts.close()
+		var inc int
+		var lastErr, lastStatus any
+		if a := o.Attempt; a != nil && o.Kind != hookd.OutcomeReleased {
+			inc, lastErr, lastStatus = 1, a.Error, a.StatusCode
+		}
+		rows[i] = [8]any{o.DeliveryID, o.Owner, status, inc, next, lastErr, lastStatus, boolInt(keepManual)}
+	}
+	list, err := json.Marshal(rows)
+	if err != nil {
+		return fmt.Errorf("complete deliveries: %w", err)
+	}
+	err = db.write(ctx, func(tx *sql.Tx) error {
+		update, err := db.stmt(ctx, tx, completeSQL)
+		if err != nil {
+			return err
+		}
+		res, err := update.QueryContext(ctx, string(list), ms(now))
+		if err != nil {
+			return err
+		}
+		applied := make(map[string]string, len(outs)) // delivery id → webhook id
+		for res.Next() {
+			var id, webhookID string
+			if err := res.Scan(&id, &webhookID); err != nil {
+				res.Close()
+				return err
+			}
+			applied[id] = webhookID
+		}
+		res.Close()
+		if err := res.Err(); err != nil {
+			return err
+		}
+
+		attempts := db.newBatchInsert(tx, attemptsInsert)
 		webhooks := map[string]*health{}
 		var order []string // webhook ids in first-seen order, for a stable write order
 		for i := range outs {
 			o := &outs[i]
-			status, next, keepManual, err := outcomeState(o)
-			if err != nil {
-				return err
-			}
-			var inc int
-			var lastErr, lastStatus any
-			if a := o.Attempt; a != nil && o.Kind != hookd.OutcomeReleased {
-				inc, lastErr, lastStatus = 1, a.Error, a.StatusCode
-			}
-			var webhookID string
-			err = update.QueryRowContext(ctx, string(status), inc, next, lastErr, lastStatus, keepManual, ms(now), o.DeliveryID, o.Owner).Scan(&webhookID)
-			if errors.Is(err, sql.ErrNoRows) {
+			webhookID, ok := applied[o.DeliveryID]
+			if !ok {
 				continue // the lease was lost: another worker owns the outcome
-			}
-			if err != nil {
-				return fmt.Errorf("delivery %s: %w", o.DeliveryID, err)
 			}
 			h := webhooks[webhookID]
 			if h == nil {
@@ -226,10 +276,10 @@ func (db *DB) CompleteDeliveries(ctx context.Context, outs []hookd.Outcome) erro
 			}
 			h.disable = h.disable || o.DisableWebhook
 			h.delete = h.delete || o.DeleteWebhook
-			if inc == 0 {
+			a := o.Attempt
+			if a == nil || o.Kind == hookd.OutcomeReleased {
 				continue
 			}
-			a := o.Attempt
 			at := a.At.UTC().Truncate(time.Millisecond)
 			if a.At.IsZero() {
 				at = now

@@ -87,6 +87,9 @@ type DB struct {
 	reader *sql.DB
 	opts   Options
 	path   string
+	// hot holds the hot path's statements, prepared once on the writer
+	// connection; read-only after Open.
+	hot map[string]*sql.Stmt
 }
 
 // Open opens (creating if needed) the database file at path and its
@@ -145,7 +148,43 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	if err := db.prepareHot(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return db, nil
+}
+
+// hotQueries are the statements that run for every batch of publishes,
+// claims and outcomes.
+func hotQueries() []string {
+	qs := []string{findEventByIDSQL, findEventByKeySQL, ensureEventTypeSQL, subscribersSQL,
+		claimSQL, eventsOfDeliveriesSQL, webhooksByIDSQL, completeSQL}
+	for _, spec := range []insertSpec{eventsInsert, deliveriesInsert, attemptsInsert} {
+		qs = append(qs, spec.queries()...)
+	}
+	return qs
+}
+
+func (db *DB) prepareHot(ctx context.Context) error {
+	db.hot = map[string]*sql.Stmt{}
+	for _, q := range hotQueries() {
+		st, err := db.writer.PrepareContext(ctx, q)
+		if err != nil {
+			return fmt.Errorf("prepare %q: %w", q, err)
+		}
+		db.hot[q] = st
+	}
+	return nil
+}
+
+// stmt returns query as a statement of tx: the one prepared at Open for a
+// hot query, else a new one (closed with tx).
+func (db *DB) stmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
+	if st, ok := db.hot[query]; ok {
+		return tx.StmtContext(ctx, st), nil
+	}
+	return tx.PrepareContext(ctx, query)
 }
 
 // Migrate applies the migrations that have not run yet. Open calls it;
@@ -172,7 +211,11 @@ func (db *DB) Migrate(ctx context.Context) error {
 
 // Close closes both pools.
 func (db *DB) Close() error {
-	return errors.Join(db.reader.Close(), db.writer.Close())
+	var errs []error
+	for _, st := range db.hot {
+		errs = append(errs, st.Close())
+	}
+	return errors.Join(append(errs, db.reader.Close(), db.writer.Close())...)
 }
 
 // now is the injected clock at the precision the store keeps (milliseconds),

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -18,7 +19,7 @@ import (
 
 func open(t testing.TB, path string, now func() time.Time) *sqlite.DB {
 	t.Helper()
-	db, err := sqlite.Open(context.Background(), path, sqlite.Options{Now: now})
+	db, err := sqlite.Open(context.Background(), path, sqlite.Options{Now: now, Synchronous: os.Getenv("SYNC")})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
