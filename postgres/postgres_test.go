@@ -342,11 +342,11 @@ func BenchmarkClaimComplete(b *testing.B) {
 	s, w := setup(b, db)
 	const batch = 100
 	outs := make([]hookd.Outcome, 0, batch)
-	b.ResetTimer()
-	for b.Loop() {
-		b.StopTimer()
+	for range b.N {
 		publish(b, db, s, batch)
-		b.StartTimer()
+	}
+	b.ResetTimer()
+	for range b.N {
 		jobs, err := db.ClaimDeliveries(ctx, hookd.ClaimRequest{Owner: "bench", Limit: batch, Lease: time.Minute, Now: time.Now()})
 		if err != nil {
 			b.Fatal(err)
