@@ -164,7 +164,8 @@ func Unmarshal(b []byte, dst any) error {
 	var typ *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &syn):
-		return hookd.Errorf(hookd.EMALFORMED, "malformed JSON at %s: %s", position(b, int(syn.Offset)), syn.Error())
+		// Offset counts the offending byte; point at it.
+		return hookd.Errorf(hookd.EMALFORMED, "malformed JSON at %s: %s", position(b, max(int(syn.Offset)-1, 0)), syn.Error())
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return hookd.Errorf(hookd.EMALFORMED, "malformed JSON: the body ends before the object does (%s)", position(b, len(b)))
 	case errors.As(err, &typ):
