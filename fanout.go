@@ -41,10 +41,12 @@ func Recipients(dst []string, r *PublishRequest, subs []Subscriber) (ids []strin
 	for i := range subs {
 		w := &subs[i]
 		if r.Test {
-			if r.WebhookID != "" && w.ID != r.WebhookID {
-				continue
+			if r.WebhookID != "" {
+				if w.ID != r.WebhookID {
+					continue
+				}
+				found = true
 			}
-			found = true
 		} else {
 			if !w.Deliverable || !MatchEventType(w.EventTypes, e.Type) {
 				continue
