@@ -50,20 +50,7 @@ func (db *DB) FindDeliveries(ctx context.Context, s hookd.Scope, f hookd.Deliver
 		q += ` AND status = ?`
 		args = append(args, string(f.Status))
 	}
-	if f.Since != nil {
-		q += ` AND created_at >= ?`
-		args = append(args, ms(*f.Since))
-	}
-	if f.Until != nil {
-		q += ` AND created_at < ?`
-		args = append(args, ms(*f.Until))
-	}
-	if f.Cursor != "" {
-		q += ` AND id < ?`
-		args = append(args, f.Cursor)
-	}
-	q += ` ORDER BY id DESC LIMIT ? OFFSET ?`
-	args = append(args, f.Limit, offsetUnlessCursor(f.Page))
+	q, args = newestFirst(q, args, f.Since, f.Until, f.Page)
 	rows, err := db.reader.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("find deliveries: %w", err)

@@ -48,14 +48,6 @@ const (
 		WHERE tenant_id = ? AND mode = ? AND enabled = 1 ORDER BY id`
 )
 
-// subscriber is what fan-out needs of a webhook.
-type subscriber struct {
-	id          string
-	eventTypes  []string
-	filter      *hookd.Filter
-	deliverable bool // false: enabled, but only test events reach it
-}
-
 // accepted is an event published earlier in the same batch, for replays.
 type accepted struct {
 	event      *hookd.Event
@@ -68,7 +60,7 @@ type publishBatch struct {
 	ctx         context.Context
 	tx          *sql.Tx
 	now         time.Time
-	subscribers map[hookd.Scope][]subscriber
+	subscribers map[hookd.Scope][]hookd.Subscriber
 	types       map[hookd.Scope]map[string]bool // event types ensured in this batch
 	byID        map[hookd.Scope]map[string]*accepted
 	byKey       map[hookd.Scope]map[string]*accepted
@@ -94,7 +86,7 @@ func (db *DB) PublishEvents(ctx context.Context, reqs []hookd.PublishRequest) ([
 			ctx:         ctx,
 			tx:          tx,
 			now:         now,
-			subscribers: map[hookd.Scope][]subscriber{},
+			subscribers: map[hookd.Scope][]hookd.Subscriber{},
 			types:       map[hookd.Scope]map[string]bool{},
 			byID:        map[hookd.Scope]map[string]*accepted{},
 			byKey:       map[hookd.Scope]map[string]*accepted{},
@@ -271,32 +263,10 @@ func (b *publishBatch) fanOut(r *hookd.PublishRequest) (int, error) {
 		return 0, err
 	}
 	e := r.Event
-	var doc map[string]any
-	b.matched = b.matched[:0]
-	found := false
-	for i := range subs {
-		w := &subs[i]
-		if r.Test {
-			if r.WebhookID != "" && w.id != r.WebhookID {
-				continue
-			}
-			found = true
-		} else {
-			if !w.deliverable || !hookd.MatchEventType(w.eventTypes, e.Type) {
-				continue
-			}
-			if w.filter != nil {
-				if doc == nil {
-					if doc, err = hookd.NewFilterDocument(e); err != nil {
-						return 0, hookd.Errorf(hookd.EINVALID, "data: %v", err)
-					}
-				}
-				if !w.filter.Match(doc) {
-					continue
-				}
-			}
-		}
-		b.matched = append(b.matched, w.id)
+	var found bool
+	b.matched, found, err = hookd.Recipients(b.matched[:0], r, subs)
+	if err != nil {
+		return 0, err
 	}
 	at := ms(b.now)
 	for _, id := range b.matched {
@@ -319,7 +289,7 @@ func (b *publishBatch) fanOut(r *hookd.PublishRequest) (int, error) {
 }
 
 // subscribersOf loads the enabled webhooks of a scope once per batch.
-func (b *publishBatch) subscribersOf(s hookd.Scope) ([]subscriber, error) {
+func (b *publishBatch) subscribersOf(s hookd.Scope) ([]hookd.Subscriber, error) {
 	if subs, ok := b.subscribers[s]; ok {
 		return subs, nil
 	}
@@ -332,26 +302,25 @@ func (b *publishBatch) subscribersOf(s hookd.Scope) ([]subscriber, error) {
 		return nil, fmt.Errorf("load webhooks: %w", err)
 	}
 	defer rows.Close()
-	subs := []subscriber{}
+	subs := []hookd.Subscriber{}
 	for rows.Next() {
 		var (
-			w             subscriber
+			id            string
 			types, filter []byte
 			status        string
 			expires       sql.NullInt64
+			eventTypes    []string
 		)
-		if err := rows.Scan(&w.id, &types, &filter, &status, &expires); err != nil {
+		if err := rows.Scan(&id, &types, &filter, &status, &expires); err != nil {
 			return nil, fmt.Errorf("load webhooks: %w", err)
 		}
-		if err := json.Unmarshal(types, &w.eventTypes); err != nil {
-			return nil, fmt.Errorf("webhook %s: decode event types: %w", w.id, err)
+		if err := json.Unmarshal(types, &eventTypes); err != nil {
+			return nil, fmt.Errorf("webhook %s: decode event types: %w", id, err)
 		}
-		if len(filter) > 0 {
-			if w.filter, err = hookd.ParseFilter(filter); err != nil {
-				return nil, fmt.Errorf("webhook %s: stored filter: %w", w.id, err)
-			}
+		w, err := hookd.NewSubscriber(id, eventTypes, filter, hookd.WebhookStatus(status), fromNullMS(expires), b.now)
+		if err != nil {
+			return nil, fmt.Errorf("webhook %s: stored filter: %w", id, err)
 		}
-		w.deliverable = hookd.WebhookStatus(status) == hookd.StatusActive && (!expires.Valid || ms(b.now) < expires.Int64)
 		subs = append(subs, w)
 	}
 	if err := rows.Err(); err != nil {
@@ -382,20 +351,7 @@ func (db *DB) FindEvents(ctx context.Context, s hookd.Scope, f hookd.EventFilter
 		q += ` AND type = ?`
 		args = append(args, f.Type)
 	}
-	if f.Since != nil {
-		q += ` AND created_at >= ?`
-		args = append(args, ms(*f.Since))
-	}
-	if f.Until != nil {
-		q += ` AND created_at < ?`
-		args = append(args, ms(*f.Until))
-	}
-	if f.Cursor != "" {
-		q += ` AND id < ?`
-		args = append(args, f.Cursor)
-	}
-	q += ` ORDER BY id DESC LIMIT ? OFFSET ?`
-	args = append(args, f.Limit, offsetUnlessCursor(f.Page))
+	q, args = newestFirst(q, args, f.Since, f.Until, f.Page)
 	rows, err := db.reader.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("find events: %w", err)
@@ -414,4 +370,24 @@ func (db *DB) FindEvents(ctx context.Context, s hookd.Scope, f hookd.EventFilter
 		return nil, fmt.Errorf("find events: %w", err)
 	}
 	return out, nil
+}
+
+// newestFirst finishes a list query of rows with created_at and time-sorted
+// ids: the [since, until) window, the page, newest first (a cursor is the
+// last id of the previous page).
+func newestFirst(q string, args []any, since, until *time.Time, p hookd.Page) (string, []any) {
+	if since != nil {
+		q += ` AND created_at >= ?`
+		args = append(args, ms(*since))
+	}
+	if until != nil {
+		q += ` AND created_at < ?`
+		args = append(args, ms(*until))
+	}
+	if p.Cursor != "" {
+		q += ` AND id < ?`
+		args = append(args, p.Cursor)
+	}
+	q += ` ORDER BY id DESC LIMIT ? OFFSET ?`
+	return q, append(args, p.Limit, offsetUnlessCursor(p))
 }

@@ -86,18 +86,7 @@ func (db *DB) ClaimDeliveries(ctx context.Context, r hookd.ClaimRequest) ([]*hoo
 			d := j.Delivery
 			j.Event = events[eventKey{d.TenantID, d.Mode, d.EventID}]
 			j.Webhook = webhooks[d.WebhookID]
-			var why string
-			switch {
-			case j.Webhook == nil:
-				why = "webhook deleted"
-			case j.Event == nil:
-				why = "event deleted"
-			case !j.ManualAttempt && !j.Webhook.Deliverable(now):
-				why = "webhook " + string(j.Webhook.Status)
-				if j.Webhook.Status == hookd.StatusActive {
-					why = "webhook " + string(hookd.StatusExpired)
-				}
-			}
+			why := j.UndeliverableReason(now)
 			if why == "" {
 				kept = append(kept, j)
 				continue

@@ -116,7 +116,9 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		pragmas.Add("_pragma", p)
 	}
 	base := "file:" + path + "?"
-	writerDSN := base + pragmas.Encode() + "&_txlock=immediate"
+	// The writer keeps a larger page cache: a batch then never spills
+	// dirty pages before its commit.
+	writerDSN := base + pragmas.Encode() + "&_pragma=cache_size(-32000)&_txlock=immediate"
 	pragmas.Add("_pragma", "query_only(1)")
 	readerDSN := base + pragmas.Encode()
 

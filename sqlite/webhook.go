@@ -215,34 +215,18 @@ func (db *DB) FindWebhooks(ctx context.Context, s hookd.Scope, f hookd.WebhookFi
 		return nil, 0, fmt.Errorf("find webhooks: %w", err)
 	}
 	defer rows.Close()
-	var (
-		page    = []*hookd.Webhook{}
-		total   int
-		skipped int
-	)
+	var all []*hookd.Webhook
 	for rows.Next() {
 		w, err := scanWebhook(rows)
 		if err != nil {
 			return nil, 0, fmt.Errorf("find webhooks: %w", err)
 		}
-		if f.EventType != "" && !hookd.MatchEventType(w.EventTypes, f.EventType) {
-			continue
-		}
-		if f.Resource != "" && !hookd.SubscribesToResource(w.EventTypes, f.Resource) {
-			continue
-		}
-		total++
-		switch {
-		case f.Cursor != "" && w.ID <= f.Cursor:
-		case f.Cursor == "" && skipped < f.Offset:
-			skipped++
-		case len(page) < f.Limit:
-			page = append(page, w)
-		}
+		all = append(all, w)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, 0, fmt.Errorf("find webhooks: %w", err)
 	}
+	page, total := f.Select(all)
 	return page, total, nil
 }
 
