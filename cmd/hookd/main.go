@@ -38,6 +38,7 @@ Usage:
                                                create an API key (printed once)
   hookd key list [--tenant NAME] [flags]       list API keys (never their secrets)
   hookd key revoke KEY_ID [flags]              revoke an API key
+  hookd bench [flags]                          measure hookd against a plain client (docs/benchmarks.md)
   hookd version                                print the version
 
 Every flag can also be set as HOOKD_<FLAG> (--data-dir → HOOKD_DATA_DIR).
@@ -62,6 +63,8 @@ func Main(ctx context.Context, args, env []string, stdout, stderr io.Writer) int
 		err = runTenant(ctx, rest, env, stdout, stderr)
 	case "key":
 		err = runKey(ctx, rest, env, stdout, stderr)
+	case "bench":
+		err = runBench(ctx, rest, env, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "hookd", hookd.Version)
 	case "help", "-h", "--help":
