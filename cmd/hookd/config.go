@@ -167,8 +167,10 @@ func (c *config) validate() error {
 	if c.ConnectTimeout <= 0 || c.RequestTimeout <= 0 {
 		errs = append(errs, errors.New("--connect-timeout and --request-timeout must be positive"))
 	}
-	if c.Lease < c.RequestTimeout+5*time.Second {
-		errs = append(errs, fmt.Errorf("--lease (%s) must exceed --request-timeout (%s) by at least 5s, or a slow delivery could be sent twice", c.Lease, c.RequestTimeout))
+	// The lease covers the wait for a free worker, the request and writing
+	// the outcome back: 5s for the write and at least 5s to wait in.
+	if c.Lease < c.RequestTimeout+10*time.Second {
+		errs = append(errs, fmt.Errorf("--lease (%s) must exceed --request-timeout (%s) by at least 10s: 5s to write the outcome back and 5s for a claimed delivery to wait for a worker", c.Lease, c.RequestTimeout))
 	}
 	if err := (hookd.RetryPolicy{Delays: c.RetrySchedule, Jitter: c.RetryJitter}).Validate(); err != nil {
 		errs = append(errs, errors.New(hookd.ErrorMessage(err)))

@@ -248,3 +248,7 @@ func (c *client) must(want int, method, tmpl string, body any, args ...string) r
 }
 
 func str(v any) string { return fmt.Sprint(v) }
+
+func decodeJSON(resp *http.Response, v any) error {
+	return json.NewDecoder(resp.Body).Decode(v)
+}
