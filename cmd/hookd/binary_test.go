@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hookd/hookd/postgres/pgtest"
 )
 
 var (
@@ -17,7 +19,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	code := m.Run()
+	code := pgtest.Run(m)
 	if buildDir != "" {
 		os.RemoveAll(buildDir)
 	}

@@ -58,10 +58,16 @@ var h harness // one per test binary: the server is shared by every test in it
 // Main runs the tests, then stops the throwaway server (if one was started)
 // and removes its directory. It calls os.Exit with the tests' result.
 func Main(m *testing.M) {
+	os.Exit(Run(m))
+}
+
+// Run is Main for a TestMain with cleanup of its own: it runs the tests,
+// stops the throwaway server and returns the exit code.
+func Run(m *testing.M) int {
 	h.mainRan = true
 	code := m.Run()
 	h.shutdown()
-	os.Exit(code)
+	return code
 }
 
 // NewDatabase creates an empty database for this test (dropped when it ends)
