@@ -13,6 +13,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -70,13 +71,32 @@ func NewID(prefix string) string {
 	return NewIDAt(prefix, time.Now())
 }
 
-// NewIDAt is NewID at a given time.
+// NewIDAt is NewID at a given time. Within one process, ids made in the
+// same millisecond still sort in the order they were made: the random part
+// of the previous id is incremented instead of drawn again (as in ULID's
+// monotonic mode), so lists ordered by id are ordered by creation.
 func NewIDAt(prefix string, t time.Time) string {
 	var b [16]byte
-	binary.BigEndian.PutUint64(b[0:8], uint64(t.UnixMilli())<<16)
-	if _, err := rand.Read(b[6:]); err != nil {
-		panic(fmt.Sprintf("crypto/rand failed: %v", err)) // the runtime cannot recover from this either
+	ms := uint64(t.UnixMilli())
+	idState.Lock()
+	if ms == idState.ms {
+		// increment the 80-bit random part, carrying
+		for i := 15; i >= 6; i-- {
+			idState.last[i]++
+			if idState.last[i] != 0 {
+				break
+			}
+		}
+	} else {
+		idState.ms = ms
+		if _, err := rand.Read(idState.last[6:]); err != nil {
+			panic(fmt.Sprintf("crypto/rand failed: %v", err)) // the runtime cannot recover from this either
+		}
+		idState.last[6] &= 0x7f // leave room to increment without wrapping
 	}
+	b = idState.last
+	idState.Unlock()
+	binary.BigEndian.PutUint64(b[0:8], ms<<16|uint64(binary.BigEndian.Uint16(b[6:8])))
 	// 128 bits -> 26 base32 characters (130 bits, top two bits zero).
 	var out [26]byte
 	hi := binary.BigEndian.Uint64(b[0:8])
@@ -87,6 +107,14 @@ func NewIDAt(prefix string, t time.Time) string {
 		hi >>= 5
 	}
 	return prefix + "_" + string(out[:])
+}
+
+// idState is the last id's millisecond and random part. It is process-wide
+// by nature: monotonic ids need one sequence per process.
+var idState struct {
+	sync.Mutex
+	ms   uint64
+	last [16]byte
 }
 
 // Page is the offset/limit half of a list query. Cursor, when set, takes

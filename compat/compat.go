@@ -51,33 +51,10 @@ func (o Options) WithDefaults() Options {
 	return o
 }
 
-// Status maps a hookd error code to the HTTP status of the canonical API.
-// APIs whose documents answer 400 for bad input override EINVALID.
-func Status(code string) int {
-	switch code {
-	case hookd.EINVALID:
-		return http.StatusUnprocessableEntity
-	case hookd.EMALFORMED:
-		return http.StatusBadRequest
-	case hookd.EUNAUTHORIZED:
-		return http.StatusUnauthorized
-	case hookd.EFORBIDDEN:
-		return http.StatusForbidden
-	case hookd.ENOTFOUND:
-		return http.StatusNotFound
-	case hookd.ECONFLICT:
-		return http.StatusConflict
-	case hookd.ETOOLARGE:
-		return http.StatusRequestEntityTooLarge
-	case hookd.EUNSUPPORTED:
-		return http.StatusUnsupportedMediaType
-	case hookd.ERATELIMITED:
-		return http.StatusTooManyRequests
-	case hookd.EUNAVAILABLE:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
-}
+// Status maps a hookd error code to the HTTP status of the canonical API
+// (hookd.HTTPStatus). APIs whose documents answer 400 for bad input
+// override EINVALID.
+func Status(code string) int { return hookd.HTTPStatus(code) }
 
 // LogInternal logs err when it is not a domain error: those are the failures
 // that clients see only as "internal error".

@@ -16,21 +16,6 @@ import (
 	"github.com/hookd/hookd"
 )
 
-// statusByCode is the one table from domain error codes to HTTP statuses.
-var statusByCode = map[string]int{
-	hookd.EINVALID:      http.StatusUnprocessableEntity,
-	hookd.EMALFORMED:    http.StatusBadRequest,
-	hookd.EUNAUTHORIZED: http.StatusUnauthorized,
-	hookd.EFORBIDDEN:    http.StatusForbidden,
-	hookd.ENOTFOUND:     http.StatusNotFound,
-	hookd.ECONFLICT:     http.StatusConflict,
-	hookd.ETOOLARGE:     http.StatusRequestEntityTooLarge,
-	hookd.EUNSUPPORTED:  http.StatusUnsupportedMediaType,
-	hookd.ERATELIMITED:  http.StatusTooManyRequests,
-	hookd.EINTERNAL:     http.StatusInternalServerError,
-	hookd.EUNAVAILABLE:  http.StatusServiceUnavailable,
-}
-
 // codeByStatus names the errors huma raises itself (before a handler runs).
 var codeByStatus = map[int]string{
 	http.StatusBadRequest:            hookd.EMALFORMED,
@@ -44,10 +29,11 @@ var codeByStatus = map[int]string{
 
 func statusOf(err error) (int, string) {
 	code := hookd.ErrorCode(err)
-	if st, ok := statusByCode[code]; ok {
-		return st, code
+	st := hookd.HTTPStatus(code)
+	if st == http.StatusInternalServerError {
+		code = hookd.EINTERNAL
 	}
-	return http.StatusInternalServerError, hookd.EINTERNAL
+	return st, code
 }
 
 // apiError is every error the API writes: {"error": {"code", "message"}}.
