@@ -39,6 +39,8 @@ Usage:
   hookd key list [--tenant NAME] [flags]       list API keys (never their secrets)
   hookd key revoke KEY_ID [flags]              revoke an API key
   hookd bench [flags]                          measure hookd against a plain client (docs/benchmarks.md)
+  hookd listen [--addr 127.0.0.1:9000] [--secret whsec_…]
+                                               receive deliveries locally and print them
   hookd version                                print the version
 
 Every flag can also be set as HOOKD_<FLAG> (--data-dir → HOOKD_DATA_DIR).
@@ -65,6 +67,8 @@ func Main(ctx context.Context, args, env []string, stdout, stderr io.Writer) int
 		err = runKey(ctx, rest, env, stdout, stderr)
 	case "bench":
 		err = runBench(ctx, rest, env, stdout, stderr)
+	case "listen":
+		err = runListen(ctx, rest, env, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "hookd", hookd.Version)
 	case "help", "-h", "--help":
