@@ -18,7 +18,9 @@ func TestListen(t *testing.T) {
 	out := &syncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
-	go func() { done <- Main(ctx, []string{"listen", "--addr", "127.0.0.1:0", "--secret", str(wh["secret"])}, nil, out, out) }()
+	go func() {
+		done <- Main(ctx, []string{"listen", "--addr", "127.0.0.1:0", "--secret", str(wh["secret"])}, nil, out, out)
+	}()
 	defer func() {
 		cancel()
 		if code := <-done; code != 0 {
