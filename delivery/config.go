@@ -18,7 +18,7 @@ type Config struct {
 	// with SQLite the per-transaction cost dominates, so bigger is faster.
 	ClaimBatch int
 	// Lease is how long a claim holds a delivery. It must exceed
-	// RequestTimeout by at least MinLeaseMargin. Default 60s.
+	// RequestTimeout by at least MinLeaseMargin+MinQueueWindow. Default 60s.
 	Lease time.Duration
 	// RequestTimeout is the sender's whole-request timeout; the dispatcher
 	// never starts a request that could outlive its lease. Default 15s.
@@ -59,6 +59,10 @@ type Config struct {
 // MinLeaseMargin is how much a lease must exceed the request timeout: the
 // time to write the outcome back after the slowest request.
 const MinLeaseMargin = 5 * time.Second
+
+// MinQueueWindow is the least time a claimed delivery may wait locally for a
+// worker before it is released back to the queue.
+const MinQueueWindow = 5 * time.Second
 
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
@@ -158,10 +162,13 @@ func (c Config) Validate() error {
 			return hookd.Errorf(hookd.EINVALID, "delivery %s must not be negative, got %s", f.name, f.v)
 		}
 	}
-	if c.Lease < c.RequestTimeout+MinLeaseMargin {
+	// A claimed job may wait for a worker until Lease-RequestTimeout-MinLeaseMargin
+	// after its claim; that window must not be empty, or every job that does
+	// not start at once is released and re-claimed forever.
+	if c.Lease < c.RequestTimeout+MinLeaseMargin+MinQueueWindow {
 		return hookd.Errorf(hookd.EINVALID,
-			"delivery lease (%s) must exceed the request timeout (%s) by at least %s",
-			c.Lease, c.RequestTimeout, MinLeaseMargin)
+			"delivery lease (%s) must exceed the request timeout (%s) by at least %s: %s to write the outcome back and %s for a claimed delivery to wait for a worker",
+			c.Lease, c.RequestTimeout, MinLeaseMargin+MinQueueWindow, MinLeaseMargin, MinQueueWindow)
 	}
 	if err := c.RetryPolicy.Validate(); err != nil {
 		return err

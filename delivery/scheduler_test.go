@@ -249,8 +249,9 @@ func TestConfigValidate(t *testing.T) {
 		{"negative claim batch", Config{ClaimBatch: -5}, "delivery claim batch must be at least 1, got -5"},
 		{"negative per-webhook cap", Config{PerWebhookInFlight: -1}, "delivery per-webhook in-flight cap must be at least 1, got -1"},
 		{"negative poll", Config{PollInterval: -time.Second}, "delivery poll interval must not be negative, got -1s"},
-		{"lease under timeout", Config{Lease: 15 * time.Second}, "delivery lease (15s) must exceed the request timeout (15s) by at least 5s"},
-		{"lease without margin", Config{Lease: 20 * time.Second, RequestTimeout: 16 * time.Second}, "delivery lease (20s) must exceed the request timeout (16s) by at least 5s"},
+		{"lease under timeout", Config{Lease: 15 * time.Second}, "delivery lease (15s) must exceed the request timeout (15s) by at least 10s: 5s to write the outcome back and 5s for a claimed delivery to wait for a worker"},
+		{"lease without margin", Config{Lease: 20 * time.Second, RequestTimeout: 16 * time.Second}, "delivery lease (20s) must exceed the request timeout (16s) by at least 10s: 5s to write the outcome back and 5s for a claimed delivery to wait for a worker"},
+		{"lease without a queue window", Config{Lease: 21 * time.Second, RequestTimeout: 16 * time.Second}, "delivery lease (21s) must exceed the request timeout (16s) by at least 10s: 5s to write the outcome back and 5s for a claimed delivery to wait for a worker"},
 		{"bad retry policy", Config{RetryPolicy: hookd.RetryPolicy{Delays: []time.Duration{time.Second}, Jitter: 1}}, "retry jitter must be in [0, 1), got 1"},
 	}
 	for _, tt := range tests {

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -196,10 +195,4 @@ func (c *config) sqlitePath() string { return filepath.Join(c.DataDir, "hookd.db
 
 func (c *config) netPolicy() hookd.NetPolicy {
 	return hookd.NetPolicy{AllowPrivate: c.AllowPrivateNetworks, Allow: c.AllowCIDR}
-}
-
-// exists reports whether a path exists (for messages about the data dir).
-func exists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
 }
