@@ -56,6 +56,15 @@ func (o Options) WithDefaults() Options {
 // override EINVALID.
 func Status(code string) int { return hookd.HTTPStatus(code) }
 
+// StatusBadRequestForInvalid is Status for APIs that answer every bad
+// request with 400 (CallFire, Salesfinity), where the canonical API says 422.
+func StatusBadRequestForInvalid(code string) int {
+	if code == hookd.EINVALID {
+		return http.StatusBadRequest
+	}
+	return Status(code)
+}
+
 // LogInternal logs err when it is not a domain error: those are the failures
 // that clients see only as "internal error".
 func LogInternal(log *slog.Logger, r *http.Request, err error) {

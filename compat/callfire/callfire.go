@@ -47,7 +47,7 @@ func New(svc hookd.Services, opts Options) http.Handler {
 		Logger:       a.opts.Logger,
 		Authenticate: a.authenticate,
 		Catalog:      compat.NewCatalog(svc.EventTypes, eventTypes),
-		Status:       status,
+		Status:       compat.StatusBadRequestForInvalid, // the document answers 400 for bad input
 		Render:       renderError,
 	}
 	h := a.http.Handle
@@ -92,15 +92,6 @@ type errorJSON struct {
 	HTTPStatusCode int    `json:"httpStatusCode"`
 	InternalCode   int    `json:"internalCode"`
 	Message        string `json:"message"`
-}
-
-// status is the canonical table, except that CallFire answers 400 for every
-// bad request.
-func status(code string) int {
-	if code == hookd.EINVALID {
-		return http.StatusBadRequest
-	}
-	return compat.Status(code)
 }
 
 func renderError(w http.ResponseWriter, st int, _, msg string) {

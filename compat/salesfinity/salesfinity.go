@@ -61,7 +61,7 @@ func New(svc hookd.Services, opts Options) http.Handler {
 		Logger:       a.opts.Logger,
 		Authenticate: a.authenticate,
 		Catalog:      compat.NewCatalog(svc.EventTypes, eventTypes),
-		Status:       status,
+		Status:       compat.StatusBadRequestForInvalid, // the document answers 400 for bad input
 		Render:       renderError,
 	}
 	h := a.http.Handle
@@ -95,14 +95,6 @@ type errorJSON struct {
 	StatusCode int    `json:"statusCode"`
 	Message    string `json:"message"`
 	Error      string `json:"error"`
-}
-
-// status answers 400 for bad input, as the document's validation does.
-func status(code string) int {
-	if code == hookd.EINVALID {
-		return http.StatusBadRequest
-	}
-	return compat.Status(code)
 }
 
 func renderError(w http.ResponseWriter, st int, _, msg string) {
