@@ -323,7 +323,7 @@ func (b *bencher) floodScenario(ctx context.Context, name string, hung []int) (m
 	ms = []metric{
 		{Scenario: name, Name: "published/s", Value: float64(accepted.Load()) / elapsed.Seconds(), Unit: "events/s"},
 		{Scenario: name, Name: pre + "delivered/s", Value: rate, Unit: "deliveries/s"},
-		{Scenario: name, Name: pre + "delivered/s per webhook", Value: rate / float64(len(healthy)), Unit: "deliveries/s"},
+		{Scenario: name, Name: pre + "delivered/s per webhook", Value: rate / float64(len(healthy)), Unit: "deliveries/s/webhook"},
 		{Scenario: name, Name: "end-to-end delivered/s", Value: float64(s.countOf(healthy)) / drained.Seconds(), Unit: "deliveries/s"},
 		{Scenario: name, Name: "drain after publishing", Value: time.Since(drainStart).Seconds(), Unit: "s"},
 	}

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"math"
+	"testing"
+	"time"
+)
+
+func TestHistogramQuantiles(t *testing.T) {
+	t.Parallel()
+	var h histogram
+	if got := h.quantile(0.99); got != 0 {
+		t.Errorf("empty quantile = %v, want 0", got)
+	}
+	// 1..1000 µs: the q-quantile is about q·1000 µs.
+	for i := 1; i <= 1000; i++ {
+		h.record(time.Duration(i) * time.Microsecond)
+	}
+	for _, c := range []struct {
+		q    float64
+		want time.Duration
+	}{{0.5, 500 * time.Microsecond}, {0.99, 990 * time.Microsecond}, {1, 1000 * time.Microsecond}} {
+		got := h.quantile(c.q)
+		if rel := math.Abs(float64(got-c.want)) / float64(c.want); rel > 0.005 {
+			t.Errorf("quantile(%v) = %v, want %v within 0.5 %%", c.q, got, c.want)
+		}
+	}
+	if got := time.Duration(h.max.Load()); got != time.Millisecond {
+		t.Errorf("max = %v, want 1ms", got)
+	}
+}
+
+func TestHistBucketBounds(t *testing.T) {
+	t.Parallel()
+	for _, v := range []uint64{0, 1, 255, 511, 512, 513, 1000, 1 << 20, 123456789, 1 << 40} {
+		i := histBucket(v)
+		lo, hi := histValue(i), histValue(i+1)
+		if uint64(lo) > v || v >= uint64(hi) {
+			t.Errorf("value %d in bucket %d = [%d, %d)", v, i, lo, hi)
+		}
+	}
+}
+
+func TestIntField(t *testing.T) {
+	t.Parallel()
+	body := []byte(`{"id":"msg_1","data":{"seq":42,"sent_ns":-7,"pad":"x"}}`)
+	for _, c := range []struct {
+		key  string
+		want int64
+		ok   bool
+	}{{`"seq":`, 42, true}, {`"sent_ns":`, -7, true}, {`"pad":`, 0, false}, {`"nope":`, 0, false}} {
+		got, ok := intField(body, c.key)
+		if got != c.want || ok != c.ok {
+			t.Errorf("intField(%s) = %d, %v; want %d, %v", c.key, got, ok, c.want, c.ok)
+		}
+	}
+}
+
+func TestEventBodySize(t *testing.T) {
+	t.Parallel()
+	b := newEventBody(1024)
+	got := len(b.append(nil, 1000000, time.Unix(1700000000, 0)))
+	if got != 1024 {
+		t.Errorf("event body is %d bytes, want 1024", got)
+	}
+}
+
+func TestBenchConfigInvalid(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name string
+		edit func(*benchConfig)
+	}{
+		{"unknown scenario", func(c *benchConfig) { c.Scenarios = []string{"speed"} }},
+		{"target without key", func(c *benchConfig) { c.Target = "http://x" }},
+		{"target and database", func(c *benchConfig) { c.Target, c.Key, c.DatabaseURL = "http://x", "k", "postgres://x" }},
+		{"no runs", func(c *benchConfig) { c.Runs = 0 }},
+		{"fail share", func(c *benchConfig) { c.FailShare = 1 }},
+		{"tiny body", func(c *benchConfig) { c.BodySize = 10 }},
+		{"isolation with one webhook", func(c *benchConfig) { c.Webhooks = 1 }},
+	} {
+		cfg := defaultBenchConfig()
+		c.edit(&cfg)
+		if err := cfg.validate(); err == nil {
+			t.Errorf("%s: validate() = nil, want an error", c.name)
+		}
+	}
+	smoke := defaultBenchConfig()
+	smoke.smoke()
+	if err := smoke.validate(); err != nil {
+		t.Errorf("smoke config: %v", err)
+	}
+}
