@@ -252,13 +252,6 @@ func (h *histogram) record(d time.Duration) {
 	}
 }
 
-func (h *histogram) reset() {
-	for i := range h.counts {
-		h.counts[i].Store(0)
-	}
-	h.max.Store(0)
-}
-
 // quantile returns the q-quantile (0 < q <= 1), or 0 with no samples.
 func (h *histogram) quantile(q float64) time.Duration {
 	var total int64
