@@ -53,10 +53,30 @@ type (
 	cmpNode struct {
 		path []string
 		op   string
-		arg  any   // the operand, decoded with UseNumber
-		set  []any // for $in and $nin
+		arg  any       // the operand, decoded with UseNumber
+		set  []operand // for $in and $nin, converted once at parse time
 	}
 )
+
+// operand is a filter literal with its number converted once, at parse
+// time, so that matching compares floats or int64s instead of re-parsing a
+// json.Number on every comparison.
+type operand struct {
+	v     any     // the literal as decoded
+	isNum bool    // v is a number that converts to float64
+	isInt bool    // v is an integer that fits in an int64: compare exactly
+	f     float64 // v as float64 when isNum
+	i     int64   // v when isInt
+}
+
+func newOperand(v any) operand {
+	o := operand{v: v}
+	o.f, o.isNum = number(v)
+	if o.isNum {
+		o.i, o.isInt = integer(v)
+	}
+	return o
+}
 
 func (n andNode) match(doc any) bool {
 	for _, c := range n {
@@ -88,9 +108,9 @@ func (n *cmpNode) match(doc any) bool {
 	case "$ne":
 		return !ok || !equal(v, n.arg)
 	case "$in":
-		return ok && inSet(v, n.set)
+		return ok && inOperands(v, n.set)
 	case "$nin":
-		return !ok || !inSet(v, n.set)
+		return !ok || !inOperands(v, n.set)
 	case "$gt", "$gte", "$lt", "$lte":
 		if !ok {
 			return false
@@ -262,7 +282,10 @@ func (p *filterParser) parseField(path string, v any, where string) ([]filterNod
 			if !ok {
 				return nil, Errorf(EINVALID, "%s: must be an array", here)
 			}
-			n.set = set
+			n.set = make([]operand, len(set))
+			for i, x := range set {
+				n.set[i] = newOperand(x)
+			}
 		case "$gt", "$gte", "$lt", "$lte":
 			switch arg.(type) {
 			case json.Number, float64, string:
@@ -414,7 +437,40 @@ func equal(a, b any) bool {
 		}
 		return true
 	}
+	if x, ok := a.(string); ok {
+		y, ok := b.(string)
+		return ok && x == y
+	}
 	return reflect.DeepEqual(a, b)
+}
+
+// inOperands is inSet over operands converted at parse time: v is converted
+// once, and equal numbers compare as equal does (exactly when both are
+// int64 integers, as float64 otherwise).
+func inOperands(v any, set []operand) bool {
+	f, isNum := number(v)
+	if !isNum {
+		for i := range set {
+			if !set[i].isNum && equal(v, set[i].v) {
+				return true
+			}
+		}
+		return false
+	}
+	i, isInt := integer(v)
+	for k := range set {
+		o := &set[k]
+		switch {
+		case !o.isNum:
+		case isInt && o.isInt:
+			if i == o.i {
+				return true
+			}
+		case f == o.f:
+			return true
+		}
+	}
+	return false
 }
 
 func inSet(v any, set []any) bool {
