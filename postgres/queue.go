@@ -152,14 +152,6 @@ const healthSQL = `UPDATE webhooks w SET failing_since = CASE u.kind WHEN 0 THEN
 	FROM unnest($1::text[], $2::int[], $3::timestamptz[]) AS u (id, kind, at)
 	WHERE w.id = u.id AND (u.kind = 1 OR (u.kind = 0 AND w.failing_since IS NOT NULL) OR (u.kind = 2 AND w.failing_since IS NULL))`
 
-// health is what a batch of outcomes did to one webhook's failure streak.
-type health struct {
-	succeeded bool       // a success reset the streak
-	failedAt  *time.Time // the first failure after the last success
-	disable   bool
-	delete    bool
-}
-
 // CompleteDeliveries implements hookd.Queue: one transaction of two round
 // trips (the lease-checked update, then attempts and webhook changes
 // pipelined), retried if it deadlocks with another instance's.
@@ -200,30 +192,19 @@ func (db *DB) complete(ctx context.Context, tx pgx.Tx, outs []hookd.Outcome) err
 			continue // the first outcome releases the lease; a second one would find it lost
 		}
 		first[o.DeliveryID] = i
-		var (
-			status hookd.DeliveryStatus
-			next   *time.Time
-			keep   bool
-		)
-		switch o.Kind {
-		case hookd.OutcomeSucceeded:
-			status = hookd.DeliverySucceeded
-		case hookd.OutcomeRetry:
-			status, next = hookd.DeliveryPending, pgTimePtr(&o.RetryAt)
-		case hookd.OutcomeFailed:
-			status = hookd.DeliveryFailed
-		case hookd.OutcomeReleased:
-			status, next, keep = hookd.DeliveryPending, pgTimePtr(&o.RetryAt), true
+		c, err := o.Change()
+		if err != nil {
+			return err
 		}
 		var inc int32
 		var lastErr *string
 		var lastStatus *int32
-		if a := o.Attempt; a != nil && o.Kind != hookd.OutcomeReleased {
-			msg, code := pgText(a.Error), int32(a.StatusCode)
+		if c.Attempted {
+			msg, code := pgText(o.Attempt.Error), int32(o.Attempt.StatusCode)
 			inc, lastErr, lastStatus = 1, &msg, &code
 		}
-		ids, owners, statuses = append(ids, o.DeliveryID), append(owners, o.Owner), append(statuses, string(status))
-		incs, nexts, errs, codes, keeps = append(incs, inc), append(nexts, next), append(errs, lastErr), append(codes, lastStatus), append(keeps, keep)
+		ids, owners, statuses = append(ids, o.DeliveryID), append(owners, o.Owner), append(statuses, string(c.Status))
+		incs, nexts, errs, codes, keeps = append(incs, inc), append(nexts, pgTimePtr(c.NextAttemptAt)), append(errs, lastErr), append(codes, lastStatus), append(keeps, c.KeepManual)
 	}
 	rows, _ := tx.Query(ctx, completeSQL, ids, owners, statuses, incs, nexts, errs, codes, keeps, now)
 	written := make(map[string]string, len(ids)) // delivery id → webhook id
@@ -242,51 +223,24 @@ func (db *DB) complete(ctx context.Context, tx pgx.Tx, outs []hookd.Outcome) err
 		return nil
 	}
 
-	// Attempts and webhook health of the written outcomes, in their order.
+	// Attempts and webhook changes of the written outcomes, in their order.
+	webhookOf := make([]string, len(outs))
+	for i := range outs {
+		if first[outs[i].DeliveryID] == i {
+			webhookOf[i] = written[outs[i].DeliveryID] // "" when the lease was lost
+		}
+	}
+	fx := hookd.EffectsOf(outs, webhookOf, now)
 	var (
 		aID, aDelivery, aClass, aErr, aExcerpt []string
 		aAt                                    []time.Time
 		aDur                                   []int64
 		aCode                                  []int32
 	)
-	webhooks := map[string]*health{}
-	for i := range outs {
-		o := &outs[i]
-		webhookID, ok := written[o.DeliveryID]
-		if !ok || first[o.DeliveryID] != i {
-			continue // the lease was lost: another worker owns the outcome
-		}
-		h := webhooks[webhookID]
-		if h == nil {
-			h = &health{}
-			webhooks[webhookID] = h
-		}
-		h.disable = h.disable || o.DisableWebhook
-		h.delete = h.delete || o.DeleteWebhook
-		a := o.Attempt
-		if a == nil || o.Kind == hookd.OutcomeReleased {
-			continue
-		}
-		at := pgTime(a.At)
-		if a.At.IsZero() {
-			at = now
-		}
-		if o.Kind == hookd.OutcomeSucceeded {
-			h.succeeded, h.failedAt = true, nil
-		} else if h.failedAt == nil {
-			h.failedAt = &at
-		}
-		id := a.ID
-		if id == "" {
-			id = hookd.NewIDAt("att", now)
-		}
-		dur := a.DurationMS
-		if dur == 0 {
-			dur = a.Duration.Milliseconds()
-		}
-		aID, aDelivery, aAt, aDur = append(aID, id), append(aDelivery, o.DeliveryID), append(aAt, at), append(aDur, dur)
+	for _, a := range fx.Attempts {
+		aID, aDelivery, aAt, aDur = append(aID, a.ID), append(aDelivery, a.DeliveryID), append(aAt, pgTime(a.At)), append(aDur, a.DurationMS)
 		aCode, aClass = append(aCode, int32(a.StatusCode)), append(aClass, string(a.ErrorClass))
-		aErr, aExcerpt = append(aErr, pgText(a.Error)), append(aExcerpt, pgText(excerpt(a.ResponseExcerpt)))
+		aErr, aExcerpt = append(aErr, pgText(a.Error)), append(aExcerpt, pgText(a.ResponseExcerpt))
 	}
 
 	var batch pgx.Batch
@@ -294,30 +248,25 @@ func (db *DB) complete(ctx context.Context, tx pgx.Tx, outs []hookd.Outcome) err
 		batch.Queue(insertAttemptsSQL, aID, aDelivery, aAt, aDur, aCode, aClass, aErr, aExcerpt)
 	}
 	// Webhooks in id order: concurrent batches then lock them in one order.
-	order := make([]string, 0, len(webhooks))
-	for id := range webhooks {
-		order = append(order, id)
-	}
-	sort.Strings(order)
+	sort.Slice(fx.Webhooks, func(i, j int) bool { return fx.Webhooks[i].WebhookID < fx.Webhooks[j].WebhookID })
 	var hID []string
 	var hKind []int32
 	var hAt []*time.Time
 	var deleted, disabled []string
-	for _, id := range order {
-		h := webhooks[id]
-		switch {
-		case h.succeeded && h.failedAt == nil:
-			hID, hKind, hAt = append(hID, id), append(hKind, 0), append(hAt, nil)
-		case h.succeeded:
-			hID, hKind, hAt = append(hID, id), append(hKind, 1), append(hAt, h.failedAt)
-		case h.failedAt != nil:
-			hID, hKind, hAt = append(hID, id), append(hKind, 2), append(hAt, h.failedAt)
+	for _, w := range fx.Webhooks {
+		switch w.Failing {
+		case hookd.FailingCleared:
+			hID, hKind, hAt = append(hID, w.WebhookID), append(hKind, 0), append(hAt, nil)
+		case hookd.FailingRestarted:
+			hID, hKind, hAt = append(hID, w.WebhookID), append(hKind, 1), append(hAt, pgTimePtr(&w.At))
+		case hookd.FailingContinued:
+			hID, hKind, hAt = append(hID, w.WebhookID), append(hKind, 2), append(hAt, pgTimePtr(&w.At))
 		}
 		switch {
-		case h.delete:
-			deleted = append(deleted, id)
-		case h.disable:
-			disabled = append(disabled, id)
+		case w.Delete:
+			deleted = append(deleted, w.WebhookID)
+		case w.Disable:
+			disabled = append(disabled, w.WebhookID)
 		}
 	}
 	if len(hID) > 0 {
@@ -348,21 +297,6 @@ func pgText(s string) string {
 
 // storableText reports whether a text column accepts s.
 func storableText(s string) bool { return strings.IndexByte(s, 0) < 0 && utf8.ValidString(s) }
-
-// excerpt cuts a response body to MaxResponseExcerpt bytes on a rune boundary.
-func excerpt(s string) string {
-	if len(s) <= hookd.MaxResponseExcerpt {
-		return s
-	}
-	s = s[:hookd.MaxResponseExcerpt]
-	for i := 1; i < utf8.UTFMax && len(s) > 0; i++ {
-		if r, size := utf8.DecodeLastRuneInString(s); r != utf8.RuneError || size != 1 {
-			break
-		}
-		s = s[:len(s)-1]
-	}
-	return s
-}
 
 // NextDueAt implements hookd.Queue.
 func (db *DB) NextDueAt(ctx context.Context) (*time.Time, error) {

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-	"unicode/utf8"
 
 	"github.com/hookd/hookd"
 )
@@ -178,14 +177,6 @@ func (db *DB) webhooksByID(ctx context.Context, tx *sql.Tx, ids []string) (map[s
 	return out, nil
 }
 
-// health is what a batch of outcomes did to one webhook's failure streak.
-type health struct {
-	succeeded bool       // a success reset the streak
-	failedAt  *time.Time // the first failure after the last success
-	disable   bool
-	delete    bool
-}
-
 var attemptsInsert = insertSpec{table: "attempts", chunk: 32, cols: []string{"id", "delivery_id", "at", "duration_ms",
 	"status_code", "error_class", "error", "response_excerpt"}}
 
@@ -210,16 +201,16 @@ func (db *DB) CompleteDeliveries(ctx context.Context, outs []hookd.Outcome) erro
 	rows := make([][8]any, len(outs))
 	for i := range outs {
 		o := &outs[i]
-		status, next, keepManual, err := outcomeState(o)
+		c, err := o.Change()
 		if err != nil {
 			return err
 		}
 		var inc int
 		var lastErr, lastStatus any
-		if a := o.Attempt; a != nil && o.Kind != hookd.OutcomeReleased {
-			inc, lastErr, lastStatus = 1, a.Error, a.StatusCode
+		if c.Attempted {
+			inc, lastErr, lastStatus = 1, o.Attempt.Error, o.Attempt.StatusCode
 		}
-		rows[i] = [8]any{o.DeliveryID, o.Owner, status, inc, next, lastErr, lastStatus, boolInt(keepManual)}
+		rows[i] = [8]any{o.DeliveryID, o.Owner, c.Status, inc, msPtr(c.NextAttemptAt), lastErr, lastStatus, boolInt(c.KeepManual)}
 	}
 	list, err := json.Marshal(rows)
 	if err != nil {
@@ -248,46 +239,15 @@ func (db *DB) CompleteDeliveries(ctx context.Context, outs []hookd.Outcome) erro
 			return err
 		}
 
-		attempts := db.newBatchInsert(tx, attemptsInsert)
-		webhooks := map[string]*health{}
-		var order []string // webhook ids in first-seen order, for a stable write order
+		webhookOf := make([]string, len(outs))
 		for i := range outs {
-			o := &outs[i]
-			webhookID, ok := applied[o.DeliveryID]
-			if !ok {
-				continue // the lease was lost: another worker owns the outcome
-			}
-			h := webhooks[webhookID]
-			if h == nil {
-				h = &health{}
-				webhooks[webhookID] = h
-				order = append(order, webhookID)
-			}
-			h.disable = h.disable || o.DisableWebhook
-			h.delete = h.delete || o.DeleteWebhook
-			a := o.Attempt
-			if a == nil || o.Kind == hookd.OutcomeReleased {
-				continue
-			}
-			at := a.At.UTC().Truncate(time.Millisecond)
-			if a.At.IsZero() {
-				at = now
-			}
-			if o.Kind == hookd.OutcomeSucceeded {
-				h.succeeded, h.failedAt = true, nil
-			} else if h.failedAt == nil {
-				h.failedAt = &at
-			}
-			id := a.ID
-			if id == "" {
-				id = hookd.NewIDAt("att", now)
-			}
-			durMS := a.DurationMS
-			if durMS == 0 {
-				durMS = a.Duration.Milliseconds()
-			}
-			err = attempts.add(ctx, id, o.DeliveryID, ms(at), durMS, a.StatusCode, string(a.ErrorClass), a.Error,
-				excerpt(a.ResponseExcerpt))
+			webhookOf[i] = applied[outs[i].DeliveryID] // "" when the lease was lost
+			delete(applied, outs[i].DeliveryID)        // a second outcome of one delivery finds its lease gone
+		}
+		fx := hookd.EffectsOf(outs, webhookOf, now)
+		attempts := db.newBatchInsert(tx, attemptsInsert)
+		for _, a := range fx.Attempts {
+			err = attempts.add(ctx, a.ID, a.DeliveryID, ms(a.At), a.DurationMS, a.StatusCode, string(a.ErrorClass), a.Error, a.ResponseExcerpt)
 			if err != nil {
 				return err
 			}
@@ -295,8 +255,8 @@ func (db *DB) CompleteDeliveries(ctx context.Context, outs []hookd.Outcome) erro
 		if err := attempts.flush(ctx); err != nil {
 			return err
 		}
-		for _, id := range order {
-			if err := applyHealth(ctx, tx, id, webhooks[id], now); err != nil {
+		for _, w := range fx.Webhooks {
+			if err := applyWebhookChange(ctx, tx, w, now); err != nil {
 				return err
 			}
 		}
@@ -306,22 +266,6 @@ func (db *DB) CompleteDeliveries(ctx context.Context, outs []hookd.Outcome) erro
 		return fmt.Errorf("complete deliveries: %w", err)
 	}
 	return nil
-}
-
-// outcomeState is the delivery's status, next attempt time (nil or unix ms)
-// and whether a manual flag survives, after an outcome.
-func outcomeState(o *hookd.Outcome) (hookd.DeliveryStatus, any, bool, error) {
-	switch o.Kind {
-	case hookd.OutcomeSucceeded:
-		return hookd.DeliverySucceeded, nil, false, nil
-	case hookd.OutcomeRetry:
-		return hookd.DeliveryPending, ms(o.RetryAt), false, nil
-	case hookd.OutcomeFailed:
-		return hookd.DeliveryFailed, nil, false, nil
-	case hookd.OutcomeReleased:
-		return hookd.DeliveryPending, ms(o.RetryAt), true, nil
-	}
-	return "", nil, false, hookd.Errorf(hookd.EINVALID, "delivery %s: unknown outcome kind %d", o.DeliveryID, o.Kind)
 }
 
 // pruneDeliveries deletes one chunk of finished deliveries created before
@@ -362,43 +306,28 @@ func (db *DB) pruneDeliveries(ctx context.Context, floor string, before time.Tim
 	return deleted, more, nil
 }
 
-// excerpt cuts a response body to MaxResponseExcerpt bytes on a rune boundary.
-func excerpt(s string) string {
-	if len(s) <= hookd.MaxResponseExcerpt {
-		return s
-	}
-	s = s[:hookd.MaxResponseExcerpt]
-	// Drop the bytes of a rune the cut split (at most UTFMax-1 of them).
-	for i := 1; i < utf8.UTFMax && len(s) > 0; i++ {
-		if r, size := utf8.DecodeLastRuneInString(s); r != utf8.RuneError || size != 1 {
-			break
-		}
-		s = s[:len(s)-1]
-	}
-	return s
-}
-
-// applyHealth writes what a batch of outcomes did to one webhook.
-func applyHealth(ctx context.Context, tx *sql.Tx, webhookID string, h *health, now time.Time) error {
+// applyWebhookChange writes what a batch of outcomes did to one webhook.
+func applyWebhookChange(ctx context.Context, tx *sql.Tx, w hookd.WebhookChange, now time.Time) error {
 	var err error
-	switch {
-	case h.succeeded && h.failedAt == nil:
+	webhookID := w.WebhookID
+	switch w.Failing {
+	case hookd.FailingCleared:
 		_, err = tx.ExecContext(ctx, `UPDATE webhooks SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL`, webhookID)
-	case h.succeeded:
-		_, err = tx.ExecContext(ctx, `UPDATE webhooks SET failing_since = ? WHERE id = ?`, ms(*h.failedAt), webhookID)
-	case h.failedAt != nil:
-		_, err = tx.ExecContext(ctx, `UPDATE webhooks SET failing_since = COALESCE(failing_since, ?) WHERE id = ?`, ms(*h.failedAt), webhookID)
+	case hookd.FailingRestarted:
+		_, err = tx.ExecContext(ctx, `UPDATE webhooks SET failing_since = ? WHERE id = ?`, ms(w.At), webhookID)
+	case hookd.FailingContinued:
+		_, err = tx.ExecContext(ctx, `UPDATE webhooks SET failing_since = COALESCE(failing_since, ?) WHERE id = ?`, ms(w.At), webhookID)
 	}
 	if err != nil {
 		return fmt.Errorf("webhook %s health: %w", webhookID, err)
 	}
 	switch {
-	case h.delete:
+	case w.Delete:
 		if _, err := tx.ExecContext(ctx, `DELETE FROM webhooks WHERE id = ?`, webhookID); err != nil {
 			return fmt.Errorf("delete webhook %s: %w", webhookID, err)
 		}
 		return cancelPending(ctx, tx, webhookID, now, "webhook deleted")
-	case h.disable:
+	case w.Disable:
 		_, err := tx.ExecContext(ctx, `UPDATE webhooks SET enabled = 0, status = 'auto_disabled', updated_at = ? WHERE id = ?`, ms(now), webhookID)
 		if err != nil {
 			return fmt.Errorf("disable webhook %s: %w", webhookID, err)
