@@ -153,6 +153,17 @@ func (d *Dispatcher) loop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-d.notify:
+			// Commits come faster than claims should: gather those that
+			// land within MinClaimInterval of the last claim into one.
+			if dt := d.cfg.MinClaimInterval - d.cfg.Now().Sub(now); dt > 0 {
+				timer.Stop()
+				timer.Reset(dt)
+				select {
+				case <-ctx.Done():
+					return
+				case <-timer.C:
+				}
+			}
 		case <-room2:
 		case <-timer.C:
 		}

@@ -49,7 +49,7 @@ func defaultConfig() config {
 		RetrySchedule: p.Delays, RetryJitter: p.Jitter,
 		AutoDisableAfter: 5 * 24 * time.Hour, Retention: 30 * 24 * time.Hour,
 		MaxBodyBytes: 64 << 10, MaxEventBytes: 1 << 20, SecretGrace: 24 * time.Hour,
-		Concurrency: 256, PerWebhookInFlight: 16, Lease: time.Minute, ShutdownGrace: 10 * time.Second,
+		Concurrency: 1024, PerWebhookInFlight: 64, Lease: time.Minute, ShutdownGrace: 10 * time.Second,
 		SQLiteSynchronous: "FULL",
 	}
 }
