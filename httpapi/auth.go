@@ -42,6 +42,11 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		_ = huma.WriteErr(s.api, ctx, http.StatusUnauthorized, "missing API key: send \"Authorization: Bearer sk_…\" or \"X-API-Key: sk_…\"")
 		return
 	}
+	ck := cacheKey(key)
+	if scope, ok := s.auth.get(ck); ok {
+		next(huma.WithValue(ctx, scopeKey{}, scope))
+		return
+	}
 	scope, err := s.svc.Tenants.Authenticate(ctx.Context(), key)
 	if err != nil {
 		if hookd.ErrorCode(err) == hookd.EUNAUTHORIZED {
@@ -52,6 +57,7 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		_ = huma.WriteErr(s.api, ctx, http.StatusInternalServerError, "internal error")
 		return
 	}
+	s.auth.put(ck, scope)
 	next(huma.WithValue(ctx, scopeKey{}, scope))
 }
 

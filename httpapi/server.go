@@ -37,6 +37,12 @@ type Config struct {
 	// Ready reports whether the service can take traffic (database reachable,
 	// not shutting down). Nil means always ready.
 	Ready func(ctx context.Context) error
+	// AuthCacheTTL is how long a key that authenticated is trusted without
+	// asking the database again (default DefaultAuthCacheTTL; negative: not
+	// cached). A revoked key keeps working for up to this long.
+	AuthCacheTTL time.Duration
+	// AuthCacheSize bounds the cached keys (default DefaultAuthCacheSize).
+	AuthCacheSize int
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -57,6 +63,12 @@ func (c *Config) setDefaults() {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.AuthCacheTTL == 0 {
+		c.AuthCacheTTL = DefaultAuthCacheTTL
+	}
+	if c.AuthCacheSize == 0 {
+		c.AuthCacheSize = DefaultAuthCacheSize
+	}
 }
 
 func (c *Config) validate() error {
@@ -66,6 +78,9 @@ func (c *Config) validate() error {
 	}
 	if c.MaxBodyBytes < 1024 {
 		return fmt.Errorf("httpapi: MaxBodyBytes must be at least 1024, got %d", c.MaxBodyBytes)
+	}
+	if c.AuthCacheSize < 1 {
+		return fmt.Errorf("httpapi: AuthCacheSize must be at least 1, got %d", c.AuthCacheSize)
 	}
 	if c.SecretGrace < 0 {
 		return fmt.Errorf("httpapi: SecretGrace must not be negative, got %s", c.SecretGrace)
@@ -80,6 +95,8 @@ type Server struct {
 	log *slog.Logger
 	api huma.API
 	mux *http.ServeMux
+	// auth caches authenticated keys; nil when disabled.
+	auth *authCache
 }
 
 // New builds the API. It returns an error for an incomplete Config.
@@ -88,7 +105,8 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, svc: cfg.Services, log: cfg.Logger, mux: http.NewServeMux()}
+	s := &Server{cfg: cfg, svc: cfg.Services, log: cfg.Logger, mux: http.NewServeMux(),
+		auth: newAuthCache(cfg.AuthCacheTTL, cfg.AuthCacheSize, cfg.Now)}
 
 	useErrorEnvelope()
 	hc := huma.Config{

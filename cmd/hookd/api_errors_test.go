@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hookd/hookd/httpapi"
 )
 
 // TestAPIBadInput sends each route the inputs a careless or hostile client
@@ -159,7 +161,17 @@ func TestAPIIsolation(t *testing.T) {
 	out := in.run(t, "key", "list", "--tenant", "acme")
 	keyID := strings.Fields(strings.Split(strings.TrimSpace(out), "\n")[1])[0]
 	in.run(t, "key", "revoke", keyID)
-	acme.must(401, "GET", "/v1/webhooks", nil)
+	// The API trusts a key it authenticated for httpapi.DefaultAuthCacheTTL:
+	// the revocation shows within that, not at once.
+	for deadline := time.Now().Add(httpapi.DefaultAuthCacheTTL + 30*time.Second); ; time.Sleep(100 * time.Millisecond) {
+		r := acme.do("GET", "/v1/webhooks", nil)
+		if r.status == http.StatusUnauthorized {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("revoked key still answers %d: %s", r.status, r.body)
+		}
+	}
 }
 
 // rawRequest sends a request with full control of the content type.
