@@ -63,6 +63,9 @@ func newHTTPClient(cfg Config, skipVerify bool) *http.Client {
 		IdleConnTimeout:        90 * time.Second,
 		MaxResponseHeaderBytes: 64 << 10,
 		ExpectContinueTimeout:  0,
+		// No "Accept-Encoding: gzip" on every delivery: answers are a few
+		// bytes, and the stored excerpt should be the bytes the receiver sent.
+		DisableCompression: true,
 	}
 	return &http.Client{
 		Transport: t,
