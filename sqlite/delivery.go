@@ -131,11 +131,12 @@ func (db *DB) RetryDelivery(ctx context.Context, s hookd.Scope, id string) (*hoo
 		}
 		var manual bool
 		d, err = scanDelivery(tx.QueryRowContext(ctx, `UPDATE deliveries SET status = 'pending', next_attempt_at = ?,
-			manual = CASE WHEN status = 'pending' THEN manual ELSE 1 END, lease_owner = NULL, lease_until = NULL, updated_at = ?
+			manual = CASE WHEN status = 'pending' THEN manual ELSE 1 END, updated_at = ?
 			WHERE id = ? RETURNING `+deliveryColumns, ms(now), ms(now), id), &manual)
 		if err != nil {
 			return fmt.Errorf("retry delivery: %w", err)
 		}
+		db.finishOnCommit(id) // a lease held on it is lost: its outcome is not written
 		return nil
 	})
 	if err != nil {
@@ -157,8 +158,7 @@ func (db *DB) RecoverWebhook(ctx context.Context, s hookd.Scope, webhookID strin
 		if _, err := findWebhook(ctx, tx, s, webhookID); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = 'pending', next_attempt_at = ?, manual = 1,
-			lease_owner = NULL, lease_until = NULL, updated_at = ?
+		res, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = 'pending', next_attempt_at = ?, manual = 1, updated_at = ?
 			WHERE webhook_id = ? AND tenant_id = ? AND mode = ? AND status = 'failed' AND created_at >= ? AND created_at < ?`,
 			ms(now), ms(now), webhookID, s.TenantID, string(s.Mode), ms(since), ms(end))
 		if err != nil {

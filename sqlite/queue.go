@@ -18,16 +18,19 @@ func jsonList(ids []string) (string, error) {
 	return string(b), err
 }
 
-const claimSQL = `UPDATE deliveries SET lease_owner = ?, lease_until = ?, next_attempt_at = ?
-	WHERE id IN (SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?
-		AND (lease_until IS NULL OR lease_until < ?) ORDER BY next_attempt_at LIMIT ?)
-	RETURNING ` + deliveryColumns
+const (
+	// dueIDsSQL walks the claim index: due pending rows, oldest first. It
+	// reads the index alone; rows leased by this process are among them and
+	// are skipped in memory.
+	dueIDsSQL    = `SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at`
+	claimRowsSQL = `SELECT ` + deliveryColumns + ` FROM deliveries WHERE id IN (SELECT value FROM json_each(?))`
+)
 
-// ClaimDeliveries implements hookd.Queue. A claimed row's next_attempt_at
-// moves to its lease expiry, so the claim index skips rows in flight and a
-// crashed worker's rows come due again when the lease runs out. A delivery
-// whose webhook was deleted, or is no longer deliverable (unless the attempt
-// was asked for by a person), is cancelled instead of returned.
+// ClaimDeliveries implements hookd.Queue without writing: it reads due
+// pending rows on the reader pool and leases them in memory (see
+// leaseTable). A delivery whose webhook was deleted, or is no longer
+// deliverable (unless the attempt was asked for by a person), is cancelled
+// instead of returned.
 func (db *DB) ClaimDeliveries(ctx context.Context, r hookd.ClaimRequest) ([]*hookd.Job, error) {
 	if r.Limit <= 0 {
 		return nil, nil
@@ -39,70 +42,149 @@ func (db *DB) ClaimDeliveries(ctx context.Context, r hookd.ClaimRequest) ([]*hoo
 		return nil, hookd.Errorf(hookd.EINVALID, "claim owner is required")
 	}
 	now := r.Now.UTC().Truncate(time.Millisecond)
-	until := ms(now.Add(r.Lease))
-	var jobs []*hookd.Job
-	err := db.write(ctx, func(tx *sql.Tx) error {
-		claim, err := db.stmt(ctx, tx, claimSQL)
-		if err != nil {
-			return fmt.Errorf("claim: %w", err)
+	db.leases.sweep(now)
+	jobs, err := db.claim(ctx, r, now)
+	if err != nil {
+		return nil, fmt.Errorf("claim deliveries: %w", err)
+	}
+	kept := make([]*hookd.Job, 0, len(jobs))
+	var cancel [][2]string // delivery id, why
+	for _, j := range jobs {
+		if why := j.UndeliverableReason(now); why != "" {
+			cancel = append(cancel, [2]string{j.Delivery.ID, why})
+			continue
 		}
-		rows, err := claim.QueryContext(ctx, r.Owner, until, until, ms(now), ms(now), r.Limit)
-		if err != nil {
-			return fmt.Errorf("claim: %w", err)
-		}
-		defer rows.Close()
-		var deliveryIDs, webhookIDs []string
-		seenWebhook := map[string]bool{}
-		for rows.Next() {
-			j := &hookd.Job{}
-			if j.Delivery, err = scanDelivery(rows, &j.ManualAttempt); err != nil {
-				return fmt.Errorf("claim: %w", err)
+		kept = append(kept, j)
+	}
+	if len(cancel) > 0 {
+		if err := db.cancelUndeliverable(ctx, cancel, now); err != nil {
+			ids := make([]string, len(jobs))
+			for i, j := range jobs {
+				ids[i] = j.Delivery.ID
 			}
-			jobs = append(jobs, j)
-			deliveryIDs = append(deliveryIDs, j.Delivery.ID)
-			if !seenWebhook[j.Delivery.WebhookID] {
-				seenWebhook[j.Delivery.WebhookID] = true
-				webhookIDs = append(webhookIDs, j.Delivery.WebhookID)
-			}
+			db.leases.drop(ids, r.Owner) // claimable again at once rather than when the leases run out
+			return nil, fmt.Errorf("claim deliveries: %w", err)
 		}
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("claim: %w", err)
-		}
-		rows.Close()
-		if len(jobs) == 0 {
-			return nil
-		}
-		events, err := db.eventsOfDeliveries(ctx, tx, deliveryIDs)
-		if err != nil {
-			return err
-		}
-		webhooks, err := db.webhooksByID(ctx, tx, webhookIDs)
-		if err != nil {
-			return err
-		}
-		kept := jobs[:0]
-		for _, j := range jobs {
-			d := j.Delivery
-			j.Event = events[eventKey{d.TenantID, d.Mode, d.EventID}]
-			j.Webhook = webhooks[d.WebhookID]
-			why := j.UndeliverableReason(now)
-			if why == "" {
-				kept = append(kept, j)
-				continue
-			}
-			_, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = 'cancelled', next_attempt_at = NULL, lease_owner = NULL,
-				lease_until = NULL, manual = 0, last_error = ?, updated_at = ? WHERE id = ?`, why, ms(now), d.ID)
-			if err != nil {
-				return fmt.Errorf("claim: cancel delivery %s: %w", d.ID, err)
-			}
-		}
-		jobs = kept
-		return nil
-	})
+	}
+	return kept, nil
+}
+
+// claim leases due rows and loads them with their events and webhooks, all
+// from one snapshot of the reader pool.
+func (db *DB) claim(ctx context.Context, r hookd.ClaimRequest, now time.Time) (jobs []*hookd.Job, err error) {
+	began := db.leases.beginClaim()
+	defer db.leases.endClaim(began)
+	tx, err := db.reader.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
+	defer tx.Rollback() //nolint:errcheck // a read: nothing to undo
+	ids, err := db.takeDue(ctx, tx, r, now, began)
+	if err != nil || len(ids) == 0 {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			db.leases.drop(ids, r.Owner)
+		}
+	}()
+	list, err := jsonList(ids)
+	if err != nil {
+		return nil, err
+	}
+	st, err := db.stmt(ctx, tx, claimRowsSQL)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := st.QueryContext(ctx, list)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var webhookIDs []string
+	seenWebhook := map[string]bool{}
+	for rows.Next() {
+		j := &hookd.Job{}
+		if j.Delivery, err = scanDelivery(rows, &j.ManualAttempt); err != nil {
+			return nil, err
+		}
+		jobs = append(jobs, j)
+		if !seenWebhook[j.Delivery.WebhookID] {
+			seenWebhook[j.Delivery.WebhookID] = true
+			webhookIDs = append(webhookIDs, j.Delivery.WebhookID)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	events, err := db.eventsOfDeliveries(ctx, tx, ids)
+	if err != nil {
+		return nil, err
+	}
+	webhooks, err := db.webhooksByID(ctx, tx, webhookIDs)
+	if err != nil {
+		return nil, err
+	}
+	for _, j := range jobs {
+		d := j.Delivery
+		j.Event = events[eventKey{d.TenantID, d.Mode, d.EventID}]
+		j.Webhook = webhooks[d.WebhookID]
+	}
 	return jobs, nil
+}
+
+// takeDue walks the due rows of tx's snapshot and leases up to r.Limit of
+// them that are free in memory.
+func (db *DB) takeDue(ctx context.Context, tx *sql.Tx, r hookd.ClaimRequest, now time.Time, began uint64) ([]string, error) {
+	st, err := db.stmt(ctx, tx, dueIDsSQL)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := st.QueryContext(ctx, ms(now))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	nowMS, until := ms(now), ms(now.Add(r.Lease))
+	taken := make([]string, 0, r.Limit)
+	// Read ids in chunks and lease each chunk under one lock.
+	chunk := make([]string, 0, min(r.Limit, 256))
+	for len(taken) < r.Limit {
+		chunk = chunk[:0]
+		for len(chunk) < cap(chunk) && rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				db.leases.drop(taken, r.Owner)
+				return nil, err
+			}
+			chunk = append(chunk, id)
+		}
+		if len(chunk) == 0 {
+			break
+		}
+		taken = db.leases.take(taken, chunk, r.Limit-len(taken), r.Owner, nowMS, until, began)
+	}
+	if err := rows.Err(); err != nil {
+		db.leases.drop(taken, r.Owner)
+		return nil, err
+	}
+	return taken, nil
+}
+
+// cancelUndeliverable cancels claimed deliveries that cannot be sent.
+func (db *DB) cancelUndeliverable(ctx context.Context, cancel [][2]string, now time.Time) error {
+	return db.write(ctx, func(tx *sql.Tx) error {
+		for _, c := range cancel {
+			_, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = 'cancelled', next_attempt_at = NULL, manual = 0,
+				last_error = ?, updated_at = ? WHERE id = ? AND status = 'pending'`, c[1], ms(now), c[0])
+			if err != nil {
+				return fmt.Errorf("cancel delivery %s: %w", c[0], err)
+			}
+			db.finishOnCommit(c[0])
+		}
+		return nil
+	})
 }
 
 const (
@@ -181,24 +263,26 @@ var attemptsInsert = insertSpec{table: "attempts", chunk: 32, cols: []string{"id
 	"status_code", "error_class", "error", "response_excerpt"}}
 
 // completeSQL records a batch of outcomes, given as a JSON array of
-// [delivery id, owner, status, attempts to add, next attempt, last error,
-// last status, keep manual], for the rows whose owner still holds the lease.
-// One statement for the batch: a statement per row costs several times more.
-const completeSQL = `WITH o AS (SELECT value->>0 AS id, value->>1 AS owner, value->>2 AS status, value->>3 AS inc,
-		value->>4 AS next, value->>5 AS err, value->>6 AS code, value->>7 AS keep FROM json_each(?))
+// [delivery id, status, attempts to add, next attempt, last error, last
+// status, keep manual]; their leases were checked in memory. One statement
+// for the batch: a statement per row costs several times more.
+const completeSQL = `WITH o AS (SELECT value->>0 AS id, value->>1 AS status, value->>2 AS inc,
+		value->>3 AS next, value->>4 AS err, value->>5 AS code, value->>6 AS keep FROM json_each(?))
 	UPDATE deliveries SET status = o.status, attempts = attempts + o.inc, next_attempt_at = o.next,
 		last_error = COALESCE(o.err, last_error), last_status = COALESCE(o.code, last_status),
-		manual = manual AND o.keep, lease_owner = NULL, lease_until = NULL, updated_at = ?
-	FROM o WHERE deliveries.id = o.id AND deliveries.lease_owner = o.owner AND deliveries.status = 'pending'
+		manual = manual AND o.keep, updated_at = ?
+	FROM o WHERE deliveries.id = o.id AND deliveries.status = 'pending'
 	RETURNING deliveries.id, deliveries.webhook_id`
 
-// CompleteDeliveries implements hookd.Queue.
+// CompleteDeliveries implements hookd.Queue. The owner check is against
+// the in-memory leases, made inside the write transaction so that it is in
+// commit order with every other write.
 func (db *DB) CompleteDeliveries(ctx context.Context, outs []hookd.Outcome) error {
 	if len(outs) == 0 {
 		return nil
 	}
 	now := db.now()
-	rows := make([][8]any, len(outs))
+	rows := make([][7]any, len(outs))
 	for i := range outs {
 		o := &outs[i]
 		c, err := o.Change()
@@ -210,13 +294,25 @@ func (db *DB) CompleteDeliveries(ctx context.Context, outs []hookd.Outcome) erro
 		if c.Attempted {
 			inc, lastErr, lastStatus = 1, o.Attempt.Error, o.Attempt.StatusCode
 		}
-		rows[i] = [8]any{o.DeliveryID, o.Owner, c.Status, inc, msPtr(c.NextAttemptAt), lastErr, lastStatus, boolInt(c.KeepManual)}
+		rows[i] = [7]any{o.DeliveryID, c.Status, inc, msPtr(c.NextAttemptAt), lastErr, lastStatus, boolInt(c.KeepManual)}
 	}
-	list, err := json.Marshal(rows)
-	if err != nil {
-		return fmt.Errorf("complete deliveries: %w", err)
-	}
-	err = db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		owned := rows[:0:0]
+		for i := range outs {
+			// A second outcome of one delivery finds the lease completing, not held.
+			if db.leases.complete(outs[i].DeliveryID, outs[i].Owner) {
+				owned = append(owned, rows[i])
+				db.restoreOnRollback(outs[i].DeliveryID)
+				db.finishOnCommit(outs[i].DeliveryID)
+			}
+		}
+		if len(owned) == 0 {
+			return nil
+		}
+		list, err := json.Marshal(owned)
+		if err != nil {
+			return err
+		}
 		update, err := db.stmt(ctx, tx, completeSQL)
 		if err != nil {
 			return err
@@ -225,14 +321,14 @@ func (db *DB) CompleteDeliveries(ctx context.Context, outs []hookd.Outcome) erro
 		if err != nil {
 			return err
 		}
-		applied := make(map[string]string, len(outs)) // delivery id → webhook id
+		written := make(map[string]string, len(owned)) // delivery id → webhook id
 		for res.Next() {
 			var id, webhookID string
 			if err := res.Scan(&id, &webhookID); err != nil {
 				res.Close()
 				return err
 			}
-			applied[id] = webhookID
+			written[id] = webhookID
 		}
 		res.Close()
 		if err := res.Err(); err != nil {
@@ -241,8 +337,8 @@ func (db *DB) CompleteDeliveries(ctx context.Context, outs []hookd.Outcome) erro
 
 		webhookOf := make([]string, len(outs))
 		for i := range outs {
-			webhookOf[i] = applied[outs[i].DeliveryID] // "" when the lease was lost
-			delete(applied, outs[i].DeliveryID)        // a second outcome of one delivery finds its lease gone
+			webhookOf[i] = written[outs[i].DeliveryID] // "" when the lease was lost or the row cancelled
+			delete(written, outs[i].DeliveryID)        // only the first outcome of a delivery counts
 		}
 		fx := hookd.EffectsOf(outs, webhookOf, now)
 		attempts := db.newBatchInsert(tx, attemptsInsert)
@@ -256,7 +352,7 @@ func (db *DB) CompleteDeliveries(ctx context.Context, outs []hookd.Outcome) erro
 			return err
 		}
 		for _, w := range fx.Webhooks {
-			if err := applyWebhookChange(ctx, tx, w, now); err != nil {
+			if err := db.applyWebhookChange(ctx, tx, w, now); err != nil {
 				return err
 			}
 		}
@@ -307,7 +403,7 @@ func (db *DB) pruneDeliveries(ctx context.Context, floor string, before time.Tim
 }
 
 // applyWebhookChange writes what a batch of outcomes did to one webhook.
-func applyWebhookChange(ctx context.Context, tx *sql.Tx, w hookd.WebhookChange, now time.Time) error {
+func (db *DB) applyWebhookChange(ctx context.Context, tx *sql.Tx, w hookd.WebhookChange, now time.Time) error {
 	var err error
 	webhookID := w.WebhookID
 	switch w.Failing {
@@ -326,42 +422,74 @@ func applyWebhookChange(ctx context.Context, tx *sql.Tx, w hookd.WebhookChange, 
 		if _, err := tx.ExecContext(ctx, `DELETE FROM webhooks WHERE id = ?`, webhookID); err != nil {
 			return fmt.Errorf("delete webhook %s: %w", webhookID, err)
 		}
-		return cancelPending(ctx, tx, webhookID, now, "webhook deleted")
+		return db.cancelPending(ctx, tx, webhookID, now, "webhook deleted")
 	case w.Disable:
 		_, err := tx.ExecContext(ctx, `UPDATE webhooks SET enabled = 0, status = 'auto_disabled', updated_at = ? WHERE id = ?`, ms(now), webhookID)
 		if err != nil {
 			return fmt.Errorf("disable webhook %s: %w", webhookID, err)
 		}
-		return cancelPending(ctx, tx, webhookID, now, "webhook auto_disabled")
+		return db.cancelPending(ctx, tx, webhookID, now, "webhook auto_disabled")
 	}
 	return nil
 }
 
-// NextDueAt implements hookd.Queue.
-func (db *DB) NextDueAt(ctx context.Context) (*time.Time, error) {
+// nextDueSQL walks pending rows in due order, for NextDueAt and Stats to
+// skip the ones leased in memory.
+const nextDueSQL = `SELECT id, next_attempt_at FROM deliveries WHERE status = 'pending' ORDER BY next_attempt_at`
+
+// firstFree returns the due time of the earliest pending delivery not
+// leased at nowMS, or NULL. It reads past the leased ones, which are at
+// most what the dispatcher holds.
+func (db *DB) firstFree(ctx context.Context, nowMS int64) (sql.NullInt64, error) {
 	var next sql.NullInt64
-	if err := db.reader.QueryRowContext(ctx, `SELECT min(next_attempt_at) FROM deliveries WHERE status = 'pending'`).Scan(&next); err != nil {
+	rows, err := db.readHot[nextDueSQL].QueryContext(ctx)
+	if err != nil {
+		return next, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id, &next); err != nil {
+			return next, err
+		}
+		if !db.leases.held(id, nowMS) {
+			return next, nil
+		}
+	}
+	return sql.NullInt64{}, rows.Err()
+}
+
+// NextDueAt implements hookd.Queue: the earliest due time of a pending
+// delivery not leased, or the earliest lease expiry if sooner.
+func (db *DB) NextDueAt(ctx context.Context) (*time.Time, error) {
+	nowMS := ms(db.now())
+	next, err := db.firstFree(ctx, nowMS)
+	if err != nil {
 		return nil, fmt.Errorf("next due: %w", err)
+	}
+	if n, expiry := db.leases.heldCount(nowMS); n > 0 && (!next.Valid || expiry < next.Int64) {
+		next = sql.NullInt64{Int64: expiry, Valid: true}
 	}
 	return fromNullMS(next), nil
 }
 
-// Stats implements hookd.Queue.
+// Stats implements hookd.Queue. Leased counts the leases held in memory;
+// their rows are pending and were due when claimed.
 func (db *DB) Stats(ctx context.Context, now time.Time) (hookd.QueueStats, error) {
 	t := ms(now)
-	var (
-		st     hookd.QueueStats
-		oldest sql.NullInt64
-	)
-	err := db.reader.QueryRowContext(ctx, `SELECT count(*),
-		coalesce(sum(next_attempt_at <= ?1 AND (lease_until IS NULL OR lease_until < ?1)), 0),
-		min(CASE WHEN next_attempt_at <= ?1 AND (lease_until IS NULL OR lease_until < ?1) THEN next_attempt_at END),
-		coalesce(sum(lease_until IS NOT NULL AND lease_until >= ?1), 0)
-		FROM deliveries WHERE status = 'pending'`, t).Scan(&st.Pending, &st.Due, &oldest, &st.Leased)
+	var st hookd.QueueStats
+	err := db.reader.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(next_attempt_at <= ?), 0)
+		FROM deliveries WHERE status = 'pending'`, t).Scan(&st.Pending, &st.Due)
 	if err != nil {
 		return st, fmt.Errorf("queue stats: %w", err)
 	}
-	if oldest.Valid {
+	st.Leased, _ = db.leases.heldCount(t)
+	st.Due = max(0, st.Due-st.Leased)
+	oldest, err := db.firstFree(ctx, t)
+	if err != nil {
+		return st, fmt.Errorf("queue stats: %w", err)
+	}
+	if oldest.Valid && oldest.Int64 <= t {
 		st.OldestDueAge = time.Duration(t-oldest.Int64) * time.Millisecond
 	}
 	return st, nil
@@ -392,7 +520,7 @@ func (db *DB) AutoDisableWebhooks(ctx context.Context, failingBefore time.Time) 
 		}
 		rows.Close()
 		for _, w := range out {
-			if err := cancelPending(ctx, tx, w.ID, now, "webhook auto_disabled"); err != nil {
+			if err := db.cancelPending(ctx, tx, w.ID, now, "webhook auto_disabled"); err != nil {
 				return err
 			}
 		}

@@ -4,8 +4,10 @@
 //
 // Writes go through a pool of exactly one connection whose transactions begin
 // IMMEDIATE, so they never fail on a lock upgrade; reads use a second pool.
-// The hot paths (publish, claim, complete) write whole batches in one
-// transaction: a commit is the expensive part with synchronous=FULL.
+// The hot paths (publish, complete) write whole batches in one transaction:
+// a commit is the expensive part with synchronous=FULL. Claims write
+// nothing: one process serves a database, so leases are kept in memory
+// (see lease.go) and a claim is a read on the reader pool.
 package sqlite
 
 import (
@@ -54,6 +56,13 @@ type Options struct {
 	Synchronous string
 	// ReadConns is the size of the reader pool. Default: max(4, GOMAXPROCS).
 	ReadConns int
+	// Exclusive takes an advisory lock (flock) on the file path+".lock" for
+	// as long as the DB is open, and fails with ECONFLICT if another process
+	// holds it. The serving process must open its database exclusively:
+	// leases live in its memory, so two processes delivering from one file
+	// would send the same deliveries. Administrative commands open it
+	// without the lock while a server runs.
+	Exclusive bool
 }
 
 func (o *Options) setDefaults() error {
@@ -88,8 +97,17 @@ type DB struct {
 	opts   Options
 	path   string
 	// hot holds the hot path's statements, prepared once on the writer
-	// connection; read-only after Open.
-	hot map[string]*sql.Stmt
+	// connection; read-only after Open. readHot is the same for the reader pool.
+	hot, readHot map[string]*sql.Stmt
+	lock         *os.File // with Options.Exclusive
+	leases       *leaseTable
+
+	// writing serializes write transactions (the writer pool has one
+	// connection anyway) so that the lease changes of a transaction happen
+	// in commit order: finishIDs and restoreIDs belong to its holder.
+	writing    chan struct{}
+	finishIDs  []string // leases to finish when the transaction commits
+	restoreIDs []string // leases marked completing, restored if it rolls back
 }
 
 // Open opens (creating if needed) the database file at path and its
@@ -104,6 +122,13 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
 			return nil, fmt.Errorf("open sqlite: create directory: %w", err)
+		}
+	}
+	var lock *os.File
+	if opts.Exclusive {
+		var err error
+		if lock, err = lockFile(path + ".lock"); err != nil {
+			return nil, err
 		}
 	}
 	pragmas := url.Values{}
@@ -124,6 +149,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 
 	writer, err := sql.Open("sqlite", writerDSN)
 	if err != nil {
+		unlockFile(lock)
 		return nil, fmt.Errorf("open sqlite writer: %w", err)
 	}
 	writer.SetMaxOpenConns(1)
@@ -133,13 +159,15 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	reader, err := sql.Open("sqlite", readerDSN)
 	if err != nil {
 		writer.Close()
+		unlockFile(lock)
 		return nil, fmt.Errorf("open sqlite reader: %w", err)
 	}
 	reader.SetMaxOpenConns(opts.ReadConns)
 	reader.SetMaxIdleConns(opts.ReadConns)
 	reader.SetConnMaxIdleTime(0)
 
-	db := &DB{writer: writer, reader: reader, opts: opts, path: path}
+	db := &DB{writer: writer, reader: reader, opts: opts, path: path, lock: lock,
+		leases: newLeaseTable(), writing: make(chan struct{}, 1)}
 	// The writer connects first so that WAL mode is set before any reader
 	// (query_only) connection opens the file.
 	if err := writer.PingContext(ctx); err != nil {
@@ -161,29 +189,43 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 // claims and outcomes.
 func hotQueries() []string {
 	qs := []string{findEventByIDSQL, findEventByKeySQL, ensureEventTypeSQL, subscribersSQL,
-		claimSQL, eventsOfDeliveriesSQL, webhooksByIDSQL, completeSQL}
+		completeSQL}
 	for _, spec := range []insertSpec{eventsInsert, deliveriesInsert, attemptsInsert} {
 		qs = append(qs, spec.queries()...)
 	}
 	return qs
 }
 
+// readQueries are the claim's statements, which run on the reader pool.
+func readQueries() []string {
+	return []string{dueIDsSQL, claimRowsSQL, eventsOfDeliveriesSQL, webhooksByIDSQL, nextDueSQL}
+}
+
 func (db *DB) prepareHot(ctx context.Context) error {
-	db.hot = map[string]*sql.Stmt{}
-	for _, q := range hotQueries() {
-		st, err := db.writer.PrepareContext(ctx, q)
-		if err != nil {
-			return fmt.Errorf("prepare %q: %w", q, err)
+	db.hot, db.readHot = map[string]*sql.Stmt{}, map[string]*sql.Stmt{}
+	for _, p := range []struct {
+		pool    *sql.DB
+		queries []string
+		into    map[string]*sql.Stmt
+	}{{db.writer, hotQueries(), db.hot}, {db.reader, readQueries(), db.readHot}} {
+		for _, q := range p.queries {
+			st, err := p.pool.PrepareContext(ctx, q)
+			if err != nil {
+				return fmt.Errorf("prepare %q: %w", q, err)
+			}
+			p.into[q] = st
 		}
-		db.hot[q] = st
 	}
 	return nil
 }
 
 // stmt returns query as a statement of tx: the one prepared at Open for a
-// hot query, else a new one (closed with tx).
+// hot query (of tx's pool), else a new one (closed with tx).
 func (db *DB) stmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
 	if st, ok := db.hot[query]; ok {
+		return tx.StmtContext(ctx, st), nil
+	}
+	if st, ok := db.readHot[query]; ok {
 		return tx.StmtContext(ctx, st), nil
 	}
 	return tx.PrepareContext(ctx, query)
@@ -217,15 +259,41 @@ func (db *DB) Close() error {
 	for _, st := range db.hot {
 		errs = append(errs, st.Close())
 	}
-	return errors.Join(append(errs, db.reader.Close(), db.writer.Close())...)
+	for _, st := range db.readHot {
+		errs = append(errs, st.Close())
+	}
+	errs = append(errs, db.reader.Close(), db.writer.Close())
+	return errors.Join(append(errs, unlockFile(db.lock))...)
 }
 
 // now is the injected clock at the precision the store keeps (milliseconds),
 // so that what a method returns equals what a later read finds.
 func (db *DB) now() time.Time { return db.opts.Now().UTC().Truncate(time.Millisecond) }
 
-// write runs fn in one IMMEDIATE transaction on the single writer connection.
+// write runs fn in one IMMEDIATE transaction on the single writer
+// connection, then finishes the leases fn named with finishOnCommit, or
+// restores those it named with restoreOnRollback if the transaction failed.
 func (db *DB) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	select {
+	case db.writing <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-db.writing }()
+	db.finishIDs, db.restoreIDs = db.finishIDs[:0], db.restoreIDs[:0]
+	err := db.writeTx(ctx, fn)
+	if err != nil {
+		db.leases.restore(db.restoreIDs)
+	} else {
+		db.leases.finish(db.finishIDs)
+	}
+	if cap(db.finishIDs) > 1<<16 {
+		db.finishIDs = nil // a cancellation of many rows: do not keep its array
+	}
+	return err
+}
+
+func (db *DB) writeTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := db.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -239,6 +307,13 @@ func (db *DB) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 	return nil
 }
+
+// finishOnCommit ends the leases of deliveries that the running write
+// transaction takes out of the claimable set or changes (see leaseTable.finish).
+func (db *DB) finishOnCommit(ids ...string) { db.finishIDs = append(db.finishIDs, ids...) }
+
+// restoreOnRollback names leases the running write transaction marked completing.
+func (db *DB) restoreOnRollback(ids ...string) { db.restoreIDs = append(db.restoreIDs, ids...) }
 
 // querier is what reads need: the reader pool or a write transaction.
 type querier interface {

@@ -263,7 +263,7 @@ func (db *DB) UpdateWebhook(ctx context.Context, s hookd.Scope, id string, u hoo
 			return fmt.Errorf("update webhook: %w", err)
 		}
 		if !w.Enabled {
-			return cancelPending(ctx, tx, w.ID, now, "webhook disabled")
+			return db.cancelPending(ctx, tx, w.ID, now, "webhook disabled")
 		}
 		return nil
 	})
@@ -273,12 +273,24 @@ func (db *DB) UpdateWebhook(ctx context.Context, s hookd.Scope, id string, u hoo
 	return w, nil
 }
 
-// cancelPending cancels every pending delivery of a webhook.
-func cancelPending(ctx context.Context, tx *sql.Tx, webhookID string, now time.Time, why string) error {
-	_, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = 'cancelled', next_attempt_at = NULL, lease_owner = NULL,
-		lease_until = NULL, manual = 0, last_error = ?, updated_at = ? WHERE webhook_id = ? AND status = 'pending'`,
+// cancelPending cancels every pending delivery of a webhook, and ends
+// their leases when tx commits: an outcome for one of them is not written.
+func (db *DB) cancelPending(ctx context.Context, tx *sql.Tx, webhookID string, now time.Time, why string) error {
+	rows, err := tx.QueryContext(ctx, `UPDATE deliveries SET status = 'cancelled', next_attempt_at = NULL,
+		manual = 0, last_error = ?, updated_at = ? WHERE webhook_id = ? AND status = 'pending' RETURNING id`,
 		why, ms(now), webhookID)
 	if err != nil {
+		return fmt.Errorf("cancel deliveries of webhook %s: %w", webhookID, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return fmt.Errorf("cancel deliveries of webhook %s: %w", webhookID, err)
+		}
+		db.finishOnCommit(id)
+	}
+	if err := rows.Err(); err != nil {
 		return fmt.Errorf("cancel deliveries of webhook %s: %w", webhookID, err)
 	}
 	return nil
@@ -297,7 +309,7 @@ func (db *DB) DeleteWebhook(ctx context.Context, s hookd.Scope, id string) error
 		} else if n == 0 {
 			return hookd.Errorf(hookd.ENOTFOUND, "webhook %s not found", id)
 		}
-		return cancelPending(ctx, tx, id, now, "webhook deleted")
+		return db.cancelPending(ctx, tx, id, now, "webhook deleted")
 	})
 }
 

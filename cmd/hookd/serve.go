@@ -36,7 +36,7 @@ func runServe(ctx context.Context, args, env []string, stdout, stderr io.Writer)
 	}
 	log := newLogger(c, stderr)
 
-	st, err := openStore(ctx, c, log)
+	st, err := openServingStore(ctx, c, log)
 	if err != nil {
 		return err
 	}

@@ -25,7 +25,18 @@ type store interface {
 
 // openStore opens PostgreSQL when a database URL is given, else the
 // embedded SQLite file in the data dir. Migrations are applied either way.
+// It is for commands that do not deliver, and works while a server runs.
 func openStore(ctx context.Context, c config, log *slog.Logger) (store, error) {
+	return openStoreFor(ctx, c, log, false)
+}
+
+// openServingStore is openStore for `hookd serve`: a SQLite file is locked
+// against a second server, because SQLite leases live in the server's memory.
+func openServingStore(ctx context.Context, c config, log *slog.Logger) (store, error) {
+	return openStoreFor(ctx, c, log, true)
+}
+
+func openStoreFor(ctx context.Context, c config, log *slog.Logger, serving bool) (store, error) {
 	if c.DatabaseURL != "" {
 		db, err := postgres.Open(ctx, c.DatabaseURL, postgres.Options{Logger: log})
 		if err != nil {
@@ -33,7 +44,8 @@ func openStore(ctx context.Context, c config, log *slog.Logger) (store, error) {
 		}
 		return pgStore{db}, nil
 	}
-	db, err := sqlite.Open(ctx, c.sqlitePath(), sqlite.Options{Logger: log, Synchronous: strings.ToUpper(c.SQLiteSynchronous)})
+	db, err := sqlite.Open(ctx, c.sqlitePath(), sqlite.Options{Logger: log, Synchronous: strings.ToUpper(c.SQLiteSynchronous),
+		Exclusive: serving})
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", c.sqlitePath(), err)
 	}

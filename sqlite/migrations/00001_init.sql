@@ -92,8 +92,6 @@ CREATE TABLE deliveries (
     last_error      TEXT NOT NULL DEFAULT '',
     last_status     INTEGER NOT NULL DEFAULT 0,
     manual          INTEGER NOT NULL DEFAULT 0,
-    lease_owner     TEXT,
-    lease_until     INTEGER,
     created_at      INTEGER NOT NULL,
     updated_at      INTEGER NOT NULL
 ) WITHOUT ROWID;
