@@ -90,3 +90,44 @@ func (b *batchInsert) flush(ctx context.Context) error {
 	}
 	return nil
 }
+
+// idListSpec is a statement that ends in `id IN (` + a list of ids + `)`,
+// prepared at Open for chunk, chunk/2, … 1 ids (chunk a power of two).
+type idListSpec struct {
+	head  string
+	chunk int
+}
+
+func (s idListSpec) sql(n int) string { return s.head + placeholders(n) + ")" }
+
+func (s idListSpec) queries() []string {
+	var qs []string
+	for n := s.chunk; n >= 1; n /= 2 {
+		qs = append(qs, s.sql(n))
+	}
+	return qs
+}
+
+// execIDList runs s with args followed by ids, in as few executions of the
+// prepared statements as the chunk sizes allow.
+func (db *DB) execIDList(ctx context.Context, tx *sql.Tx, s idListSpec, args []any, ids []string) error {
+	buf := make([]any, len(args), len(args)+min(len(ids), s.chunk))
+	copy(buf, args)
+	for size := s.chunk; size >= 1; size /= 2 {
+		for len(ids) >= size {
+			st, err := db.stmt(ctx, tx, s.sql(size))
+			if err != nil {
+				return err
+			}
+			buf = buf[:len(args)]
+			for _, id := range ids[:size] {
+				buf = append(buf, id)
+			}
+			if _, err := st.ExecContext(ctx, buf...); err != nil {
+				return err
+			}
+			ids = ids[size:]
+		}
+	}
+	return nil
+}

@@ -88,7 +88,7 @@ func (db *DB) FindDeliveryByID(ctx context.Context, s hookd.Scope, id string) (*
 		return nil, nil, err
 	}
 	rows, err := db.reader.QueryContext(ctx, `SELECT id, delivery_id, at, duration_ms, status_code, error_class, error, response_excerpt
-		FROM attempts WHERE delivery_id = ? ORDER BY seq`, id)
+		FROM attempts WHERE delivery_id = ? ORDER BY id`, id)
 	if err != nil {
 		return nil, nil, fmt.Errorf("find attempts: %w", err)
 	}

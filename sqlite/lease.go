@@ -35,10 +35,11 @@ const (
 )
 
 type lease struct {
-	state  leaseState
-	owner  string
-	until  int64  // unix ms, for leaseHeld
-	commit uint64 // for leaseDone
+	state   leaseState
+	owner   string
+	webhook string // the delivery's webhook, for the outcome's effects
+	until   int64  // unix ms, for leaseHeld
+	commit  uint64 // for leaseDone
 }
 
 // abandonAfter is how long after its expiry a lease whose outcome never came
@@ -122,6 +123,18 @@ func (t *leaseTable) take(dst, ids []string, limit int, owner string, nowMS, unt
 	return dst
 }
 
+// annotate records the webhook of each delivery id that owner leased.
+func (t *leaseTable) annotate(ids, webhooks []string, owner string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for i, id := range ids {
+		if l, ok := t.m[id]; ok && l.state == leaseHeld && l.owner == owner {
+			l.webhook = webhooks[i]
+			t.m[id] = l
+		}
+	}
+}
+
 // drop releases leases of ids that owner holds: a claim that failed
 // after taking them.
 func (t *leaseTable) drop(ids []string, owner string) {
@@ -158,20 +171,22 @@ func (t *leaseTable) heldCount(nowMS int64) (n int, firstExpiry int64) {
 	return n, firstExpiry
 }
 
-// complete marks the lease of each id completing if owner holds it (expired
-// or not, as long as nobody claimed it since), and reports whether it did.
-// Only the writer calls it, inside its transaction; the writer then calls
-// finish after the commit or restore after a rollback.
-func (t *leaseTable) complete(id, owner string) bool {
+// complete marks the lease of id completing if owner holds it (expired or
+// not, as long as nobody claimed it since), and returns the delivery's
+// webhook, or "" if owner does not hold it. Only the writer calls it,
+// inside its transaction; the writer then calls finish after the commit or
+// restore after a rollback. A held lease's row is pending: every commit
+// that changes a pending row's status finishes its lease.
+func (t *leaseTable) complete(id, owner string) string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	l, ok := t.m[id]
 	if !ok || l.state != leaseHeld || l.owner != owner {
-		return false
+		return ""
 	}
 	l.state = leaseCompleting
 	t.m[id] = l
-	return true
+	return l.webhook
 }
 
 // restore undoes complete after a rollback.

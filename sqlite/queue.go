@@ -103,12 +103,14 @@ func (db *DB) claim(ctx context.Context, r hookd.ClaimRequest, now time.Time) (j
 	defer rows.Close()
 	var webhookIDs []string
 	seenWebhook := map[string]bool{}
+	leasedIDs, leasedWebhooks := make([]string, 0, len(ids)), make([]string, 0, len(ids))
 	for rows.Next() {
 		j := &hookd.Job{}
 		if j.Delivery, err = scanDelivery(rows, &j.ManualAttempt); err != nil {
 			return nil, err
 		}
 		jobs = append(jobs, j)
+		leasedIDs, leasedWebhooks = append(leasedIDs, j.Delivery.ID), append(leasedWebhooks, j.Delivery.WebhookID)
 		if !seenWebhook[j.Delivery.WebhookID] {
 			seenWebhook[j.Delivery.WebhookID] = true
 			webhookIDs = append(webhookIDs, j.Delivery.WebhookID)
@@ -118,6 +120,7 @@ func (db *DB) claim(ctx context.Context, r hookd.ClaimRequest, now time.Time) (j
 		return nil, err
 	}
 	rows.Close()
+	db.leases.annotate(leasedIDs, leasedWebhooks, r.Owner)
 	events, err := db.eventsOfDeliveries(ctx, tx, ids)
 	if err != nil {
 		return nil, err
@@ -262,17 +265,36 @@ func (db *DB) webhooksByID(ctx context.Context, tx *sql.Tx, ids []string) (map[s
 var attemptsInsert = insertSpec{table: "attempts", chunk: 32, cols: []string{"id", "delivery_id", "at", "duration_ms",
 	"status_code", "error_class", "error", "response_excerpt"}}
 
-// completeSQL records a batch of outcomes, given as a JSON array of
-// [delivery id, status, attempts to add, next attempt, last error, last
-// status, keep manual]; their leases were checked in memory. One statement
-// for the batch: a statement per row costs several times more.
-const completeSQL = `WITH o AS (SELECT value->>0 AS id, value->>1 AS status, value->>2 AS inc,
-		value->>3 AS next, value->>4 AS err, value->>5 AS code, value->>6 AS keep FROM json_each(?))
-	UPDATE deliveries SET status = o.status, attempts = attempts + o.inc, next_attempt_at = o.next,
-		last_error = COALESCE(o.err, last_error), last_status = COALESCE(o.code, last_status),
-		manual = manual AND o.keep, updated_at = ?
-	FROM o WHERE deliveries.id = o.id AND deliveries.status = 'pending'
-	RETURNING deliveries.id, deliveries.webhook_id`
+// completeSpec is the UPDATE of a group of outcomes that change their
+// deliveries alike (typically: every success of a batch), by id, prepared
+// for chunks of 64, 32, … 1 ids: their leases were checked in memory, so
+// it needs neither a join nor RETURNING.
+var completeSpec = idListSpec{chunk: 64, head: `UPDATE deliveries SET status = ?, attempts = attempts + ?, next_attempt_at = ?,
+	last_error = COALESCE(?, last_error), last_status = COALESCE(?, last_status), manual = manual AND ?, updated_at = ?
+	WHERE id IN (`}
+
+// change is what a group of outcomes writes to each of its deliveries.
+type change struct {
+	status    hookd.DeliveryStatus
+	attempted bool
+	next      int64 // unix ms, if hasNext
+	hasNext   bool
+	lastErr   string // if attempted
+	code      int    // if attempted
+	keep      bool
+}
+
+func (c change) args(now time.Time) []any {
+	var next, lastErr, code any
+	inc := 0
+	if c.hasNext {
+		next = c.next
+	}
+	if c.attempted {
+		inc, lastErr, code = 1, c.lastErr, c.code
+	}
+	return []any{string(c.status), inc, next, lastErr, code, boolInt(c.keep), ms(now)}
+}
 
 // CompleteDeliveries implements hookd.Queue. The owner check is against
 // the in-memory leases, made inside the write transaction so that it is in
@@ -282,68 +304,47 @@ func (db *DB) CompleteDeliveries(ctx context.Context, outs []hookd.Outcome) erro
 		return nil
 	}
 	now := db.now()
-	rows := make([][7]any, len(outs))
+	changes := make([]change, len(outs))
 	for i := range outs {
 		o := &outs[i]
 		c, err := o.Change()
 		if err != nil {
 			return err
 		}
-		var inc int
-		var lastErr, lastStatus any
-		if c.Attempted {
-			inc, lastErr, lastStatus = 1, o.Attempt.Error, o.Attempt.StatusCode
+		ch := change{status: c.Status, attempted: c.Attempted, keep: c.KeepManual}
+		if c.NextAttemptAt != nil {
+			ch.next, ch.hasNext = ms(*c.NextAttemptAt), true
 		}
-		rows[i] = [7]any{o.DeliveryID, c.Status, inc, msPtr(c.NextAttemptAt), lastErr, lastStatus, boolInt(c.KeepManual)}
+		if c.Attempted {
+			ch.lastErr, ch.code = o.Attempt.Error, o.Attempt.StatusCode
+		}
+		changes[i] = ch
 	}
 	err := db.write(ctx, func(tx *sql.Tx) error {
-		owned := rows[:0:0]
+		webhookOf := make([]string, len(outs)) // "" when the lease was lost
+		groups := map[change][]string{}
+		var order []change
 		for i := range outs {
 			// A second outcome of one delivery finds the lease completing, not held.
-			if db.leases.complete(outs[i].DeliveryID, outs[i].Owner) {
-				owned = append(owned, rows[i])
-				db.restoreOnRollback(outs[i].DeliveryID)
-				db.finishOnCommit(outs[i].DeliveryID)
+			if webhookOf[i] = db.leases.complete(outs[i].DeliveryID, outs[i].Owner); webhookOf[i] == "" {
+				continue
 			}
+			db.restoreOnRollback(outs[i].DeliveryID)
+			db.finishOnCommit(outs[i].DeliveryID)
+			if _, ok := groups[changes[i]]; !ok {
+				order = append(order, changes[i])
+			}
+			groups[changes[i]] = append(groups[changes[i]], outs[i].DeliveryID)
 		}
-		if len(owned) == 0 {
-			return nil
-		}
-		list, err := json.Marshal(owned)
-		if err != nil {
-			return err
-		}
-		update, err := db.stmt(ctx, tx, completeSQL)
-		if err != nil {
-			return err
-		}
-		res, err := update.QueryContext(ctx, string(list), ms(now))
-		if err != nil {
-			return err
-		}
-		written := make(map[string]string, len(owned)) // delivery id → webhook id
-		for res.Next() {
-			var id, webhookID string
-			if err := res.Scan(&id, &webhookID); err != nil {
-				res.Close()
+		for _, c := range order {
+			if err := db.execIDList(ctx, tx, completeSpec, c.args(now), groups[c]); err != nil {
 				return err
 			}
-			written[id] = webhookID
-		}
-		res.Close()
-		if err := res.Err(); err != nil {
-			return err
-		}
-
-		webhookOf := make([]string, len(outs))
-		for i := range outs {
-			webhookOf[i] = written[outs[i].DeliveryID] // "" when the lease was lost or the row cancelled
-			delete(written, outs[i].DeliveryID)        // only the first outcome of a delivery counts
 		}
 		fx := hookd.EffectsOf(outs, webhookOf, now)
 		attempts := db.newBatchInsert(tx, attemptsInsert)
 		for _, a := range fx.Attempts {
-			err = attempts.add(ctx, a.ID, a.DeliveryID, ms(a.At), a.DurationMS, a.StatusCode, string(a.ErrorClass), a.Error, a.ResponseExcerpt)
+			err := attempts.add(ctx, a.ID, a.DeliveryID, ms(a.At), a.DurationMS, a.StatusCode, string(a.ErrorClass), a.Error, a.ResponseExcerpt)
 			if err != nil {
 				return err
 			}

@@ -188,11 +188,11 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 // hotQueries are the statements that run for every batch of publishes,
 // claims and outcomes.
 func hotQueries() []string {
-	qs := []string{findEventByIDSQL, findEventByKeySQL, ensureEventTypeSQL, subscribersSQL,
-		completeSQL}
+	qs := []string{findEventByIDSQL, findEventByKeySQL, ensureEventTypeSQL, subscribersSQL}
 	for _, spec := range []insertSpec{eventsInsert, deliveriesInsert, attemptsInsert} {
 		qs = append(qs, spec.queries()...)
 	}
+	qs = append(qs, completeSpec.queries()...)
 	return qs
 }
 

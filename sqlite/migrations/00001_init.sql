@@ -101,18 +101,19 @@ CREATE INDEX deliveries_scope ON deliveries (tenant_id, mode, id);
 CREATE INDEX deliveries_webhook ON deliveries (webhook_id, id);
 CREATE INDEX deliveries_event ON deliveries (event_id);
 
+-- Keyed by delivery: an attempt is one B-tree insert, and a delivery's
+-- attempts are one range, oldest first (attempt ids sort by time).
 CREATE TABLE attempts (
-    seq              INTEGER PRIMARY KEY,
-    id               TEXT NOT NULL,
     delivery_id      TEXT NOT NULL,
+    id               TEXT NOT NULL,
     at               INTEGER NOT NULL,
     duration_ms      INTEGER NOT NULL,
     status_code      INTEGER NOT NULL,
     error_class      TEXT NOT NULL DEFAULT '',
     error            TEXT NOT NULL DEFAULT '',
-    response_excerpt TEXT NOT NULL DEFAULT ''
-);
-CREATE INDEX attempts_delivery ON attempts (delivery_id, seq);
+    response_excerpt TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (delivery_id, id)
+) WITHOUT ROWID;
 
 -- +goose Down
 DROP TABLE attempts;
