@@ -31,10 +31,10 @@ type Config struct {
 	// sooner. Default 1s.
 	PollInterval time.Duration
 	// MinClaimInterval is the least time between the start of two claims
-	// woken by new deliveries: commits that land within it share one claim
-	// (each claim is a transaction on the one SQLite writer, which the
-	// publishes wait for). It bounds what it adds to a delivery's latency.
-	// Default 10ms.
+	// woken by new deliveries: commits that land within it share one claim.
+	// It bounds what it adds to a delivery's latency. Default 2ms (claims on
+	// SQLite are reads now; 10ms cost ~6ms of median latency at 1,000
+	// events/s and bought nothing).
 	MinClaimInterval time.Duration
 	// PerWebhookInFlight caps one webhook's requests in flight. Default 64:
 	// about 5,000 deliveries/s to one receiver answering in 10-15 ms (16
@@ -86,7 +86,7 @@ func DefaultConfig() Config {
 		Lease:              60 * time.Second,
 		RequestTimeout:     15 * time.Second,
 		PollInterval:       time.Second,
-		MinClaimInterval:   10 * time.Millisecond,
+		MinClaimInterval:   2 * time.Millisecond,
 		PerWebhookInFlight: 64,
 		PerWebhookQueue:    1024,
 		ReleaseBackoff:     2 * time.Second,
