@@ -39,6 +39,8 @@ type config struct {
 	Lease              time.Duration
 	ShutdownGrace      time.Duration
 	SQLiteSynchronous  string
+	GCPercent          int
+	MemoryLimit        int64
 }
 
 func defaultConfig() config {
@@ -51,6 +53,7 @@ func defaultConfig() config {
 		MaxBodyBytes: 64 << 10, MaxEventBytes: 1 << 20, SecretGrace: 24 * time.Hour,
 		Concurrency: 1024, PerWebhookInFlight: 64, Lease: time.Minute, ShutdownGrace: 10 * time.Second,
 		SQLiteSynchronous: "FULL",
+		GCPercent:         100, MemoryLimit: 0,
 	}
 }
 
@@ -105,6 +108,8 @@ func serveFlags(fs *flag.FlagSet, c *config) {
 	fs.IntVar(&c.PerWebhookInFlight, "per-webhook-inflight", c.PerWebhookInFlight, "delivery requests in flight per webhook")
 	fs.DurationVar(&c.Lease, "lease", c.Lease, "how long a claimed delivery is held before another worker may take it")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", c.ShutdownGrace, "how long SIGTERM waits for deliveries in flight")
+	fs.IntVar(&c.GCPercent, "gc-percent", c.GCPercent, "Go garbage collector target (GOGC); higher trades memory for CPU. The GOGC variable wins when set")
+	fs.Func("memory-limit", "soft memory limit of the process, e.g. 512MiB (GOMEMLIMIT); 0 = none. The GOMEMLIMIT variable wins when set", sizeFlag(&c.MemoryLimit))
 }
 
 // sizeFlag parses 65536, 64KiB, 1MiB.
@@ -118,7 +123,7 @@ func sizeFlag(dst *int64) func(string) error {
 			}
 		}
 		n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
-		if err != nil || n <= 0 {
+		if err != nil || n < 0 {
 			return fmt.Errorf("%q is not a size such as 65536, 64KiB or 1MiB", s)
 		}
 		*dst = n * mult
@@ -184,6 +189,9 @@ func (c *config) validate() error {
 	case "FULL", "NORMAL", "EXTRA":
 	default:
 		errs = append(errs, fmt.Errorf("--sqlite-synchronous must be FULL, NORMAL or EXTRA, got %q", c.SQLiteSynchronous))
+	}
+	if c.GCPercent < 10 {
+		errs = append(errs, fmt.Errorf("--gc-percent must be at least 10, got %d", c.GCPercent))
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("--log-format must be text or json, got %q", c.LogFormat))

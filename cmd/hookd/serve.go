@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -35,6 +37,7 @@ func runServe(ctx context.Context, args, env []string, stdout, stderr io.Writer)
 		return usageErr("serve takes no arguments, got %q", pos)
 	}
 	log := newLogger(c, stderr)
+	tuneRuntime(c, env, log)
 
 	st, err := openServingStore(ctx, c, log)
 	if err != nil {
@@ -174,4 +177,21 @@ func describeDatabase(c config) string {
 		return "postgres"
 	}
 	return "sqlite " + c.sqlitePath()
+}
+
+// tuneRuntime applies --gc-percent and --memory-limit unless the operator set
+// Go's own GOGC or GOMEMLIMIT, which the runtime has already applied.
+func tuneRuntime(c config, env []string, log *slog.Logger) {
+	set := map[string]bool{}
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		set[k] = true
+	}
+	if !set["GOGC"] {
+		debug.SetGCPercent(c.GCPercent)
+	}
+	if !set["GOMEMLIMIT"] && c.MemoryLimit > 0 {
+		debug.SetMemoryLimit(c.MemoryLimit)
+	}
+	log.Debug("runtime", "gc_percent", c.GCPercent, "memory_limit", c.MemoryLimit, "gogc_env", set["GOGC"], "gomemlimit_env", set["GOMEMLIMIT"])
 }
