@@ -1,6 +1,8 @@
 package webhook_test
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -9,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -250,6 +253,50 @@ func TestSendSignsWithBothSecretsDuringRotation(t *testing.T) {
 	}
 }
 
+// TestSendSignsEachWebhookWithItsSecret sends, concurrently, to webhooks
+// with different secrets through one client (whose keyed HMACs are cached
+// per secret) and checks that each request verifies with its own secret
+// only.
+func TestSendSignsEachWebhookWithItsSecret(t *testing.T) {
+	t.Parallel()
+	secrets := []string{testSecret, otherSecret, "raw-secret-from-a-compat-api"}
+	rcv := newReceiver(t, nil)
+	c := newClient(t, webhook.Config{Policy: loopback})
+	var wg sync.WaitGroup
+	for i := range 30 {
+		wg.Go(func() {
+			job := newJob(rcv.URL + "/" + strconv.Itoa(i%len(secrets)))
+			job.Webhook.Secret = secrets[i%len(secrets)]
+			job.Event.ID = "msg_" + strconv.Itoa(i)
+			if res := c.Send(context.Background(), job); res.Attempt.ErrorClass != hookd.ClassNone {
+				t.Errorf("Send = %+v", res.Attempt)
+			}
+		})
+	}
+	wg.Wait()
+	reqs := rcv.received()
+	if len(reqs) != 30 {
+		t.Fatalf("receiver got %d requests, want 30", len(reqs))
+	}
+	for _, r := range reqs {
+		id := r.Header.Get("webhook-id")
+		n, err := strconv.Atoi(strings.TrimPrefix(id, "msg_"))
+		if err != nil {
+			t.Fatalf("webhook-id %q", id)
+		}
+		for k, secret := range secrets {
+			v, err := verify.New(secret)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = v.Verify(r.Header, r.Body)
+			if want := k == n%len(secrets); (err == nil) != want {
+				t.Errorf("event %s with secret %d: verify error %v, want success %v", id, k, err, want)
+			}
+		}
+	}
+}
+
 func TestSendClassifiesStatus(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -406,27 +453,59 @@ func TestSendExcerptIsStorableText(t *testing.T) {
 	}
 }
 
+// TestSendReusesConnections checks that every kind of answer within the
+// read cap is drained so that the next send reuses the connection.
 func TestSendReusesConnections(t *testing.T) {
 	t.Parallel()
-	var conns atomic.Int32
-	rcv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		io.WriteString(w, strings.Repeat("x", 10<<10)) // more than the excerpt, less than the read cap
-	}))
-	rcv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
-			conns.Add(1)
-		}
+	tests := []struct {
+		name    string
+		respond http.HandlerFunc
+	}{
+		{"204 no body", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(204) }},
+		{"200 short body", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok") }},
+		{"200 body beyond the excerpt", func(w http.ResponseWriter, _ *http.Request) {
+			io.WriteString(w, strings.Repeat("x", 10<<10)) // more than the excerpt, less than the read cap
+		}},
+		{"200 chunked body", func(w http.ResponseWriter, _ *http.Request) {
+			for range 3 {
+				io.WriteString(w, strings.Repeat("y", 3<<10))
+				w.(http.Flusher).Flush()
+			}
+		}},
+		{"500 with body", func(w http.ResponseWriter, _ *http.Request) {
+			w.WriteHeader(500)
+			io.WriteString(w, "boom")
+		}},
+		{"429 with Retry-After", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(429)
+		}},
+		{"302 not followed", func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, "/elsewhere", http.StatusFound)
+		}},
 	}
-	rcv.Start()
-	t.Cleanup(rcv.Close)
-	c := newClient(t, webhook.Config{Policy: loopback})
-	for range 5 {
-		if res := c.Send(context.Background(), newJob(rcv.URL)); res.Attempt.ErrorClass != hookd.ClassNone {
-			t.Fatalf("Send = %+v", res.Attempt)
-		}
-	}
-	if n := conns.Load(); n != 1 {
-		t.Errorf("5 sequential sends opened %d connections, want 1", n)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var conns atomic.Int32
+			rcv := httptest.NewUnstartedServer(tt.respond)
+			rcv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+				if s == http.StateNew {
+					conns.Add(1)
+				}
+			}
+			rcv.Start()
+			t.Cleanup(rcv.Close)
+			c := newClient(t, webhook.Config{Policy: loopback})
+			for range 5 {
+				if res := c.Send(context.Background(), newJob(rcv.URL)); res.Attempt.StatusCode == 0 {
+					t.Fatalf("Send = %+v", res.Attempt)
+				}
+			}
+			if n := conns.Load(); n != 1 {
+				t.Errorf("5 sequential sends opened %d connections, want 1", n)
+			}
+		})
 	}
 }
 
@@ -618,12 +697,23 @@ func BenchmarkSend(b *testing.B) {
 		w.WriteHeader(204)
 	}))
 	defer srv.Close()
+	benchmarkSend(b, srv.URL)
+}
+
+// BenchmarkSendClientOnly is BenchmarkSend against a receiver that is not
+// net/http (it answers 204 from a fixed byte string), so that the allocations
+// counted are the sender's alone.
+func BenchmarkSendClientOnly(b *testing.B) {
+	benchmarkSend(b, rawReceiver(b))
+}
+
+func benchmarkSend(b *testing.B, url string) {
 	c, err := webhook.New(webhook.Config{Policy: loopback})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer c.CloseIdleConnections()
-	job := newJob(srv.URL)
+	job := newJob(url)
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
@@ -633,4 +723,61 @@ func BenchmarkSend(b *testing.B) {
 			}
 		}
 	})
+}
+
+// rawReceiver serves keep-alive HTTP/1.1 POSTs with a Content-Length by
+// answering each with a fixed 204, allocating nothing per request. It
+// returns its URL.
+func rawReceiver(tb testing.TB) string {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { ln.Close() })
+	answer := []byte("HTTP/1.1 204 No Content\r\nDate: Mon, 01 Jan 2024 00:00:00 GMT\r\n\r\n")
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				r := bufio.NewReader(conn)
+				for {
+					length := -1
+					for {
+						line, err := r.ReadSlice('\n')
+						if err != nil {
+							return
+						}
+						if len(line) <= 2 {
+							break // the blank line ending the headers
+						}
+						const name = "content-length:"
+						if len(line) > len(name) && bytes.EqualFold(line[:len(name)], []byte(name)) {
+							length = 0
+							for _, c := range bytes.TrimSpace(line[len(name):]) {
+								if c < '0' || c > '9' {
+									return
+								}
+								length = 10*length + int(c-'0')
+							}
+						}
+					}
+					if length < 0 {
+						return
+					}
+					if _, err := r.Discard(length); err != nil {
+						return
+					}
+					if _, err := conn.Write(answer); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return "http://" + ln.Addr().String() + "/hook"
 }

@@ -3,11 +3,9 @@ package webhook
 import (
 	"crypto/hmac"
 	"crypto/sha1"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"strconv"
 	"strings"
 )
 
@@ -51,17 +49,7 @@ func Sign(secret, id string, ts int64, body []byte) (string, error) {
 // AppendSignature appends "v1,<signature>" made with a decoded key to dst.
 // The signed content is written to the MAC piece by piece, never concatenated.
 func AppendSignature(dst, key []byte, id string, ts int64, body []byte) []byte {
-	mac := hmac.New(sha256.New, key)
-	var scratch [sha256.Size + 24]byte // the timestamp, then the sum
-	mac.Write([]byte(id))
-	b := append(scratch[:0], '.')
-	b = strconv.AppendInt(b, ts, 10)
-	b = append(b, '.')
-	mac.Write(b)
-	mac.Write(body)
-	sum := mac.Sum(scratch[:0])
-	dst = append(dst, "v1,"...)
-	return base64.StdEncoding.AppendEncode(dst, sum)
+	return newSigner(key).appendSignature(dst, id, ts, body)
 }
 
 // SignCallFire returns the X-CallFire-Signature of a body: the lowercase hex
