@@ -110,7 +110,7 @@ func (s idListSpec) queries() []string {
 
 // execIDList runs s with args followed by ids, in as few executions of the
 // prepared statements as the chunk sizes allow.
-func (db *DB) execIDList(ctx context.Context, tx *sql.Tx, s idListSpec, args []any, ids []string) error {
+func (db *DB) execIDList(ctx context.Context, tx *sql.Tx, s idListSpec, args []any, ids []int64) error {
 	buf := make([]any, len(args), len(args)+min(len(ids), s.chunk))
 	copy(buf, args)
 	for size := s.chunk; size >= 1; size /= 2 {

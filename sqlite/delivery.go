@@ -3,28 +3,32 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/hookd/hookd"
 )
 
-const deliveryColumns = `id, tenant_id, mode, event_id, webhook_id, event_type, status, attempts, next_attempt_at,
+const deliveryColumns = `id, event_number, tenant_id, mode, event_id, webhook_id, event_type, status, attempts, next_attempt_at,
 	last_error, last_status, created_at, updated_at, manual`
 
-// scanDelivery reads deliveryColumns; the manual flag goes to manual.
-func scanDelivery(s scanner, manual *bool) (*hookd.Delivery, error) {
+// scanDelivery reads deliveryColumns; the manual flag goes to manual, the
+// event's rowid to eventNumber.
+func scanDelivery(s scanner, manual *bool, eventNumber *int64) (*hookd.Delivery, error) {
 	var (
 		d                hookd.Delivery
+		row              int64
 		mode, status     string
 		next             sql.NullInt64
 		created, updated int64
 	)
-	err := s.Scan(&d.ID, &d.TenantID, &mode, &d.EventID, &d.WebhookID, &d.EventType, &status, &d.Attempts, &next,
+	err := s.Scan(&row, eventNumber, &d.TenantID, &mode, &d.EventID, &d.WebhookID, &d.EventType, &status, &d.Attempts, &next,
 		&d.LastError, &d.LastStatus, &created, &updated, manual)
 	if err != nil {
 		return nil, err
 	}
+	d.ID = deliveryID(row)
 	d.Mode, d.Status = hookd.Mode(mode), hookd.DeliveryStatus(status)
 	d.NextAttemptAt = fromNullMS(next)
 	d.CreatedAt, d.UpdatedAt = fromMS(created), fromMS(updated)
@@ -36,21 +40,23 @@ func (db *DB) FindDeliveries(ctx context.Context, s hookd.Scope, f hookd.Deliver
 	if err := f.Page.Normalize(); err != nil {
 		return nil, err
 	}
-	q := `SELECT ` + deliveryColumns + ` FROM deliveries WHERE tenant_id = ? AND mode = ?`
-	args := []any{s.TenantID, string(s.Mode)}
-	if f.WebhookID != "" {
-		q += ` AND webhook_id = ?`
-		args = append(args, f.WebhookID)
-	}
+	var event *[2]int64
 	if f.EventID != "" {
-		q += ` AND event_id = ?`
-		args = append(args, f.EventID)
+		// The event's deliveries are a range of rowids.
+		var first, n int64
+		err := db.reader.QueryRowContext(ctx, eventRangeSQL, s.TenantID, string(s.Mode), f.EventID).Scan(&first, &n)
+		if errors.Is(err, sql.ErrNoRows) {
+			return []*hookd.Delivery{}, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("find deliveries: %w", err)
+		}
+		event = &[2]int64{first, first + n}
 	}
-	if f.Status != "" {
-		q += ` AND status = ?`
-		args = append(args, string(f.Status))
+	q, args, err := deliveriesQuery(s, f, event)
+	if err != nil {
+		return nil, err
 	}
-	q, args = newestFirst(q, args, f.Since, f.Until, f.Page)
 	rows, err := db.reader.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("find deliveries: %w", err)
@@ -58,8 +64,11 @@ func (db *DB) FindDeliveries(ctx context.Context, s hookd.Scope, f hookd.Deliver
 	defer rows.Close()
 	out := []*hookd.Delivery{}
 	for rows.Next() {
-		var manual bool
-		d, err := scanDelivery(rows, &manual)
+		var (
+			manual bool
+			event  int64
+		)
+		d, err := scanDelivery(rows, &manual, &event)
 		if err != nil {
 			return nil, fmt.Errorf("find deliveries: %w", err)
 		}
@@ -71,24 +80,73 @@ func (db *DB) FindDeliveries(ctx context.Context, s hookd.Scope, f hookd.Deliver
 	return out, nil
 }
 
-func findDelivery(ctx context.Context, q querier, s hookd.Scope, id string) (*hookd.Delivery, error) {
-	var manual bool
-	d, err := scanDelivery(q.QueryRowContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries WHERE id = ? AND tenant_id = ? AND mode = ?`,
-		id, s.TenantID, string(s.Mode)), &manual)
-	if err != nil {
-		return nil, notFound(err, "find delivery", fmt.Sprintf("delivery %s not found", id))
+// findDelivery finds a delivery of scope s, and returns its rowid.
+const eventRangeSQL = `SELECT first_delivery, deliveries FROM events WHERE tenant_id = ? AND mode = ? AND id = ?`
+
+// deliveriesQuery is FindDeliveries' query for f, with event the rowid
+// range [first, end) of f.EventID's deliveries. Every filter that narrows
+// the rowids does so in the index's range: an index entry ends in the rowid.
+func deliveriesQuery(s hookd.Scope, f hookd.DeliveryFilter, event *[2]int64) (string, []any, error) {
+	q := `SELECT ` + deliveryColumns + ` FROM deliveries WHERE tenant_id = ? AND mode = ?`
+	args := []any{s.TenantID, string(s.Mode)}
+	if f.WebhookID != "" {
+		// Without statistics the planner prefers the two-column scope index,
+		// which holds every delivery of the scope.
+		q = `SELECT ` + deliveryColumns + ` FROM deliveries INDEXED BY deliveries_webhook WHERE webhook_id = ? AND tenant_id = ? AND mode = ?`
+		args = []any{f.WebhookID, s.TenantID, string(s.Mode)}
 	}
-	return d, nil
+	if event != nil {
+		q += ` AND id >= ? AND id < ?`
+		args = append(args, event[0], event[1])
+	}
+	if f.Status != "" {
+		q += ` AND status = ?`
+		args = append(args, string(f.Status))
+	}
+	if f.Since != nil {
+		// A delivery's rowid is at least the first of its creation time.
+		q += ` AND id >= ?`
+		args = append(args, firstRowAt(*f.Since))
+	}
+	page := f.Page
+	if page.Cursor != "" {
+		row, ok := deliveryRow(page.Cursor)
+		if !ok {
+			return "", nil, hookd.Errorf(hookd.EINVALID, "cursor %q is not a delivery id", page.Cursor)
+		}
+		q += ` AND id < ?`
+		args = append(args, row)
+		page.Cursor, page.Offset = "", 0
+	}
+	q, args = newestFirst(q, args, f.Since, f.Until, page)
+	return q, args, nil
+}
+
+func findDelivery(ctx context.Context, q querier, s hookd.Scope, id string) (*hookd.Delivery, int64, error) {
+	row, ok := deliveryRow(id)
+	if !ok {
+		return nil, 0, hookd.Errorf(hookd.ENOTFOUND, "delivery %s not found", id)
+	}
+	var (
+		manual bool
+		event  int64
+	)
+	d, err := scanDelivery(q.QueryRowContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries WHERE id = ? AND tenant_id = ? AND mode = ?`,
+		row, s.TenantID, string(s.Mode)), &manual, &event)
+	if err != nil {
+		return nil, 0, notFound(err, "find delivery", fmt.Sprintf("delivery %s not found", id))
+	}
+	return d, row, nil
 }
 
 // FindDeliveryByID implements hookd.DeliveryService.
 func (db *DB) FindDeliveryByID(ctx context.Context, s hookd.Scope, id string) (*hookd.Delivery, []*hookd.Attempt, error) {
-	d, err := findDelivery(ctx, db.reader, s, id)
+	d, row, err := findDelivery(ctx, db.reader, s, id)
 	if err != nil {
 		return nil, nil, err
 	}
 	rows, err := db.reader.QueryContext(ctx, `SELECT id, delivery_id, at, duration_ms, status_code, error_class, error, response_excerpt
-		FROM attempts WHERE delivery_id = ? ORDER BY id`, id)
+		FROM attempts WHERE delivery_id = ? ORDER BY id`, row)
 	if err != nil {
 		return nil, nil, fmt.Errorf("find attempts: %w", err)
 	}
@@ -100,9 +158,11 @@ func (db *DB) FindDeliveryByID(ctx context.Context, s hookd.Scope, id string) (*
 			at    int64
 			class string
 		)
-		if err := rows.Scan(&a.ID, &a.DeliveryID, &at, &a.DurationMS, &a.StatusCode, &class, &a.Error, &a.ResponseExcerpt); err != nil {
+		var delivery int64
+		if err := rows.Scan(&a.ID, &delivery, &at, &a.DurationMS, &a.StatusCode, &class, &a.Error, &a.ResponseExcerpt); err != nil {
 			return nil, nil, fmt.Errorf("find attempts: %w", err)
 		}
+		a.DeliveryID = id
 		a.At = fromMS(at)
 		a.Duration = time.Duration(a.DurationMS) * time.Millisecond
 		a.ErrorClass = hookd.ErrorClass(class)
@@ -120,8 +180,11 @@ func (db *DB) RetryDelivery(ctx context.Context, s hookd.Scope, id string) (*hoo
 	now := db.now()
 	var d *hookd.Delivery
 	err := db.write(ctx, func(tx *sql.Tx) error {
-		var err error
-		if d, err = findDelivery(ctx, tx, s, id); err != nil {
+		var (
+			row int64
+			err error
+		)
+		if d, row, err = findDelivery(ctx, tx, s, id); err != nil {
 			return err
 		}
 		if _, err := findWebhook(ctx, tx, s, d.WebhookID); hookd.ErrorCode(err) == hookd.ENOTFOUND {
@@ -129,14 +192,17 @@ func (db *DB) RetryDelivery(ctx context.Context, s hookd.Scope, id string) (*hoo
 		} else if err != nil {
 			return err
 		}
-		var manual bool
+		var (
+			manual bool
+			event  int64
+		)
 		d, err = scanDelivery(tx.QueryRowContext(ctx, `UPDATE deliveries SET status = 'pending', next_attempt_at = ?,
 			manual = CASE WHEN status = 'pending' THEN manual ELSE 1 END, updated_at = ?
-			WHERE id = ? RETURNING `+deliveryColumns, ms(now), ms(now), id), &manual)
+			WHERE id = ? RETURNING `+deliveryColumns, ms(now), ms(now), row), &manual, &event)
 		if err != nil {
 			return fmt.Errorf("retry delivery: %w", err)
 		}
-		db.finishOnCommit(id) // a lease held on it is lost: its outcome is not written
+		db.finishOnCommit(row) // a lease held on it is lost: its outcome is not written
 		return nil
 	})
 	if err != nil {
@@ -144,6 +210,12 @@ func (db *DB) RetryDelivery(ctx context.Context, s hookd.Scope, id string) (*hoo
 	}
 	return d, nil
 }
+
+// recoverSQL makes a webhook's failed deliveries of a time window pending.
+// A delivery's rowid is at least the first of its creation time, which
+// bounds the index range from below.
+const recoverSQL = `UPDATE deliveries INDEXED BY deliveries_webhook SET status = 'pending', next_attempt_at = ?, manual = 1, updated_at = ?
+	WHERE webhook_id = ? AND id >= ? AND tenant_id = ? AND mode = ? AND status = 'failed' AND created_at >= ? AND created_at < ?`
 
 // RecoverWebhook implements hookd.DeliveryService. Recovered deliveries are
 // manual: one more attempt each.
@@ -158,9 +230,7 @@ func (db *DB) RecoverWebhook(ctx context.Context, s hookd.Scope, webhookID strin
 		if _, err := findWebhook(ctx, tx, s, webhookID); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = 'pending', next_attempt_at = ?, manual = 1, updated_at = ?
-			WHERE webhook_id = ? AND tenant_id = ? AND mode = ? AND status = 'failed' AND created_at >= ? AND created_at < ?`,
-			ms(now), ms(now), webhookID, s.TenantID, string(s.Mode), ms(since), ms(end))
+		res, err := tx.ExecContext(ctx, recoverSQL, ms(now), ms(now), webhookID, firstRowAt(since), s.TenantID, string(s.Mode), ms(since), ms(end))
 		if err != nil {
 			return fmt.Errorf("recover webhook: %w", err)
 		}

@@ -34,9 +34,9 @@ func scanEvent(s scanner, n *int) (*hookd.Event, error) {
 }
 
 var (
-	eventsInsert = insertSpec{table: "events", chunk: 16, cols: []string{"id", "tenant_id", "mode", "type", "data",
-		"created_at", "idempotency_key", "body_hash", "deliveries"}}
-	deliveriesInsert = insertSpec{table: "deliveries", chunk: 64, cols: []string{"id", "tenant_id", "mode", "event_id",
+	eventsInsert = insertSpec{table: "events", chunk: 16, cols: []string{"number", "id", "tenant_id", "mode", "type", "data",
+		"created_at", "idempotency_key", "body_hash", "first_delivery", "deliveries"}}
+	deliveriesInsert = insertSpec{table: "deliveries", chunk: 64, cols: []string{"id", "event_number", "tenant_id", "mode", "event_id",
 		"webhook_id", "event_type", "status", "next_attempt_at", "created_at", "updated_at"}}
 )
 
@@ -46,6 +46,9 @@ const (
 	// subscribersSQL loads a scope's enabled webhooks for fan-out.
 	subscribersSQL = `SELECT id, event_types, filter, status, expires_at FROM webhooks
 		WHERE tenant_id = ? AND mode = ? AND enabled = 1 ORDER BY id`
+	// lastRowsSQL finds the largest rowids, above which a publish numbers
+	// its rows (two seeks to the ends of the tables).
+	lastRowsSQL = `SELECT (SELECT coalesce(max(id), 0) FROM deliveries), (SELECT coalesce(max(number), 0) FROM events)`
 )
 
 // accepted is an event published earlier in the same batch, for replays.
@@ -70,6 +73,9 @@ type publishBatch struct {
 	events      *batchInsert
 	deliveries  *batchInsert
 	matched     []string // webhook ids of the event being fanned out
+	// The next rowids to give: the store numbers rows itself so that an
+	// event's deliveries are a known range (see rowid.go).
+	nextDelivery, nextEvent int64
 }
 
 // PublishEvents implements hookd.EventService: the whole batch is one
@@ -93,6 +99,13 @@ func (db *DB) PublishEvents(ctx context.Context, reqs []hookd.PublishRequest) ([
 			events:      db.newBatchInsert(tx, eventsInsert),
 			deliveries:  db.newBatchInsert(tx, deliveriesInsert),
 		}
+		var lastDelivery int64
+		if err := tx.StmtContext(ctx, db.hot[lastRowsSQL]).QueryRowContext(ctx).Scan(&lastDelivery, &b.nextEvent); err != nil {
+			return fmt.Errorf("last rowids: %w", err)
+		}
+		// Above the last delivery, and at least the first of this millisecond
+		// so that the rowid tells the creation time.
+		b.nextDelivery, b.nextEvent = max(lastDelivery+1, firstRowAt(now)), b.nextEvent+1
 		for i := range reqs {
 			res, err := b.publish(&reqs[i])
 			if err != nil {
@@ -179,7 +192,9 @@ func (b *publishBatch) publish(r *hookd.PublishRequest) (hookd.PublishResult, er
 			return hookd.PublishResult{}, err
 		}
 	}
-	n, err := b.fanOut(r)
+	number, first := b.nextEvent, b.nextDelivery
+	b.nextEvent++
+	n, err := b.fanOut(r, number)
 	var he *hookd.Error
 	if errors.As(err, &he) {
 		return hookd.PublishResult{Err: err}, nil
@@ -191,7 +206,7 @@ func (b *publishBatch) publish(r *hookd.PublishRequest) (hookd.PublishResult, er
 	if e.IdempotencyKey != "" {
 		key = e.IdempotencyKey
 	}
-	if err := b.events.add(b.ctx, e.ID, e.TenantID, string(e.Mode), e.Type, []byte(e.Data), ms(e.CreatedAt), key, e.BodyHash, n); err != nil {
+	if err := b.events.add(b.ctx, number, e.ID, e.TenantID, string(e.Mode), e.Type, []byte(e.Data), ms(e.CreatedAt), key, e.BodyHash, first, n); err != nil {
 		return hookd.PublishResult{}, err
 	}
 	a := &accepted{event: e, deliveries: n}
@@ -257,7 +272,7 @@ func (b *publishBatch) ensureEventType(s hookd.Scope, name string) error {
 }
 
 // fanOut queues the request's deliveries and returns how many.
-func (b *publishBatch) fanOut(r *hookd.PublishRequest) (int, error) {
+func (b *publishBatch) fanOut(r *hookd.PublishRequest, eventNumber int64) (int, error) {
 	subs, err := b.subscribersOf(r.Scope)
 	if err != nil {
 		return 0, err
@@ -270,8 +285,9 @@ func (b *publishBatch) fanOut(r *hookd.PublishRequest) (int, error) {
 	}
 	at := ms(b.now)
 	for _, id := range b.matched {
-		err := b.deliveries.add(b.ctx, hookd.NewIDAt("dlv", b.now), e.TenantID, string(e.Mode), e.ID, id, e.Type,
+		err := b.deliveries.add(b.ctx, b.nextDelivery, eventNumber, e.TenantID, string(e.Mode), e.ID, id, e.Type,
 			string(hookd.DeliveryPending), at, at, at)
+		b.nextDelivery++
 		if err != nil {
 			return 0, err
 		}

@@ -17,12 +17,13 @@ import (
 // commit number; a claim skips a row marked done by a commit it may not see,
 // that is one numbered after the claim began. Marks are dropped once no
 // claim that began before them is running.
+// Leases are keyed by delivery rowid (see rowid.go).
 type leaseTable struct {
 	mu     sync.Mutex
-	m      map[string]lease
+	m      map[int64]lease
 	commit uint64         // commits that finished leases so far
 	active map[uint64]int // running claims by the commit number they began at
-	marked []string       // ids with a done mark
+	marked []int64        // rowids with a done mark
 	swept  time.Time      // last sweep of abandoned leases
 }
 
@@ -48,7 +49,7 @@ type lease struct {
 const abandonAfter = 10 * time.Minute
 
 func newLeaseTable() *leaseTable {
-	return &leaseTable{m: map[string]lease{}, active: map[uint64]int{}}
+	return &leaseTable{m: map[int64]lease{}, active: map[uint64]int{}}
 }
 
 // beginClaim registers a claim about to read its snapshot and returns the
@@ -98,7 +99,7 @@ func (t *leaseTable) oldestClaim() (uint64, bool) {
 // take leases to owner, until untilMS, up to limit of ids (due pending rows
 // of a snapshot read by a claim that began at commit number began), skipping
 // those leased or finished since, and returns the ids taken appended to dst.
-func (t *leaseTable) take(dst, ids []string, limit int, owner string, nowMS, untilMS int64, began uint64) []string {
+func (t *leaseTable) take(dst, ids []int64, limit int, owner string, nowMS, untilMS int64, began uint64) []int64 {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, id := range ids {
@@ -124,7 +125,7 @@ func (t *leaseTable) take(dst, ids []string, limit int, owner string, nowMS, unt
 }
 
 // annotate records the webhook of each delivery id that owner leased.
-func (t *leaseTable) annotate(ids, webhooks []string, owner string) {
+func (t *leaseTable) annotate(ids []int64, webhooks []string, owner string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for i, id := range ids {
@@ -137,7 +138,7 @@ func (t *leaseTable) annotate(ids, webhooks []string, owner string) {
 
 // drop releases leases of ids that owner holds: a claim that failed
 // after taking them.
-func (t *leaseTable) drop(ids []string, owner string) {
+func (t *leaseTable) drop(ids []int64, owner string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, id := range ids {
@@ -148,7 +149,7 @@ func (t *leaseTable) drop(ids []string, owner string) {
 }
 
 // held reports whether id is leased and not expired at nowMS.
-func (t *leaseTable) held(id string, nowMS int64) bool {
+func (t *leaseTable) held(id, nowMS int64) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	l := t.m[id]
@@ -177,7 +178,7 @@ func (t *leaseTable) heldCount(nowMS int64) (n int, firstExpiry int64) {
 // inside its transaction; the writer then calls finish after the commit or
 // restore after a rollback. A held lease's row is pending: every commit
 // that changes a pending row's status finishes its lease.
-func (t *leaseTable) complete(id, owner string) string {
+func (t *leaseTable) complete(id int64, owner string) string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	l, ok := t.m[id]
@@ -190,7 +191,7 @@ func (t *leaseTable) complete(id, owner string) string {
 }
 
 // restore undoes complete after a rollback.
-func (t *leaseTable) restore(ids []string) {
+func (t *leaseTable) restore(ids []int64) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, id := range ids {
@@ -204,7 +205,7 @@ func (t *leaseTable) restore(ids []string) {
 // finish ends the leases of ids, whose rows a commit just took out of the
 // claimable set or changed, leased or not: a running claim may hold a
 // snapshot from before the commit, so they stay marked until it ends.
-func (t *leaseTable) finish(ids []string) {
+func (t *leaseTable) finish(ids []int64) {
 	if len(ids) == 0 {
 		return
 	}

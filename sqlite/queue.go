@@ -43,103 +43,109 @@ func (db *DB) ClaimDeliveries(ctx context.Context, r hookd.ClaimRequest) ([]*hoo
 	}
 	now := r.Now.UTC().Truncate(time.Millisecond)
 	db.leases.sweep(now)
-	jobs, err := db.claim(ctx, r, now)
+	jobs, rows, err := db.claim(ctx, r, now)
 	if err != nil {
 		return nil, fmt.Errorf("claim deliveries: %w", err)
 	}
 	kept := make([]*hookd.Job, 0, len(jobs))
-	var cancel [][2]string // delivery id, why
-	for _, j := range jobs {
+	var cancel []cancelled
+	for i, j := range jobs {
 		if why := j.UndeliverableReason(now); why != "" {
-			cancel = append(cancel, [2]string{j.Delivery.ID, why})
+			cancel = append(cancel, cancelled{rows[i], why})
 			continue
 		}
 		kept = append(kept, j)
 	}
 	if len(cancel) > 0 {
 		if err := db.cancelUndeliverable(ctx, cancel, now); err != nil {
-			ids := make([]string, len(jobs))
-			for i, j := range jobs {
-				ids[i] = j.Delivery.ID
-			}
-			db.leases.drop(ids, r.Owner) // claimable again at once rather than when the leases run out
+			db.leases.drop(rows, r.Owner) // claimable again at once rather than when the leases run out
 			return nil, fmt.Errorf("claim deliveries: %w", err)
 		}
 	}
 	return kept, nil
 }
 
+// cancelled is a claimed delivery (by rowid) that cannot be sent, and why.
+type cancelled struct {
+	row int64
+	why string
+}
+
 // claim leases due rows and loads them with their events and webhooks, all
-// from one snapshot of the reader pool.
-func (db *DB) claim(ctx context.Context, r hookd.ClaimRequest, now time.Time) (jobs []*hookd.Job, err error) {
+// from one snapshot of the reader pool. It returns the jobs and their rowids.
+func (db *DB) claim(ctx context.Context, r hookd.ClaimRequest, now time.Time) (jobs []*hookd.Job, leased []int64, err error) {
 	began := db.leases.beginClaim()
 	defer db.leases.endClaim(began)
 	tx, err := db.reader.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer tx.Rollback() //nolint:errcheck // a read: nothing to undo
 	ids, err := db.takeDue(ctx, tx, r, now, began)
 	if err != nil || len(ids) == 0 {
-		return nil, err
+		return nil, nil, err
 	}
 	defer func() {
 		if err != nil {
 			db.leases.drop(ids, r.Owner)
 		}
 	}()
-	list, err := jsonList(ids)
-	if err != nil {
-		return nil, err
-	}
 	st, err := db.stmt(ctx, tx, claimRowsSQL)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	rows, err := st.QueryContext(ctx, list)
+	rows, err := st.QueryContext(ctx, appendRowList(make([]byte, 0, 20*len(ids)), ids))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer rows.Close()
 	var webhookIDs []string
-	seenWebhook := map[string]bool{}
-	leasedIDs, leasedWebhooks := make([]string, 0, len(ids)), make([]string, 0, len(ids))
+	var eventNumbers []int64
+	seenWebhook, seenEvent := map[string]bool{}, map[int64]bool{}
+	leased, leasedWebhooks := make([]int64, 0, len(ids)), make([]string, 0, len(ids))
+	jobEvents := make([]int64, 0, len(ids))
 	for rows.Next() {
 		j := &hookd.Job{}
-		if j.Delivery, err = scanDelivery(rows, &j.ManualAttempt); err != nil {
-			return nil, err
+		var event int64
+		if j.Delivery, err = scanDelivery(rows, &j.ManualAttempt, &event); err != nil {
+			return nil, nil, err
 		}
+		row, _ := deliveryRow(j.Delivery.ID)
 		jobs = append(jobs, j)
-		leasedIDs, leasedWebhooks = append(leasedIDs, j.Delivery.ID), append(leasedWebhooks, j.Delivery.WebhookID)
+		jobEvents = append(jobEvents, event)
+		leased, leasedWebhooks = append(leased, row), append(leasedWebhooks, j.Delivery.WebhookID)
 		if !seenWebhook[j.Delivery.WebhookID] {
 			seenWebhook[j.Delivery.WebhookID] = true
 			webhookIDs = append(webhookIDs, j.Delivery.WebhookID)
 		}
+		if !seenEvent[event] {
+			seenEvent[event] = true
+			eventNumbers = append(eventNumbers, event)
+		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	rows.Close()
-	db.leases.annotate(leasedIDs, leasedWebhooks, r.Owner)
-	events, err := db.eventsOfDeliveries(ctx, tx, ids)
+	db.leases.annotate(leased, leasedWebhooks, r.Owner)
+	events, err := db.eventsByNumber(ctx, tx, eventNumbers)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	webhooks, err := db.webhooksByID(ctx, tx, webhookIDs)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	for _, j := range jobs {
-		d := j.Delivery
-		j.Event = events[eventKey{d.TenantID, d.Mode, d.EventID}]
-		j.Webhook = webhooks[d.WebhookID]
+	for i, j := range jobs {
+		j.Event = events[jobEvents[i]]
+		j.Webhook = webhooks[j.Delivery.WebhookID]
 	}
-	return jobs, nil
+	return jobs, leased, nil
 }
 
 // takeDue walks the due rows of tx's snapshot and leases up to r.Limit of
 // them that are free in memory.
-func (db *DB) takeDue(ctx context.Context, tx *sql.Tx, r hookd.ClaimRequest, now time.Time, began uint64) ([]string, error) {
+func (db *DB) takeDue(ctx context.Context, tx *sql.Tx, r hookd.ClaimRequest, now time.Time, began uint64) ([]int64, error) {
 	st, err := db.stmt(ctx, tx, dueIDsSQL)
 	if err != nil {
 		return nil, err
@@ -150,13 +156,13 @@ func (db *DB) takeDue(ctx context.Context, tx *sql.Tx, r hookd.ClaimRequest, now
 	}
 	defer rows.Close()
 	nowMS, until := ms(now), ms(now.Add(r.Lease))
-	taken := make([]string, 0, r.Limit)
+	taken := make([]int64, 0, r.Limit)
 	// Read ids in chunks and lease each chunk under one lock.
-	chunk := make([]string, 0, min(r.Limit, 256))
+	chunk := make([]int64, 0, min(r.Limit, 256))
 	for len(taken) < r.Limit {
 		chunk = chunk[:0]
 		for len(chunk) < cap(chunk) && rows.Next() {
-			var id string
+			var id int64
 			if err := rows.Scan(&id); err != nil {
 				db.leases.drop(taken, r.Owner)
 				return nil, err
@@ -176,56 +182,45 @@ func (db *DB) takeDue(ctx context.Context, tx *sql.Tx, r hookd.ClaimRequest, now
 }
 
 // cancelUndeliverable cancels claimed deliveries that cannot be sent.
-func (db *DB) cancelUndeliverable(ctx context.Context, cancel [][2]string, now time.Time) error {
+func (db *DB) cancelUndeliverable(ctx context.Context, cancel []cancelled, now time.Time) error {
 	return db.write(ctx, func(tx *sql.Tx) error {
 		for _, c := range cancel {
 			_, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = 'cancelled', next_attempt_at = NULL, manual = 0,
-				last_error = ?, updated_at = ? WHERE id = ? AND status = 'pending'`, c[1], ms(now), c[0])
+				last_error = ?, updated_at = ? WHERE id = ? AND status = 'pending'`, c.why, ms(now), c.row)
 			if err != nil {
-				return fmt.Errorf("cancel delivery %s: %w", c[0], err)
+				return fmt.Errorf("cancel delivery %s: %w", deliveryID(c.row), err)
 			}
-			db.finishOnCommit(c[0])
+			db.finishOnCommit(c.row)
 		}
 		return nil
 	})
 }
 
 const (
-	eventsOfDeliveriesSQL = `SELECT ` + eventColumns + ` FROM events WHERE rowid IN (
-		SELECT e.rowid FROM deliveries d JOIN events e ON e.tenant_id = d.tenant_id AND e.mode = d.mode AND e.id = d.event_id
-		WHERE d.id IN (SELECT value FROM json_each(?)))`
-	webhooksByIDSQL = `SELECT ` + webhookColumns + ` FROM webhooks WHERE id IN (SELECT value FROM json_each(?))`
+	eventsByNumberSQL = `SELECT number, ` + eventColumns + ` FROM events WHERE number IN (SELECT value FROM json_each(?))`
+	webhooksByIDSQL   = `SELECT ` + webhookColumns + ` FROM webhooks WHERE id IN (SELECT value FROM json_each(?))`
 )
 
-type eventKey struct {
-	tenantID string
-	mode     hookd.Mode
-	id       string
-}
-
-// eventsOfDeliveries loads each event of the deliveries once.
-func (db *DB) eventsOfDeliveries(ctx context.Context, tx *sql.Tx, deliveryIDs []string) (map[eventKey]*hookd.Event, error) {
-	list, err := jsonList(deliveryIDs)
-	if err != nil {
-		return nil, err
-	}
-	st, err := db.stmt(ctx, tx, eventsOfDeliveriesSQL)
+// eventsByNumber loads events by rowid.
+func (db *DB) eventsByNumber(ctx context.Context, tx *sql.Tx, numbers []int64) (map[int64]*hookd.Event, error) {
+	st, err := db.stmt(ctx, tx, eventsByNumberSQL)
 	if err != nil {
 		return nil, fmt.Errorf("claim: load events: %w", err)
 	}
-	rows, err := st.QueryContext(ctx, list)
+	rows, err := st.QueryContext(ctx, appendRowList(make([]byte, 0, 20*len(numbers)), numbers))
 	if err != nil {
 		return nil, fmt.Errorf("claim: load events: %w", err)
 	}
 	defer rows.Close()
-	out := map[eventKey]*hookd.Event{}
+	out := make(map[int64]*hookd.Event, len(numbers))
 	for rows.Next() {
+		var number int64
 		var n int
-		e, err := scanEvent(rows, &n)
+		e, err := scanEvent(rowPrefix{rows, &number}, &n)
 		if err != nil {
 			return nil, fmt.Errorf("claim: load events: %w", err)
 		}
-		out[eventKey{e.TenantID, e.Mode, e.ID}] = e
+		out[number] = e
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("claim: load events: %w", err)
@@ -233,34 +228,14 @@ func (db *DB) eventsOfDeliveries(ctx context.Context, tx *sql.Tx, deliveryIDs []
 	return out, nil
 }
 
-// webhooksByID loads webhooks by id, across scopes.
-func (db *DB) webhooksByID(ctx context.Context, tx *sql.Tx, ids []string) (map[string]*hookd.Webhook, error) {
-	list, err := jsonList(ids)
-	if err != nil {
-		return nil, err
-	}
-	st, err := db.stmt(ctx, tx, webhooksByIDSQL)
-	if err != nil {
-		return nil, fmt.Errorf("load webhooks: %w", err)
-	}
-	rows, err := st.QueryContext(ctx, list)
-	if err != nil {
-		return nil, fmt.Errorf("load webhooks: %w", err)
-	}
-	defer rows.Close()
-	out := make(map[string]*hookd.Webhook, len(ids))
-	for rows.Next() {
-		w, err := scanWebhook(rows)
-		if err != nil {
-			return nil, fmt.Errorf("load webhooks: %w", err)
-		}
-		out[w.ID] = w
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("load webhooks: %w", err)
-	}
-	return out, nil
+// rowPrefix scans a leading column into dst, then the rest with Scan's
+// caller's destinations.
+type rowPrefix struct {
+	s   scanner
+	dst any
 }
+
+func (r rowPrefix) Scan(dest ...any) error { return r.s.Scan(append([]any{r.dst}, dest...)...) }
 
 var attemptsInsert = insertSpec{table: "attempts", chunk: 32, cols: []string{"id", "delivery_id", "at", "duration_ms",
 	"status_code", "error_class", "error", "response_excerpt"}}
@@ -322,19 +297,23 @@ func (db *DB) CompleteDeliveries(ctx context.Context, outs []hookd.Outcome) erro
 	}
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		webhookOf := make([]string, len(outs)) // "" when the lease was lost
-		groups := map[change][]string{}
+		groups := map[change][]int64{}
 		var order []change
 		for i := range outs {
+			row, ok := deliveryRow(outs[i].DeliveryID)
+			if !ok {
+				continue // not a delivery of this store: no lease
+			}
 			// A second outcome of one delivery finds the lease completing, not held.
-			if webhookOf[i] = db.leases.complete(outs[i].DeliveryID, outs[i].Owner); webhookOf[i] == "" {
+			if webhookOf[i] = db.leases.complete(row, outs[i].Owner); webhookOf[i] == "" {
 				continue
 			}
-			db.restoreOnRollback(outs[i].DeliveryID)
-			db.finishOnCommit(outs[i].DeliveryID)
+			db.restoreOnRollback(row)
+			db.finishOnCommit(row)
 			if _, ok := groups[changes[i]]; !ok {
 				order = append(order, changes[i])
 			}
-			groups[changes[i]] = append(groups[changes[i]], outs[i].DeliveryID)
+			groups[changes[i]] = append(groups[changes[i]], row)
 		}
 		for _, c := range order {
 			if err := db.execIDList(ctx, tx, completeSpec, c.args(now), groups[c]); err != nil {
@@ -344,7 +323,8 @@ func (db *DB) CompleteDeliveries(ctx context.Context, outs []hookd.Outcome) erro
 		fx := hookd.EffectsOf(outs, webhookOf, now)
 		attempts := db.newBatchInsert(tx, attemptsInsert)
 		for _, a := range fx.Attempts {
-			err := attempts.add(ctx, a.ID, a.DeliveryID, ms(a.At), a.DurationMS, a.StatusCode, string(a.ErrorClass), a.Error, a.ResponseExcerpt)
+			row, _ := deliveryRow(a.DeliveryID) // an attempt is of an outcome whose lease was held
+			err := attempts.add(ctx, a.ID, row, ms(a.At), a.DurationMS, a.StatusCode, string(a.ErrorClass), a.Error, a.ResponseExcerpt)
 			if err != nil {
 				return err
 			}
@@ -367,7 +347,7 @@ func (db *DB) CompleteDeliveries(ctx context.Context, outs []hookd.Outcome) erro
 
 // pruneDeliveries deletes one chunk of finished deliveries created before
 // `before` and their attempts, and reports whether there may be more.
-func (db *DB) pruneDeliveries(ctx context.Context, floor string, before time.Time) (deleted int, more bool, err error) {
+func (db *DB) pruneDeliveries(ctx context.Context, floor int64, before time.Time) (deleted int, more bool, err error) {
 	err = db.write(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT json_group_array(id), count(*) FROM (SELECT id FROM deliveries
 			WHERE id < ? AND created_at < ? AND status != 'pending' LIMIT ?)`, floor, ms(before), pruneChunk)
@@ -449,7 +429,7 @@ func (db *DB) firstFree(ctx context.Context, nowMS int64) (sql.NullInt64, error)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var id string
+		var id int64
 		if err := rows.Scan(&id, &next); err != nil {
 			return next, err
 		}
@@ -540,9 +520,9 @@ const pruneChunk = 1000
 // Prune implements hookd.Queue, in transactions of at most pruneChunk
 // deliveries (with their attempts) or events.
 func (db *DB) Prune(ctx context.Context, before time.Time) (int, error) {
-	// Delivery ids begin with their creation time: every id made before
-	// `before` sorts below the time part of an id made at `before`.
-	floor := hookd.NewIDAt("dlv", before)[:len("dlv_")+10]
+	// Delivery rowids begin with their creation time (rowid.go): every
+	// delivery made before `before` is below the first rowid of `before`.
+	floor := firstRowAt(before)
 	total := 0
 	for {
 		n, more, err := db.pruneDeliveries(ctx, floor, before)
@@ -559,7 +539,7 @@ func (db *DB) Prune(ctx context.Context, before time.Time) (int, error) {
 		err := db.write(ctx, func(tx *sql.Tx) error {
 			res, err := tx.ExecContext(ctx, `DELETE FROM events WHERE rowid IN (SELECT e.rowid FROM events e
 				WHERE e.created_at < ? AND NOT EXISTS (SELECT 1 FROM deliveries d
-					WHERE d.event_id = e.id AND d.tenant_id = e.tenant_id AND d.mode = e.mode)
+					WHERE d.id >= e.first_delivery AND d.id < e.first_delivery + e.deliveries)
 				LIMIT ?)`, ms(before), pruneChunk)
 			if err != nil {
 				return err
@@ -575,4 +555,33 @@ func (db *DB) Prune(ctx context.Context, before time.Time) (int, error) {
 			return total, nil
 		}
 	}
+}
+
+// webhooksByID loads webhooks by id, across scopes.
+func (db *DB) webhooksByID(ctx context.Context, tx *sql.Tx, ids []string) (map[string]*hookd.Webhook, error) {
+	list, err := jsonList(ids)
+	if err != nil {
+		return nil, err
+	}
+	st, err := db.stmt(ctx, tx, webhooksByIDSQL)
+	if err != nil {
+		return nil, fmt.Errorf("load webhooks: %w", err)
+	}
+	rows, err := st.QueryContext(ctx, list)
+	if err != nil {
+		return nil, fmt.Errorf("load webhooks: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[string]*hookd.Webhook, len(ids))
+	for rows.Next() {
+		w, err := scanWebhook(rows)
+		if err != nil {
+			return nil, fmt.Errorf("load webhooks: %w", err)
+		}
+		out[w.ID] = w
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("load webhooks: %w", err)
+	}
+	return out, nil
 }

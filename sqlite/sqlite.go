@@ -106,8 +106,8 @@ type DB struct {
 	// connection anyway) so that the lease changes of a transaction happen
 	// in commit order: finishIDs and restoreIDs belong to its holder.
 	writing    chan struct{}
-	finishIDs  []string // leases to finish when the transaction commits
-	restoreIDs []string // leases marked completing, restored if it rolls back
+	finishIDs  []int64 // leases to finish when the transaction commits
+	restoreIDs []int64 // leases marked completing, restored if it rolls back
 }
 
 // Open opens (creating if needed) the database file at path and its
@@ -188,7 +188,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 // hotQueries are the statements that run for every batch of publishes,
 // claims and outcomes.
 func hotQueries() []string {
-	qs := []string{findEventByIDSQL, findEventByKeySQL, ensureEventTypeSQL, subscribersSQL}
+	qs := []string{findEventByIDSQL, findEventByKeySQL, ensureEventTypeSQL, subscribersSQL, lastRowsSQL}
 	for _, spec := range []insertSpec{eventsInsert, deliveriesInsert, attemptsInsert} {
 		qs = append(qs, spec.queries()...)
 	}
@@ -198,7 +198,7 @@ func hotQueries() []string {
 
 // readQueries are the claim's statements, which run on the reader pool.
 func readQueries() []string {
-	return []string{dueIDsSQL, claimRowsSQL, eventsOfDeliveriesSQL, webhooksByIDSQL, nextDueSQL}
+	return []string{dueIDsSQL, claimRowsSQL, eventsByNumberSQL, webhooksByIDSQL, nextDueSQL}
 }
 
 func (db *DB) prepareHot(ctx context.Context) error {
@@ -310,10 +310,10 @@ func (db *DB) writeTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 
 // finishOnCommit ends the leases of deliveries that the running write
 // transaction takes out of the claimable set or changes (see leaseTable.finish).
-func (db *DB) finishOnCommit(ids ...string) { db.finishIDs = append(db.finishIDs, ids...) }
+func (db *DB) finishOnCommit(ids ...int64) { db.finishIDs = append(db.finishIDs, ids...) }
 
 // restoreOnRollback names leases the running write transaction marked completing.
-func (db *DB) restoreOnRollback(ids ...string) { db.restoreIDs = append(db.restoreIDs, ids...) }
+func (db *DB) restoreOnRollback(ids ...int64) { db.restoreIDs = append(db.restoreIDs, ids...) }
 
 // querier is what reads need: the reader pool or a write transaction.
 type querier interface {

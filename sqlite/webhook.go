@@ -273,18 +273,19 @@ func (db *DB) UpdateWebhook(ctx context.Context, s hookd.Scope, id string, u hoo
 	return w, nil
 }
 
+const cancelPendingSQL = `UPDATE deliveries INDEXED BY deliveries_webhook SET status = 'cancelled', next_attempt_at = NULL,
+	manual = 0, last_error = ?, updated_at = ? WHERE webhook_id = ? AND status = 'pending' RETURNING id`
+
 // cancelPending cancels every pending delivery of a webhook, and ends
 // their leases when tx commits: an outcome for one of them is not written.
 func (db *DB) cancelPending(ctx context.Context, tx *sql.Tx, webhookID string, now time.Time, why string) error {
-	rows, err := tx.QueryContext(ctx, `UPDATE deliveries SET status = 'cancelled', next_attempt_at = NULL,
-		manual = 0, last_error = ?, updated_at = ? WHERE webhook_id = ? AND status = 'pending' RETURNING id`,
-		why, ms(now), webhookID)
+	rows, err := tx.QueryContext(ctx, cancelPendingSQL, why, ms(now), webhookID)
 	if err != nil {
 		return fmt.Errorf("cancel deliveries of webhook %s: %w", webhookID, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var id string
+		var id int64
 		if err := rows.Scan(&id); err != nil {
 			return fmt.Errorf("cancel deliveries of webhook %s: %w", webhookID, err)
 		}

@@ -61,7 +61,11 @@ CREATE TABLE webhooks (
 CREATE INDEX webhooks_scope ON webhooks (tenant_id, mode, id);
 CREATE INDEX webhooks_failing ON webhooks (failing_since) WHERE failing_since IS NOT NULL;
 
+-- number is the rowid (allocated by the store, see rowid.go); an event's
+-- deliveries are the consecutive delivery rowids first_delivery ..
+-- first_delivery + deliveries - 1, so no index maps events to deliveries.
 CREATE TABLE events (
+    number          INTEGER PRIMARY KEY,
     tenant_id       TEXT NOT NULL,
     mode            TEXT NOT NULL,
     id              TEXT NOT NULL,
@@ -70,6 +74,7 @@ CREATE TABLE events (
     created_at      INTEGER NOT NULL,
     idempotency_key TEXT,
     body_hash       BLOB,
+    first_delivery  INTEGER NOT NULL DEFAULT 0,
     deliveries      INTEGER NOT NULL DEFAULT 0
 );
 CREATE UNIQUE INDEX events_scope_id ON events (tenant_id, mode, id);
@@ -77,10 +82,14 @@ CREATE UNIQUE INDEX events_idempotency_key ON events (tenant_id, mode, idempoten
     WHERE idempotency_key IS NOT NULL;
 CREATE INDEX events_created ON events (created_at);
 
--- Delivery ids sort by creation time, so the primary key also serves
--- retention (a range below the id of the cut-off time).
+-- id is the rowid, and the public id "dlv_…" is its encoding (rowid.go):
+-- the rows are one B-tree, and index entries carry an 8-byte key. Ids grow
+-- with creation time, so the key also serves retention (a range below the
+-- first id of the cut-off time). Every index entry ends in the rowid, so
+-- (tenant_id, mode) and (webhook_id) list newest first without a sort.
 CREATE TABLE deliveries (
-    id              TEXT PRIMARY KEY,
+    id              INTEGER PRIMARY KEY,
+    event_number    INTEGER NOT NULL,
     tenant_id       TEXT NOT NULL,
     mode            TEXT NOT NULL,
     event_id        TEXT NOT NULL,
@@ -94,17 +103,16 @@ CREATE TABLE deliveries (
     manual          INTEGER NOT NULL DEFAULT 0,
     created_at      INTEGER NOT NULL,
     updated_at      INTEGER NOT NULL
-) WITHOUT ROWID;
+);
 -- The claim: due pending rows, oldest first.
 CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE status = 'pending';
-CREATE INDEX deliveries_scope ON deliveries (tenant_id, mode, id);
-CREATE INDEX deliveries_webhook ON deliveries (webhook_id, id);
-CREATE INDEX deliveries_event ON deliveries (event_id);
+CREATE INDEX deliveries_scope ON deliveries (tenant_id, mode);
+CREATE INDEX deliveries_webhook ON deliveries (webhook_id);
 
 -- Keyed by delivery: an attempt is one B-tree insert, and a delivery's
 -- attempts are one range, oldest first (attempt ids sort by time).
 CREATE TABLE attempts (
-    delivery_id      TEXT NOT NULL,
+    delivery_id      INTEGER NOT NULL,
     id               TEXT NOT NULL,
     at               INTEGER NOT NULL,
     duration_ms      INTEGER NOT NULL,
