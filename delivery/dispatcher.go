@@ -20,6 +20,9 @@ type Dispatcher struct {
 	sched  *scheduler
 	w      *writer
 	notify chan struct{}
+	// backstop is true unless the sender bounds each Send by a timeout
+	// within RequestTimeout itself (then a second timer per send buys nothing).
+	backstop bool
 
 	life       lifecycle
 	stopClaims context.CancelFunc
@@ -35,15 +38,24 @@ func NewDispatcher(queue hookd.Queue, sender hookd.Sender, cfg Config) (*Dispatc
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
+	bounded, ok := sender.(timeoutSender)
 	return &Dispatcher{
-		queue:  queue,
-		sender: sender,
-		cfg:    cfg,
-		log:    cfg.Logger.With("component", "dispatcher", "owner", cfg.Owner),
-		sched:  newScheduler(cfg),
-		w:      newWriter(queue, cfg),
-		notify: make(chan struct{}, 1),
+		queue:    queue,
+		sender:   sender,
+		cfg:      cfg,
+		log:      cfg.Logger.With("component", "dispatcher", "owner", cfg.Owner),
+		sched:    newScheduler(cfg),
+		w:        newWriter(queue, cfg),
+		notify:   make(chan struct{}, 1),
+		backstop: !ok || bounded.Timeout() <= 0 || bounded.Timeout() > cfg.RequestTimeout,
 	}, nil
+}
+
+// timeoutSender is a Sender that ends every Send within Timeout, whatever
+// the receiver does (webhook.Client is one).
+type timeoutSender interface {
+	hookd.Sender
+	Timeout() time.Duration
 }
 
 // Owner is the lease owner this dispatcher claims as.
@@ -226,11 +238,16 @@ func (d *Dispatcher) run(ctx context.Context, t *task) hookd.Outcome {
 		d.sched.done(t, start)
 		return released(t.job, d.cfg.Owner, start)
 	}
-	// A backstop in case the sender overruns its own timeout: the lease
-	// must never be outlived.
-	rctx, cancel := context.WithTimeout(ctx, d.cfg.RequestTimeout+MinLeaseMargin/2)
-	res := d.sender.Send(rctx, t.job)
-	cancel()
+	var res hookd.AttemptResult
+	if d.backstop {
+		// In case the sender overruns its own timeout: the lease must never
+		// be outlived.
+		rctx, cancel := context.WithTimeout(ctx, d.cfg.RequestTimeout+MinLeaseMargin/2)
+		res = d.sender.Send(rctx, t.job)
+		cancel()
+	} else {
+		res = d.sender.Send(ctx, t.job)
+	}
 	end := d.cfg.Now()
 	d.sched.done(t, end)
 	if ctx.Err() != nil {

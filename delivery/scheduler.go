@@ -159,8 +159,12 @@ func (s *scheduler) admit(jobs []*hookd.Job, claimedAt time.Time) []hookd.Outcom
 		s.enqueue(t)
 		admitted++
 	}
-	if admitted > 0 {
-		s.cond.Broadcast()
+	// Wake one idle worker per admitted task rather than all of them: with
+	// a thousand idle workers a broadcast per claim woke hundreds that found
+	// nothing to do. A worker that finishes a request looks for the next
+	// task before it waits, so none is left behind.
+	for range admitted {
+		s.cond.Signal()
 	}
 	return rel
 }
