@@ -28,6 +28,7 @@ type benchConfig struct {
 	DatabaseURL string
 	Out         string
 	CPUProfile  string
+	MemProfile  string
 	WorkDir     string
 
 	Duration        time.Duration // baseline, throughput, isolation
@@ -122,6 +123,7 @@ func benchFlags(fs *flag.FlagSet, c *benchConfig) {
 	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "run the in-process hookd on this PostgreSQL (postgres://…) instead of SQLite")
 	fs.StringVar(&c.Out, "out", c.Out, "write the results as JSON to this file")
 	fs.StringVar(&c.CPUProfile, "cpuprofile", c.CPUProfile, "write a CPU profile of the whole run (bench and in-process hookd) to this file")
+	fs.StringVar(&c.MemProfile, "memprofile", c.MemProfile, "write an allocation profile of the whole run (go tool pprof -sample_index=alloc_space) to this file")
 	fs.StringVar(&c.WorkDir, "work-dir", c.WorkDir, "where the in-process hookd's data dirs go (default: a temporary directory)")
 	fs.DurationVar(&c.Duration, "duration", c.Duration, "how long baseline, throughput and isolation publish")
 	fs.IntVar(&c.Publishers, "publishers", c.Publishers, "concurrent publishers (keep-alive connections)")
@@ -198,6 +200,13 @@ func runBench(ctx context.Context, args, env []string, stdout, stderr io.Writer)
 			return fmt.Errorf("cpu profile: %w", err)
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if c.MemProfile != "" {
+		defer func() {
+			if err := writeHeapProfile(c.MemProfile); err != nil {
+				fmt.Fprintf(stderr, "memory profile: %v\n", err)
+			}
+		}()
 	}
 	if c.WorkDir == "" && c.Target == "" {
 		dir, err := os.MkdirTemp("", "hookd-bench-")
@@ -340,4 +349,19 @@ func formatValue(v float64) string {
 		return fmt.Sprintf("%.2f", v)
 	}
 	return fmt.Sprintf("%.3f", v)
+}
+
+// writeHeapProfile writes the allocations sampled since the process started
+// (at the default MemProfileRate) to path.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	runtime.GC() // the profile's in-use figures are as of the last GC
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
