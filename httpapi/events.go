@@ -119,6 +119,10 @@ func registerEvents(s *Server) {
 	publish.RequestBody = &huma.RequestBody{Required: true, Content: map[string]*huma.MediaType{
 		"application/json": {Schema: huma.SchemaFromType(s.api.OpenAPI().Components.Schemas, reflect.TypeFor[PublishInput]())},
 	}}
+	// Documenting the schema made huma decode the body into a map and
+	// validate it before the handler decoded it again: decodePublish makes
+	// every check the schema does, so the body is parsed once.
+	publish.SkipValidateBody = true
 	huma.Register(s.api, publish,
 		func(ctx context.Context, in *struct {
 			IdempotencyKey string `header:"Idempotency-Key" maxLength:"256" doc:"Publishing again with the same key and body answers the first result; with another body, 409"`
