@@ -100,6 +100,7 @@ type DB struct {
 	// connection; read-only after Open. readHot is the same for the reader pool.
 	hot, readHot map[string]*sql.Stmt
 	lock         *os.File // with Options.Exclusive
+	checkpoints  *checkpointer
 	leases       *leaseTable
 
 	// writing serializes write transactions (the writer pool has one
@@ -142,8 +143,11 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	}
 	base := "file:" + path + "?"
 	// The writer keeps a larger page cache: a batch then never spills
-	// dirty pages before its commit.
-	writerDSN := base + pragmas.Encode() + "&_pragma=cache_size(-32000)&_txlock=immediate"
+	// dirty pages before its commit. It leaves checkpoints to the
+	// checkpointer (checkpoint.go) but for a backstop.
+	writerDSN := base + pragmas.Encode() + fmt.Sprintf("&_pragma=cache_size(-32000)&_pragma=wal_autocheckpoint(%d)&_pragma=journal_size_limit(%d)&_txlock=immediate",
+		walBackstopPages, walSizeLimit)
+	checkpointDSN := base + pragmas.Encode()
 	pragmas.Add("_pragma", "query_only(1)")
 	readerDSN := base + pragmas.Encode()
 
@@ -179,6 +183,10 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		return nil, err
 	}
 	if err := db.prepareHot(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if db.checkpoints, err = startCheckpointer(checkpointDSN, opts.Logger); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -262,7 +270,7 @@ func (db *DB) Close() error {
 	for _, st := range db.readHot {
 		errs = append(errs, st.Close())
 	}
-	errs = append(errs, db.reader.Close(), db.writer.Close())
+	errs = append(errs, db.checkpoints.close(), db.reader.Close(), db.writer.Close())
 	return errors.Join(append(errs, unlockFile(db.lock))...)
 }
 
