@@ -103,9 +103,9 @@ func (db *DB) PublishEvents(ctx context.Context, reqs []hookd.PublishRequest) ([
 		if err := tx.StmtContext(ctx, db.hot[lastRowsSQL]).QueryRowContext(ctx).Scan(&lastDelivery, &b.nextEvent); err != nil {
 			return fmt.Errorf("last rowids: %w", err)
 		}
-		// Above the last delivery, and at least the first of this millisecond
+		// Above the last row, and at least the first of this millisecond
 		// so that the rowid tells the creation time.
-		b.nextDelivery, b.nextEvent = max(lastDelivery+1, firstRowAt(now)), b.nextEvent+1
+		b.nextDelivery, b.nextEvent = max(lastDelivery+1, firstRowAt(now)), max(b.nextEvent+1, firstRowAt(now))
 		for i := range reqs {
 			res, err := b.publish(&reqs[i])
 			if err != nil {

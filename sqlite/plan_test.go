@@ -68,8 +68,7 @@ func TestQueryPlans(t *testing.T) {
 		{"find event by key", findEventByKeySQL, false},
 		{"list events", `SELECT ` + eventColumns + ` FROM events WHERE tenant_id = ? AND mode = ? AND type = ? AND id < ?` + page, false},
 		{"prune deliveries", `SELECT id FROM deliveries WHERE id < ? AND created_at < ? AND status != 'pending' LIMIT ?`, false},
-		{"prune events", `SELECT e.rowid FROM events e WHERE e.created_at < ? AND NOT EXISTS (SELECT 1 FROM deliveries d
-			WHERE d.id >= e.first_delivery AND d.id < e.first_delivery + e.deliveries) LIMIT ?`, false},
+		{"prune events", pruneEventsSQL, false},
 	}...) {
 		args := make([]any, strings.Count(c.query, "?"))
 		rows, err := db.reader.QueryContext(ctx, `EXPLAIN QUERY PLAN `+c.query, args...)

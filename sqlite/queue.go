@@ -513,6 +513,14 @@ func (db *DB) AutoDisableWebhooks(ctx context.Context, failingBefore time.Time) 
 	return out, nil
 }
 
+// pruneEventsSQL deletes events inserted and created before a time whose
+// deliveries are all gone: event numbers, like delivery rowids, begin with
+// the insertion time.
+const pruneEventsSQL = `DELETE FROM events WHERE number IN (SELECT e.number FROM events e
+	WHERE e.number < ? AND e.created_at < ? AND NOT EXISTS (SELECT 1 FROM deliveries d
+		WHERE d.id >= e.first_delivery AND d.id < e.first_delivery + e.deliveries)
+	LIMIT ?)`
+
 // pruneChunk bounds how many rows one retention transaction deletes, so
 // that publishes wait for the writer only briefly.
 const pruneChunk = 1000
@@ -520,8 +528,9 @@ const pruneChunk = 1000
 // Prune implements hookd.Queue, in transactions of at most pruneChunk
 // deliveries (with their attempts) or events.
 func (db *DB) Prune(ctx context.Context, before time.Time) (int, error) {
-	// Delivery rowids begin with their creation time (rowid.go): every
-	// delivery made before `before` is below the first rowid of `before`.
+	// Delivery rowids and event numbers begin with their creation time
+	// (rowid.go): every row made before `before` is below the first
+	// rowid of `before`.
 	floor := firstRowAt(before)
 	total := 0
 	for {
@@ -537,10 +546,7 @@ func (db *DB) Prune(ctx context.Context, before time.Time) (int, error) {
 	for {
 		var n int64
 		err := db.write(ctx, func(tx *sql.Tx) error {
-			res, err := tx.ExecContext(ctx, `DELETE FROM events WHERE rowid IN (SELECT e.rowid FROM events e
-				WHERE e.created_at < ? AND NOT EXISTS (SELECT 1 FROM deliveries d
-					WHERE d.id >= e.first_delivery AND d.id < e.first_delivery + e.deliveries)
-				LIMIT ?)`, ms(before), pruneChunk)
+			res, err := tx.ExecContext(ctx, pruneEventsSQL, floor, ms(before), pruneChunk)
 			if err != nil {
 				return err
 			}

@@ -38,7 +38,8 @@ var crockfordValue = func() (v [256]byte) {
 	return v
 }()
 
-// firstRowAt is the smallest rowid of a delivery created at t.
+// firstRowAt is the smallest rowid of a delivery (or number of an event)
+// created at t.
 func firstRowAt(t time.Time) int64 { return t.UnixMilli() << rowSeqBits }
 
 // deliveryID is the public id of the delivery with rowid row (row > 0).

@@ -61,9 +61,11 @@ CREATE TABLE webhooks (
 CREATE INDEX webhooks_scope ON webhooks (tenant_id, mode, id);
 CREATE INDEX webhooks_failing ON webhooks (failing_since) WHERE failing_since IS NOT NULL;
 
--- number is the rowid (allocated by the store, see rowid.go); an event's
--- deliveries are the consecutive delivery rowids first_delivery ..
--- first_delivery + deliveries - 1, so no index maps events to deliveries.
+-- number is the rowid, allocated by the store as for deliveries (rowid.go):
+-- it begins with the insertion time, so retention is a range of it and no
+-- index on created_at is needed. An event's deliveries are the consecutive
+-- delivery rowids first_delivery .. first_delivery + deliveries - 1, so no
+-- index maps events to deliveries.
 CREATE TABLE events (
     number          INTEGER PRIMARY KEY,
     tenant_id       TEXT NOT NULL,
@@ -80,7 +82,6 @@ CREATE TABLE events (
 CREATE UNIQUE INDEX events_scope_id ON events (tenant_id, mode, id);
 CREATE UNIQUE INDEX events_idempotency_key ON events (tenant_id, mode, idempotency_key)
     WHERE idempotency_key IS NOT NULL;
-CREATE INDEX events_created ON events (created_at);
 
 -- id is the rowid, and the public id "dlv_…" is its encoding (rowid.go):
 -- the rows are one B-tree, and index entries carry an 8-byte key. Ids grow
