@@ -33,6 +33,8 @@ type Client struct {
 	// macs keeps keyed HMACs per secret, so that signing does not decode the
 	// secret and set up the HMAC on every send.
 	macs macCache
+	// envelopes shares an event's body among its deliveries.
+	envelopes envelopeCache
 }
 
 var _ hookd.Sender = (*Client)(nil)
@@ -159,14 +161,16 @@ func (c *Client) newRequest(ctx context.Context, j *hookd.Job, now time.Time) (*
 		return nil, errors.New("the job has no event or no webhook")
 	}
 	e, w := j.Event, j.Webhook
-	data := []byte(e.Data)
+	var body []byte
 	if len(w.Fields) > 0 {
-		var err error
-		if data, err = project(data, w.Fields); err != nil {
+		data, err := project([]byte(e.Data), w.Fields)
+		if err != nil {
 			return nil, err
 		}
+		body = appendEnvelope(make([]byte, 0, len(data)+len(e.ID)+len(e.Type)+64), e, data)
+	} else {
+		body = c.envelopes.body(e)
 	}
-	body := appendEnvelope(make([]byte, 0, len(data)+len(e.ID)+len(e.Type)+64), e, data)
 
 	// The timestamp and the signatures share one string: one allocation
 	// for both header values.
