@@ -152,6 +152,18 @@ func BenchmarkPublish(b *testing.B) {
 	b.ReportMetric(float64(b.N*batch*(1+webhooks))/b.Elapsed().Seconds(), "rows/s")
 }
 
+// BenchmarkPublishFanout10 is the throughput scenario's shape: batches of
+// 100 events, each to 10 webhooks.
+func BenchmarkPublishFanout10(b *testing.B) {
+	const batch, webhooks = 100, 10
+	db, s := benchStore(b, webhooks)
+	b.ResetTimer()
+	for b.Loop() {
+		publishBatch(b, db, s, batch)
+	}
+	b.ReportMetric(float64(b.N*batch*webhooks)/b.Elapsed().Seconds(), "deliveries/s")
+}
+
 // BenchmarkClaimComplete claims 100 deliveries and completes them as
 // successes, per iteration.
 func BenchmarkClaimComplete(b *testing.B) {
