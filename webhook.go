@@ -340,6 +340,14 @@ func (w *Webhook) Prepare(s Scope, now time.Time) {
 	if w.Secret == "" {
 		w.Secret = NewSecret()
 	}
+	w.FillEmpty()
+	w.Status = w.statusAt(now)
+	w.CreatedAt, w.UpdatedAt = now, now
+}
+
+// FillEmpty sets nil EventTypes, Fields, Headers and Metadata to empty
+// values, so that every store and API writes them as [] and {}, never null.
+func (w *Webhook) FillEmpty() {
 	if w.EventTypes == nil {
 		w.EventTypes = []string{}
 	}
@@ -352,8 +360,6 @@ func (w *Webhook) Prepare(s Scope, now time.Time) {
 	if w.Metadata == nil {
 		w.Metadata = map[string]string{}
 	}
-	w.Status = w.statusAt(now)
-	w.CreatedAt, w.UpdatedAt = now, now
 }
 
 // WebhookService stores webhooks. Every method is confined to its Scope.

@@ -63,32 +63,19 @@ func (w Webhook) MarshalJSON() ([]byte, error) {
 }
 
 func webhookJSON(w *hookd.Webhook) Webhook {
+	w.FillEmpty()
 	filter := w.Filter
 	if len(filter) == 0 {
 		filter = json.RawMessage("null")
 	}
 	return Webhook{
 		ID: w.ID, Name: w.Name, Description: w.Description, URL: w.URL,
-		EventTypes: nonNil(w.EventTypes), Filter: filter, Fields: nonNil(w.Fields),
+		EventTypes: w.EventTypes, Filter: filter, Fields: w.Fields,
 		Enabled: w.Enabled, Status: string(w.Status), SingleUse: w.SingleUse,
-		ExpiresAt: w.ExpiresAt, TLSVerify: w.TLSVerify, Headers: nonNilMap(w.Headers),
-		RateLimit: w.RateLimit, Metadata: nonNilMap(w.Metadata),
+		ExpiresAt: w.ExpiresAt, TLSVerify: w.TLSVerify, Headers: w.Headers,
+		RateLimit: w.RateLimit, Metadata: w.Metadata,
 		CreatedAt: w.CreatedAt, UpdatedAt: w.UpdatedAt,
 	}
-}
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
-}
-
-func nonNilMap(m map[string]string) map[string]string {
-	if m == nil {
-		return map[string]string{}
-	}
-	return m
 }
 
 // parseFields reads ?fields=a,b into a projection, or EINVALID naming the
@@ -212,12 +199,39 @@ func data[T any](v T) *dataOutput[T] {
 
 type webhookOutput = dataOutput[Webhook]
 
-type webhookListOutput struct {
-	Body struct {
-		Data       []Webhook `json:"data"`
-		NextCursor *string   `json:"next_cursor" doc:"Pass as ?cursor= for the next page; null on the last page"`
-		Total      int       `json:"total" doc:"How many webhooks match the filters"`
+// listOutput is a page answered as {"data": […], "next_cursor": …}.
+type listOutput[T any] struct {
+	Body ListBody[T]
+}
+
+// ListBody is one page of a list.
+type ListBody[T any] struct {
+	Data       []T     `json:"data"`
+	NextCursor *string `json:"next_cursor" doc:"Pass as ?cursor= for the next page; null on the last page"`
+}
+
+// countedListOutput is a page that also says how many rows match.
+type countedListOutput[T any] struct {
+	Body CountedListBody[T]
+}
+
+// CountedListBody is one page of a list and the number of rows that match.
+type CountedListBody[T any] struct {
+	ListBody[T]
+	Total int `json:"total" doc:"How many rows match the filters"`
+}
+
+// listOf converts one page of rows; next_cursor is the key of the last row
+// when the page is full.
+func listOf[S, T any](rows []S, limit int, conv func(S) T, key func(S) string) ListBody[T] {
+	b := ListBody[T]{Data: make([]T, len(rows))}
+	for i, r := range rows {
+		b.Data[i] = conv(r)
 	}
+	if len(rows) > 0 {
+		b.NextCursor = nextCursor(len(rows), limit, key(rows[len(rows)-1]))
+	}
+	return b
 }
 
 type IDPath struct {
@@ -288,7 +302,7 @@ func registerWebhooks(s *Server) {
 			Status    string `query:"status" enum:"active,disabled,auto_disabled,expired"`
 			Fields    string `query:"fields" doc:"Comma-separated fields to return for each webhook, e.g. id,url,enabled"`
 			PageQuery
-		}) (*webhookListOutput, error) {
+		}) (*countedListOutput[Webhook], error) {
 			only, err := parseFields(in.Fields, webhookFields)
 			if err != nil {
 				return nil, s.fail(ctx, "list webhooks", err)
@@ -303,17 +317,12 @@ func registerWebhooks(s *Server) {
 			if err != nil {
 				return nil, s.fail(ctx, "list webhooks", err)
 			}
-			out := &webhookListOutput{}
-			out.Body.Data = make([]Webhook, len(ws))
-			for i, w := range ws {
-				out.Body.Data[i] = webhookJSON(w)
-				out.Body.Data[i].only = only
-			}
-			if len(ws) > 0 {
-				out.Body.NextCursor = nextCursor(len(ws), f.Limit, ws[len(ws)-1].ID)
-			}
-			out.Body.Total = total
-			return out, nil
+			page := listOf(ws, f.Limit, func(w *hookd.Webhook) Webhook {
+				out := webhookJSON(w)
+				out.only = only
+				return out
+			}, func(w *hookd.Webhook) string { return w.ID })
+			return &countedListOutput[Webhook]{Body: CountedListBody[Webhook]{ListBody: page, Total: total}}, nil
 		})
 
 	huma.Register(s.api, op(http.MethodGet, "/v1/webhooks/resources", "listWebhookResources", "List the event catalog grouped by resource", tags, 0, 0),

@@ -40,8 +40,7 @@ func scanWebhook(r pgx.Row) (*hookd.Webhook, error) {
 		n := int(*rateLimit)
 		w.RateLimit = &n
 	}
-	w.EventTypes, w.Fields = nonNilSlice(w.EventTypes), nonNilSlice(w.Fields)
-	w.Headers, w.Metadata = nonNilMap(w.Headers), nonNilMap(w.Metadata)
+	w.FillEmpty()
 	w.CreatedAt, w.UpdatedAt = w.CreatedAt.UTC(), w.UpdatedAt.UTC()
 	w.ExpiresAt = utcPtr(w.ExpiresAt)
 	w.PreviousSecretExpiresAt = utcPtr(w.PreviousSecretExpiresAt)
@@ -60,24 +59,11 @@ func webhookValues(w *hookd.Webhook) []any {
 		n := int32(*w.RateLimit) // Validate bounds it by MaxRateLimit
 		rateLimit = &n
 	}
-	return []any{w.ID, w.TenantID, string(w.Mode), w.Name, w.Description, w.URL, nonNilSlice(w.EventTypes), filter,
-		nonNilSlice(w.Fields), w.Enabled, string(w.Status), w.Secret, w.SingleUse, w.ExpiresAt, w.TLSVerify,
-		nonNilMap(w.Headers), rateLimit, nonNilMap(w.Metadata), w.Source, w.CreatedAt, w.UpdatedAt, w.PreviousSecret,
+	w.FillEmpty()
+	return []any{w.ID, w.TenantID, string(w.Mode), w.Name, w.Description, w.URL, w.EventTypes, filter,
+		w.Fields, w.Enabled, string(w.Status), w.Secret, w.SingleUse, w.ExpiresAt, w.TLSVerify,
+		w.Headers, rateLimit, w.Metadata, w.Source, w.CreatedAt, w.UpdatedAt, w.PreviousSecret,
 		w.PreviousSecretExpiresAt, w.FailingSince}
-}
-
-func nonNilSlice(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
-}
-
-func nonNilMap(m map[string]string) map[string]string {
-	if m == nil {
-		return map[string]string{}
-	}
-	return m
 }
 
 // normalizeWebhook keeps times at the store's precision and drops a null filter.

@@ -65,23 +65,24 @@ func unmarshalColumns(pairs ...any) error {
 // webhookValues are the stored forms of w's columns after number, in
 // webhookColumns order.
 func webhookValues(w *hookd.Webhook) ([]any, error) {
+	w.FillEmpty()
 	enc := func(v any) (string, error) {
 		b, err := json.Marshal(v)
 		return string(b), err
 	}
-	eventTypes, err := enc(nonNilSlice(w.EventTypes))
+	eventTypes, err := enc(w.EventTypes)
 	if err != nil {
 		return nil, err
 	}
-	fields, err := enc(nonNilSlice(w.Fields))
+	fields, err := enc(w.Fields)
 	if err != nil {
 		return nil, err
 	}
-	headers, err := enc(nonNilMap(w.Headers))
+	headers, err := enc(w.Headers)
 	if err != nil {
 		return nil, err
 	}
-	metadata, err := enc(nonNilMap(w.Metadata))
+	metadata, err := enc(w.Metadata)
 	if err != nil {
 		return nil, err
 	}
@@ -97,20 +98,6 @@ func webhookValues(w *hookd.Webhook) ([]any, error) {
 		boolInt(w.Enabled), string(w.Status), w.Secret, boolInt(w.SingleUse), msPtr(w.ExpiresAt), boolInt(w.TLSVerify),
 		headers, rateLimit, metadata, w.Source, ms(w.CreatedAt), ms(w.UpdatedAt), w.PreviousSecret,
 		msPtr(w.PreviousSecretExpiresAt), msPtr(w.FailingSince)}, nil
-}
-
-func nonNilSlice(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
-}
-
-func nonNilMap(m map[string]string) map[string]string {
-	if m == nil {
-		return map[string]string{}
-	}
-	return m
 }
 
 // checkCatalog returns EINVALID for the first event type of w that is
