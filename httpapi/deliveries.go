@@ -60,13 +60,6 @@ type DeliveryWithAttempts struct {
 	AttemptLog []Attempt `json:"attempt_log"`
 }
 
-type deliveryListOutput struct {
-	Body struct {
-		Data       []Delivery `json:"data"`
-		NextCursor *string    `json:"next_cursor"`
-	}
-}
-
 // TestResult answers a test send.
 type TestResult struct {
 	Success   bool   `json:"success"`
@@ -93,22 +86,14 @@ func registerDeliveries(s *Server) {
 			Status    string `query:"status" enum:"pending,succeeded,failed,cancelled"`
 			TimeRange
 			PageQuery
-		}) (*deliveryListOutput, error) {
+		}) (*listOutput[Delivery], error) {
 			f := hookd.DeliveryFilter{WebhookID: in.WebhookID, EventID: in.EventID, Status: hookd.DeliveryStatus(in.Status), Page: in.page()}
 			f.Since, f.Until = in.bounds()
 			ds, err := s.svc.Deliveries.FindDeliveries(ctx, scopeFrom(ctx), f)
 			if err != nil {
 				return nil, s.fail(ctx, "list deliveries", err)
 			}
-			out := &deliveryListOutput{}
-			out.Body.Data = make([]Delivery, len(ds))
-			for i, d := range ds {
-				out.Body.Data[i] = deliveryJSON(d)
-			}
-			if len(ds) > 0 {
-				out.Body.NextCursor = nextCursor(len(ds), f.Limit, ds[len(ds)-1].ID)
-			}
-			return out, nil
+			return &listOutput[Delivery]{Body: listOf(ds, f.Limit, deliveryJSON, func(d *hookd.Delivery) string { return d.ID })}, nil
 		})
 
 	huma.Register(s.api, op(http.MethodGet, "/v1/deliveries/{id}", "getDelivery", "Get a delivery with its attempts", tags, 0, 0),

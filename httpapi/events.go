@@ -88,13 +88,6 @@ type EventWithDeliveries struct {
 	Deliveries []Delivery `json:"deliveries"`
 }
 
-type eventListOutput struct {
-	Body struct {
-		Data       []Event `json:"data"`
-		NextCursor *string `json:"next_cursor"`
-	}
-}
-
 type TimeRange struct {
 	Since time.Time `query:"since" doc:"Only rows created at or after this RFC 3339 time"`
 	Until time.Time `query:"until" doc:"Only rows created before this RFC 3339 time"`
@@ -150,22 +143,14 @@ func registerEvents(s *Server) {
 			Type string `query:"type"`
 			TimeRange
 			PageQuery
-		}) (*eventListOutput, error) {
+		}) (*listOutput[Event], error) {
 			f := hookd.EventFilter{Type: in.Type, Page: in.page()}
 			f.Since, f.Until = in.bounds()
 			es, err := s.svc.Events.FindEvents(ctx, scopeFrom(ctx), f)
 			if err != nil {
 				return nil, s.fail(ctx, "list events", err)
 			}
-			out := &eventListOutput{}
-			out.Body.Data = make([]Event, len(es))
-			for i, e := range es {
-				out.Body.Data[i] = eventJSON(e)
-			}
-			if len(es) > 0 {
-				out.Body.NextCursor = nextCursor(len(es), f.Limit, es[len(es)-1].ID)
-			}
-			return out, nil
+			return &listOutput[Event]{Body: listOf(es, f.Limit, eventJSON, func(e *hookd.Event) string { return e.ID })}, nil
 		})
 
 	huma.Register(s.api, op(http.MethodGet, "/v1/events/{id}", "getEvent", "Get an event with its deliveries", tags, 0, 0),

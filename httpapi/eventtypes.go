@@ -26,14 +26,6 @@ type eventTypeOutput = dataOutput[EventType]
 
 func newEventTypeOutput(t *hookd.EventType) *eventTypeOutput { return data(eventTypeJSON(t)) }
 
-type eventTypeListOutput struct {
-	Body struct {
-		Data       []EventType `json:"data"`
-		NextCursor *string     `json:"next_cursor"`
-		Total      int         `json:"total"`
-	}
-}
-
 type NamePath struct {
 	Name string `path:"name" doc:"The event type name, e.g. CallBroadcast.started"`
 }
@@ -58,22 +50,14 @@ func registerEventTypes(s *Server) {
 		func(ctx context.Context, in *struct {
 			Resource string `query:"resource" doc:"Only this resource's event types"`
 			PageQuery
-		}) (*eventTypeListOutput, error) {
+		}) (*countedListOutput[EventType], error) {
 			f := hookd.EventTypeFilter{Resource: in.Resource, Page: in.page()}
 			ts, total, err := s.svc.EventTypes.FindEventTypes(ctx, scopeFrom(ctx), f)
 			if err != nil {
 				return nil, s.fail(ctx, "list event types", err)
 			}
-			out := &eventTypeListOutput{}
-			out.Body.Data = make([]EventType, len(ts))
-			for i, t := range ts {
-				out.Body.Data[i] = eventTypeJSON(t)
-			}
-			if len(ts) > 0 {
-				out.Body.NextCursor = nextCursor(len(ts), f.Limit, ts[len(ts)-1].Name)
-			}
-			out.Body.Total = total
-			return out, nil
+			page := listOf(ts, f.Limit, eventTypeJSON, func(t *hookd.EventType) string { return t.Name })
+			return &countedListOutput[EventType]{Body: CountedListBody[EventType]{ListBody: page, Total: total}}, nil
 		})
 
 	huma.Register(s.api, op(http.MethodGet, "/v1/event-types/{name}", "getEventType", "Get an event type", tags, 0, 0),

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -94,5 +95,58 @@ func TestNewRefusesIncompleteConfig(t *testing.T) {
 	t.Parallel()
 	if _, err := httpapi.New(httpapi.Config{}); err == nil {
 		t.Fatal("New with no services succeeded")
+	}
+}
+
+// TestListSchemas checks that the OpenAPI document describes each list
+// answer with its fields, total only where the list counts its rows.
+func TestListSchemas(t *testing.T) {
+	t.Parallel()
+	b := brokenStore{}
+	srv, err := httpapi.New(httpapi.Config{Services: hookd.Services{Tenants: b, Webhooks: b, EventTypes: b, Events: b, Deliveries: b, Publisher: b}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := json.Marshal(srv.OpenAPI())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Responses map[string]struct {
+				Content map[string]struct {
+					Schema struct {
+						Ref string `json:"$ref"`
+					} `json:"schema"`
+				} `json:"content"`
+			} `json:"responses"`
+		} `json:"paths"`
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]json.RawMessage `json:"properties"`
+				Required   []string                   `json:"required"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for path, total := range map[string]bool{"/v1/webhooks": true, "/v1/event-types": true, "/v1/events": false, "/v1/deliveries": false} {
+		ref := doc.Paths[path]["get"].Responses["200"].Content["application/json"].Schema.Ref
+		name := strings.TrimPrefix(ref, "#/components/schemas/")
+		schema, ok := doc.Components.Schemas[name]
+		if !ok {
+			t.Errorf("GET %s: no schema %q", path, ref)
+			continue
+		}
+		want := map[string]bool{"data": true, "next_cursor": true, "total": total}
+		for field, present := range want {
+			if _, got := schema.Properties[field]; got != present {
+				t.Errorf("GET %s (%s): property %q present = %v, want %v", path, name, field, got, present)
+			}
+		}
+		if total && !slices.Contains(schema.Required, "total") {
+			t.Errorf("GET %s (%s): total is not required: %v", path, name, schema.Required)
+		}
 	}
 }
