@@ -96,25 +96,16 @@ func TestCrashSafety(t *testing.T) {
 			if n >= total {
 				return
 			}
-			body := `{"type":"Call.finished","data":{"n":1}}`
-			req, _ := http.NewRequest("POST", *base.Load()+"/v1/events", strings.NewReader(body))
-			req.Header.Set("Authorization", "Bearer "+live)
-			req.Header.Set("Content-Type", "application/json")
-			resp, err := hc.Do(req)
+			id, err := publishEvent(hc, *base.Load(), live, `{"type":"Call.finished","data":{"n":1}}`)
 			if err != nil {
 				time.Sleep(20 * time.Millisecond) // the process is down; the restart swaps the base
 				continue
 			}
-			var out struct {
-				Data struct{ ID string } `json:"data"`
-			}
-			ok := resp.StatusCode == http.StatusAccepted && decodeJSON(resp, &out) == nil
-			resp.Body.Close()
-			if !ok {
+			if id == "" {
 				continue
 			}
 			mu.Lock()
-			accepted = append(accepted, out.Data.ID)
+			accepted = append(accepted, id)
 			if len(accepted) == total/3 {
 				killOnce.Do(func() { close(killed) })
 			}

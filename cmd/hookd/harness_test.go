@@ -249,6 +249,25 @@ func (c *client) must(want int, method, tmpl string, body any, args ...string) r
 
 func str(v any) string { return fmt.Sprint(v) }
 
-func decodeJSON(resp *http.Response, v any) error {
-	return json.NewDecoder(resp.Body).Decode(v)
+// publishEvent posts one event and returns its id when it was answered 202,
+// "" for any other answer, and the error when no answer came.
+func publishEvent(hc *http.Client, base, key, body string) (string, error) {
+	req, err := http.NewRequest("POST", base+"/v1/events", strings.NewReader(body))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Data struct{ ID string } `json:"data"`
+	}
+	if resp.StatusCode != http.StatusAccepted || json.NewDecoder(resp.Body).Decode(&out) != nil {
+		return "", nil
+	}
+	return out.Data.ID, nil
 }

@@ -69,24 +69,12 @@ func TestMultiInstance(t *testing.T) {
 					if !alive[i%3].Load() {
 						continue
 					}
-					body := fmt.Sprintf(`{"type":"Call.finished","data":{"seq":%d}}`, seq.Add(1))
-					req, _ := http.NewRequest("POST", p.base+"/v1/events", strings.NewReader(body))
-					req.Header.Set("Authorization", "Bearer "+live)
-					req.Header.Set("Content-Type", "application/json")
-					resp, err := hc.Do(req)
-					if err != nil {
-						continue
-					}
-					var out struct {
-						Data struct{ ID string } `json:"data"`
-					}
-					ok := resp.StatusCode == http.StatusAccepted && decodeJSON(resp, &out) == nil
-					resp.Body.Close()
-					if !ok {
+					id, err := publishEvent(hc, p.base, live, fmt.Sprintf(`{"type":"Call.finished","data":{"seq":%d}}`, seq.Add(1)))
+					if err != nil || id == "" {
 						continue
 					}
 					mu.Lock()
-					ids = append(ids, out.Data.ID)
+					ids = append(ids, id)
 					k := len(ids)
 					mu.Unlock()
 					if onProgress != nil {
