@@ -96,12 +96,21 @@ const (
 	MaxRateLimit         = 100000
 )
 
-// reservedHeaders are request headers a webhook may not set: hookd owns them.
+// reservedHeaders are request headers a webhook may not set: hookd owns
+// them, or they are about the connection rather than the delivery.
 var reservedHeaders = map[string]bool{
-	"Content-Type":   true,
-	"Content-Length": true,
-	"Host":           true,
-	"User-Agent":     true,
+	"Content-Type":      true,
+	"Content-Length":    true,
+	"Host":              true,
+	"User-Agent":        true,
+	"Transfer-Encoding": true,
+	"Trailer":           true,
+	"Te":                true,
+	"Connection":        true,
+	"Keep-Alive":        true,
+	"Proxy-Connection":  true,
+	"Upgrade":           true,
+	"Expect":            true,
 }
 
 // ValidateURL checks a delivery URL: absolute http or https, a host, no
@@ -125,6 +134,11 @@ func ValidateURL(field, raw string) error {
 	}
 	if u.User != nil {
 		return Errorf(EINVALID, "%s must not contain user-info (user:password@)", field)
+	}
+	for _, c := range []byte(u.Host) {
+		if c <= ' ' || c >= 0x7f {
+			return Errorf(EINVALID, "%s host must be ASCII: write an internationalized name in its xn-- (punycode) form, got %q", field, u.Host)
+		}
 	}
 	return nil
 }

@@ -1,7 +1,6 @@
 package webhook
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -9,8 +8,10 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
+	"net/textproto"
+	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,15 +19,15 @@ import (
 )
 
 // Client sends deliveries. It is safe for concurrent use and keeps
-// connections alive per host, so make one and share it.
+// connections alive per receiver, so make one and share it.
 type Client struct {
-	cfg Config
-	// secure verifies certificates; insecure serves only webhooks whose
-	// TLSVerify is false. Each keeps its own connection pool. Send calls
-	// their RoundTrip directly: an http.Client would only add redirect
-	// bookkeeping (a copy of the URL and of the headers per request) for
-	// redirects that are never followed.
-	secure, insecure *http.Transport
+	cfg    Config
+	dialer *net.Dialer
+	// tlsSecure verifies certificates; tlsInsecure serves only webhooks
+	// whose TLSVerify is false, and their connections are pooled apart.
+	tlsSecure, tlsInsecure *tls.Config
+	pool                   *connPool
+	targets                targetCache
 	// excerpts holds response read buffers of excerptLen bytes.
 	excerpts   sync.Pool
 	excerptLen int
@@ -45,11 +46,14 @@ func New(cfg Config) (*Client, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
+	sessions := tls.NewLRUClientSessionCache(0)
 	c := &Client{
-		cfg:        cfg,
-		secure:     newTransport(cfg, false),
-		insecure:   newTransport(cfg, true),
-		excerptLen: int(min(int64(hookd.MaxResponseExcerpt), cfg.MaxResponseRead)),
+		cfg:         cfg,
+		dialer:      newDialer(cfg.ConnectTimeout, cfg.Policy),
+		tlsSecure:   &tls.Config{MinVersion: tls.VersionTLS12, ClientSessionCache: sessions},
+		tlsInsecure: &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: true}, //nolint:gosec // only for webhooks whose owner turned verification off
+		pool:        newConnPool(cfg.MaxIdleConnsPerHost, cfg.IdleConnTimeout, time.Now),
+		excerptLen:  int(min(int64(hookd.MaxResponseExcerpt), cfg.MaxResponseRead)),
 	}
 	c.excerpts.New = func() any {
 		b := make([]byte, c.excerptLen)
@@ -58,36 +62,30 @@ func New(cfg Config) (*Client, error) {
 	return c, nil
 }
 
-func newTransport(cfg Config, skipVerify bool) *http.Transport {
-	return &http.Transport{
-		// Never a proxy: the policy must judge the receiver's address, and a
-		// proxy taken from the environment would be dialled instead.
-		Proxy:                  nil,
-		DialContext:            newDialer(cfg.ConnectTimeout, cfg.Policy).DialContext,
-		TLSClientConfig:        &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: skipVerify},
-		TLSHandshakeTimeout:    cfg.ConnectTimeout,
-		MaxIdleConns:           0, // no global cap; the per-host cap bounds each receiver
-		MaxIdleConnsPerHost:    cfg.MaxIdleConnsPerHost,
-		IdleConnTimeout:        90 * time.Second,
-		MaxResponseHeaderBytes: 64 << 10,
-		ExpectContinueTimeout:  0,
-		// No "Accept-Encoding: gzip" on every delivery: answers are a few
-		// bytes, and the stored excerpt should be the bytes the receiver sent.
-		DisableCompression: true,
-		// The defaults (4 KiB each) already carry the headers and a delivery
-		// of about 1.3 KiB in one write, and a receiver's answer in one read.
-	}
-}
-
-// CloseIdleConnections closes the keep-alive connections of both pools.
-func (c *Client) CloseIdleConnections() {
-	c.secure.CloseIdleConnections()
-	c.insecure.CloseIdleConnections()
-}
+// CloseIdleConnections closes the kept-alive connections.
+func (c *Client) CloseIdleConnections() { c.pool.closeIdle() }
 
 // Timeout is the most one Send takes: its RequestTimeout, which bounds the
 // connect, the request and the capped read of the answer.
 func (c *Client) Timeout() time.Duration { return c.cfg.RequestTimeout }
+
+// outbound is one signed request, ready to write.
+type outbound struct {
+	t        *target
+	e        *hookd.Event
+	w        *hookd.Webhook
+	body     []byte
+	sig      []byte // the timestamp, then the signatures
+	tsLen    int
+	callfire string // X-CallFire-Signature, for webhooks made through that API
+}
+
+// answer is what the receiver said.
+type answer struct {
+	status     int
+	retryAfter string
+	excerpt    string
+}
 
 // Send makes one attempt of j: it builds and signs the request, posts it
 // within RequestTimeout, reads at most MaxResponseRead of the answer and
@@ -95,30 +93,29 @@ func (c *Client) Timeout() time.Duration { return c.cfg.RequestTimeout }
 // Attempt with an ErrorClass, and messages never contain a secret.
 func (c *Client) Send(ctx context.Context, j *hookd.Job) hookd.AttemptResult {
 	start := c.cfg.Now()
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
-	defer cancel()
-	req, err := c.newRequest(ctx, j, start)
-	if err != nil {
-		return c.result(start, hookd.ClassInvalid, err.Error())
+	// The attempt's deadline bounds the connection's reads and writes
+	// directly; a derived context (and its timer) is made only to dial.
+	deadline := time.Now().Add(c.cfg.RequestTimeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
 	}
-
-	t := c.secure
-	if !j.Webhook.TLSVerify {
-		t = c.insecure
+	var sigBuf [24 + 2*64]byte
+	o := outbound{sig: sigBuf[:0]}
+	if err := c.prepare(&o, j, start); err != nil {
+		return c.result(start, hookd.ClassInvalid, err.Error())
 	}
 	// A 3xx is a failed attempt, never followed: following it would leave
 	// the URL the customer registered and bypass the check of where we
-	// deliver. RoundTrip does not follow redirects.
-	resp, err := t.RoundTrip(req)
+	// deliver.
+	a, err := c.exchange(ctx, &o, deadline)
 	if err != nil {
-		class, msg := c.classifyError(err)
+		class, msg := c.classifyError(ctx, err, deadline)
 		return c.result(start, class, msg)
 	}
-	excerpt := c.readExcerpt(resp.Body)
 	r := c.result(start, hookd.ClassNone, "")
-	r.Attempt.StatusCode = resp.StatusCode
-	r.Attempt.ResponseExcerpt = excerpt
-	code := resp.StatusCode
+	r.Attempt.StatusCode = a.status
+	r.Attempt.ResponseExcerpt = a.excerpt
+	code := a.status
 	switch {
 	case code >= 200 && code < 300:
 	case code >= 300 && code < 400:
@@ -131,7 +128,7 @@ func (c *Client) Send(ctx context.Context, j *hookd.Job) hookd.AttemptResult {
 		r.Attempt.ErrorClass = hookd.ClassHTTPStatus
 		r.Attempt.Error = statusMessage(code)
 		if code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable {
-			r.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), start)
+			r.RetryAfter = parseRetryAfter(a.retryAfter, start)
 		}
 	}
 	return r
@@ -155,112 +152,245 @@ func statusMessage(code int) string {
 	return "HTTP " + strconv.Itoa(code)
 }
 
-// newRequest builds the signed POST. Its errors are the invalid_request class.
-func (c *Client) newRequest(ctx context.Context, j *hookd.Job, now time.Time) (*http.Request, error) {
+// prepare parses the target, builds the body and signs it. Its errors are
+// the invalid_request class.
+func (c *Client) prepare(o *outbound, j *hookd.Job, now time.Time) error {
 	if j == nil || j.Event == nil || j.Webhook == nil {
-		return nil, errors.New("the job has no event or no webhook")
+		return errors.New("the job has no event or no webhook")
 	}
 	e, w := j.Event, j.Webhook
-	var body []byte
+	t, err := c.targets.get(w.URL, !w.TLSVerify)
+	if err != nil {
+		return fmt.Errorf("bad webhook URL: %w", err)
+	}
+	o.t, o.e, o.w = t, e, w
 	if len(w.Fields) > 0 {
 		data, err := project([]byte(e.Data), w.Fields)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		body = appendEnvelope(make([]byte, 0, len(data)+len(e.ID)+len(e.Type)+64), e, data)
+		o.body = appendEnvelope(make([]byte, 0, len(data)+len(e.ID)+len(e.Type)+64), e, data)
 	} else {
-		body = c.envelopes.body(e)
+		o.body = c.envelopes.body(e)
 	}
-
-	// The timestamp and the signatures share one string: one allocation
-	// for both header values.
 	ts := now.Unix()
-	var hvBuf [24 + 2*64]byte
-	hv := strconv.AppendInt(hvBuf[:0], ts, 10)
-	tsLen := len(hv)
+	o.sig = strconv.AppendInt(o.sig, ts, 10)
+	o.tsLen = len(o.sig)
 	for i, s := range w.Secrets(now) {
 		sg, err := c.macs.get(s)
 		if err != nil {
-			return nil, fmt.Errorf("sign: %w", err)
+			return fmt.Errorf("sign: %w", err)
 		}
 		if i > 0 {
-			hv = append(hv, ' ')
+			o.sig = append(o.sig, ' ')
 		}
-		hv = sg.appendSignature(hv, e.ID, ts, body)
+		o.sig = sg.appendSignature(o.sig, e.ID, ts, o.body)
 		c.macs.put(s, sg)
 	}
-	tsSig := string(hv)
-
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(body)) // sets ContentLength and GetBody
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // the URL is the customer's own; say what is wrong with it
-		}
-		return nil, fmt.Errorf("bad webhook URL: %w", err)
-	}
-	h := make(http.Header, len(w.Headers)+6)
-	for k, v := range w.Headers {
-		h.Set(k, v) // first, so that hookd's own headers below win
-	}
-	// One backing array for hookd's header values instead of one per header.
-	vals := [...]string{"application/json", c.cfg.UserAgent, e.ID, tsSig[:tsLen], tsSig[tsLen:], ""}
-	vs := vals[:]
-	h["Content-Type"] = vs[0:1:1]
-	h["User-Agent"] = vs[1:2:2]
-	h["Webhook-Id"] = vs[2:3:3]
-	h["Webhook-Timestamp"] = vs[3:4:4]
-	h["Webhook-Signature"] = vs[4:5:5]
 	if w.Source == "callfire" {
-		vs[5] = SignCallFire(w.Secret, body)
-		h["X-Callfire-Signature"] = vs[5:6:6]
+		o.callfire = SignCallFire(w.Secret, o.body)
 	}
-	req.Header = h
-	return req, nil
+	return nil
 }
 
-// readExcerpt keeps the first excerptLen bytes of the body as text, reads
-// and discards the rest up to MaxResponseRead so the connection can be
-// reused, and closes the body (a body longer than the cap closes the
-// connection instead).
-func (c *Client) readExcerpt(body io.ReadCloser) string {
-	defer body.Close()
+// inlineBody is the largest body copied behind the headers into one
+// write; a larger one goes out with writev, uncopied.
+const inlineBody = 16 << 10
+
+var errNoAnswer = errors.New("the receiver closed the connection without answering")
+
+// aLongTimeAgo is a deadline that has passed: setting it interrupts a
+// connection's blocked read or write.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// exchange sends o and reads the answer, on a kept-alive connection if
+// one is idle. A reused connection that fails before any byte of an answer
+// arrived was most likely closed by the receiver while idle (its keep-alive
+// timeout); the request is then sent once more on a new connection.
+func (c *Client) exchange(ctx context.Context, o *outbound, deadline time.Time) (answer, error) {
+	if err := ctx.Err(); err != nil {
+		return answer{}, err
+	}
+	for try := 0; ; try++ {
+		cn := c.pool.get(o.t.key)
+		reused := cn != nil
+		if !reused {
+			var err error
+			if cn, err = c.dial(ctx, o.t.key, deadline); err != nil {
+				return answer{}, err
+			}
+		}
+		a, keep, err := c.roundTrip(ctx, cn, o, deadline)
+		if err == nil {
+			if keep {
+				c.pool.put(cn)
+			} else {
+				cn.nc.Close()
+			}
+			return a, nil
+		}
+		cn.nc.Close()
+		if reused && try == 0 && !cn.received() && ctx.Err() == nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+			continue
+		}
+		return answer{}, err
+	}
+}
+
+// roundTrip writes o on cn and reads the answer within ctx. keep says
+// whether cn may carry another request.
+func (c *Client) roundTrip(ctx context.Context, cn *conn, o *outbound, deadline time.Time) (a answer, keep bool, err error) {
+	if err := cn.nc.SetDeadline(deadline); err != nil {
+		return a, false, err
+	}
+	// Cancellation (shutdown) interrupts the exchange at once; a
+	// connection it interrupted is not reused.
+	if ctx.Done() != nil {
+		stop := context.AfterFunc(ctx, func() {
+			cn.nc.SetDeadline(aLongTimeAgo) //nolint:errcheck // the exchange fails either way
+		})
+		defer func() {
+			if !stop() {
+				keep = false
+			}
+		}()
+	}
+
+	cn.wbuf = appendHead(cn.wbuf[:0], o, c.cfg.UserAgent)
+	if len(o.body) <= inlineBody {
+		cn.wbuf = append(cn.wbuf, o.body...)
+		_, err = cn.nc.Write(cn.wbuf)
+	} else {
+		bufs := net.Buffers{cn.wbuf, o.body}
+		_, err = bufs.WriteTo(cn.nc)
+	}
+	if err != nil {
+		return a, false, err
+	}
+
+	cn.limitHeaders()
+	resp, err := http.ReadResponse(cn.br, nil)
+	// Interim answers (100 Continue, 103 Early Hints) precede the real one.
+	for err == nil && resp.StatusCode >= 100 && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
+		resp, err = http.ReadResponse(cn.br, nil)
+	}
+	if err != nil {
+		if !cn.received() && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)) {
+			err = errNoAnswer
+		}
+		return a, false, err
+	}
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		return a, false, errors.New("the receiver answered 101 Switching Protocols to a webhook POST")
+	}
+	cn.unlimit()
+	a.status = resp.StatusCode
+	if a.status == http.StatusTooManyRequests || a.status == http.StatusServiceUnavailable {
+		a.retryAfter = resp.Header.Get("Retry-After")
+	}
+	var ended bool
+	a.excerpt, ended = c.readBody(resp.Body)
+	// Reuse only a connection whose answer was read to its framed end, with
+	// nothing unasked-for behind it.
+	keep = ended && !resp.Close && cn.br.Buffered() == 0 &&
+		(resp.ContentLength >= 0 || len(resp.TransferEncoding) > 0)
+	return a, keep, nil
+}
+
+// appendHead appends the request line and headers of o.
+func appendHead(dst []byte, o *outbound, userAgent string) []byte {
+	dst = append(dst, "POST "...)
+	dst = append(dst, o.t.requestURI...)
+	dst = append(dst, " HTTP/1.1\r\nHost: "...)
+	dst = append(dst, o.t.host...)
+	dst = appendHeader(dst, "User-Agent", userAgent)
+	dst = append(dst, "\r\nContent-Type: application/json\r\nContent-Length: "...)
+	dst = strconv.AppendInt(dst, int64(len(o.body)), 10)
+	dst = appendHeader(dst, "Webhook-Id", o.e.ID)
+	dst = appendHeader(dst, "Webhook-Timestamp", o.sig[:o.tsLen])
+	dst = appendHeader(dst, "Webhook-Signature", o.sig[o.tsLen:])
+	if o.callfire != "" {
+		dst = appendHeader(dst, "X-Callfire-Signature", o.callfire)
+	}
+	for k, v := range o.w.Headers {
+		k = textproto.CanonicalMIMEHeaderKey(k)
+		if ownedHeader(k) || (o.callfire != "" && k == "X-Callfire-Signature") {
+			continue // hookd's own win; validation refuses them anyway
+		}
+		dst = appendHeader(dst, k, v)
+	}
+	return append(dst, "\r\n\r\n"...)
+}
+
+// appendHeader appends "\r\nname: value". A control character in the value
+// (which validation refuses) becomes a space, so a value can never start a
+// header of its own.
+func appendHeader[S string | []byte](dst []byte, name string, value S) []byte {
+	dst = append(dst, "\r\n"...)
+	dst = append(dst, name...)
+	dst = append(dst, ": "...)
+	for i := 0; i < len(value); i++ {
+		b := value[i]
+		if (b < ' ' && b != '\t') || b == 0x7f {
+			b = ' '
+		}
+		dst = append(dst, b)
+	}
+	return dst
+}
+
+// ownedHeader reports a header hookd writes itself, or one about the
+// connection rather than the delivery, which a webhook cannot set.
+func ownedHeader(canon string) bool {
+	switch canon {
+	case "Host", "User-Agent", "Content-Type", "Content-Length", "Transfer-Encoding", "Trailer", "Te",
+		"Connection", "Keep-Alive", "Proxy-Connection", "Upgrade", "Expect":
+		return true
+	}
+	return strings.HasPrefix(canon, "Webhook-")
+}
+
+// readBody keeps the first excerptLen bytes of the body as text and reads
+// and discards the rest up to MaxResponseRead, so that the connection can
+// be reused. ended says whether the body was read to its end.
+func (c *Client) readBody(body io.Reader) (excerptText string, ended bool) {
 	bp := c.excerpts.Get().(*[]byte)
 	defer c.excerpts.Put(bp)
 	buf := *bp
-	n, err := io.ReadFull(body, buf)
-	out := excerpt(buf[:n])
-	if err == nil {
-		// Drain into the same buffer (no io.CopyN: it allocates a
-		// LimitReader per send). Errors while draining do not change the
-		// answer the receiver gave.
-		for left := c.cfg.MaxResponseRead - int64(n); left > 0; {
-			m, err := body.Read(buf[:min(int64(len(buf)), left)])
-			left -= int64(m)
-			if err != nil {
-				break
-			}
-		}
+	var n int
+	var err error
+	for n < len(buf) && err == nil {
+		var m int
+		m, err = body.Read(buf[n:])
+		n += m
 	}
-	return out
+	excerptText = excerpt(buf[:n])
+	// Drain into the same buffer. Errors while draining do not change
+	// the answer the receiver gave; they only forbid reuse.
+	for left := c.cfg.MaxResponseRead - int64(n); err == nil && left > 0; {
+		var m int
+		m, err = body.Read(buf[:min(int64(len(buf)), left)])
+		left -= int64(m)
+	}
+	return excerptText, err == io.EOF
 }
 
 // classifyError names the class of a failed round trip and a message
 // without the URL (which the attempt's delivery already shows).
-func (c *Client) classifyError(err error) (hookd.ErrorClass, string) {
+func (c *Client) classifyError(ctx context.Context, err error, deadline time.Time) (hookd.ErrorClass, string) {
 	var blocked *BlockedError
 	if errors.As(err, &blocked) {
 		return hookd.ClassDestinationBlocked, blocked.Error()
 	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
 	switch {
-	case errors.Is(err, context.DeadlineExceeded):
-		return hookd.ClassTimeout, "no complete answer within " + c.cfg.RequestTimeout.String()
-	case errors.Is(err, context.Canceled):
+	case errors.Is(ctx.Err(), context.Canceled) || errors.Is(err, context.Canceled):
 		return hookd.ClassTimeout, "cancelled before the receiver answered"
+	case ctx.Err() != nil || !time.Now().Before(deadline):
+		return hookd.ClassTimeout, "no complete answer within " + c.cfg.RequestTimeout.String()
+	case errors.Is(err, errNoAnswer):
+		return hookd.ClassConnection, errNoAnswer.Error()
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+		return hookd.ClassConnection, "the receiver closed the connection in the middle of its answer"
 	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {

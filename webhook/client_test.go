@@ -157,6 +157,12 @@ func TestSendDeliversSignedEnvelope(t *testing.T) {
 	if err := official.Verify(got.Body, got.Header); err != nil {
 		t.Errorf("official library: %v", err)
 	}
+	checkSignature(t, got)
+}
+
+// checkSignature verifies a received request with testSecret.
+func checkSignature(t *testing.T, got request) {
+	t.Helper()
 	v, err := verify.New(testSecret)
 	if err != nil {
 		t.Fatal(err)
@@ -487,22 +493,14 @@ func TestSendReusesConnections(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			var conns atomic.Int32
-			rcv := httptest.NewUnstartedServer(tt.respond)
-			rcv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-				if s == http.StateNew {
-					conns.Add(1)
-				}
-			}
-			rcv.Start()
-			t.Cleanup(rcv.Close)
+			rcv, conns := newCountingServer(t, tt.respond)
 			c := newClient(t, webhook.Config{Policy: loopback})
 			for range 5 {
 				if res := c.Send(context.Background(), newJob(rcv.URL)); res.Attempt.StatusCode == 0 {
 					t.Fatalf("Send = %+v", res.Attempt)
 				}
 			}
-			if n := conns.Load(); n != 1 {
+			if n := conns.opened.Load(); n != 1 {
 				t.Errorf("5 sequential sends opened %d connections, want 1", n)
 			}
 		})
@@ -674,6 +672,7 @@ func TestConfigValidate(t *testing.T) {
 		{webhook.Config{RequestTimeout: -1}, "request timeout"},
 		{webhook.Config{MaxResponseRead: -1}, "max response read"},
 		{webhook.Config{MaxIdleConnsPerHost: -1}, "idle connections"},
+		{webhook.Config{IdleConnTimeout: -1}, "idle connection timeout"},
 		{webhook.Config{UserAgent: "a\r\nX-Evil: 1"}, "user agent"},
 		{webhook.Config{Policy: hookd.NetPolicy{Allow: []netip.Prefix{{}}}}, "allowed network 1"},
 	}

@@ -17,6 +17,7 @@ const (
 	DefaultRequestTimeout      = 15 * time.Second
 	DefaultMaxResponseRead     = 64 << 10
 	DefaultMaxIdleConnsPerHost = 256
+	DefaultIdleConnTimeout     = 90 * time.Second
 )
 
 // Config tunes a Client. Zero fields take the defaults above.
@@ -36,6 +37,9 @@ type Config struct {
 	// MaxIdleConnsPerHost is the keep-alive pool kept for each receiver. The
 	// dispatcher sends many concurrent requests to one host, so it is large.
 	MaxIdleConnsPerHost int
+	// IdleConnTimeout is how long a kept-alive connection may wait for its
+	// next delivery before the client closes it.
+	IdleConnTimeout time.Duration
 	// Now is the clock; time.Now by default.
 	Now func() time.Time
 }
@@ -56,6 +60,9 @@ func (c Config) withDefaults() Config {
 	if c.MaxIdleConnsPerHost == 0 {
 		c.MaxIdleConnsPerHost = DefaultMaxIdleConnsPerHost
 	}
+	if c.IdleConnTimeout == 0 {
+		c.IdleConnTimeout = DefaultIdleConnTimeout
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -74,6 +81,8 @@ func (c Config) Validate() error {
 		return hookd.Errorf(hookd.EINVALID, "webhook: max response read must not be negative, got %d", c.MaxResponseRead)
 	case c.MaxIdleConnsPerHost < 0:
 		return hookd.Errorf(hookd.EINVALID, "webhook: max idle connections per host must not be negative, got %d", c.MaxIdleConnsPerHost)
+	case c.IdleConnTimeout < 0:
+		return hookd.Errorf(hookd.EINVALID, "webhook: idle connection timeout must not be negative, got %v", c.IdleConnTimeout)
 	case strings.ContainsAny(c.UserAgent, "\r\n\x00"):
 		return hookd.Errorf(hookd.EINVALID, "webhook: user agent must not contain line breaks")
 	}
