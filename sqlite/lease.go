@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"math"
 	"sync"
 	"time"
 )
@@ -18,6 +19,12 @@ import (
 // that is one numbered after the claim began. Marks are dropped once no
 // claim that began before them is running.
 // Leases are keyed by delivery rowid (see rowid.go).
+//
+// Under load the leased rows are the oldest due ones, and a claim walking
+// the due index from its start would read and discard every one of them.
+// The table therefore keeps a skip mark (see skipMark): where the last
+// claims found the walk's prefix unclaimable, so that the next claim starts
+// after it.
 type leaseTable struct {
 	mu     sync.Mutex
 	m      map[int64]lease
@@ -25,6 +32,67 @@ type leaseTable struct {
 	active map[uint64]int // running claims by the commit number they began at
 	marked []int64        // rowids with a done mark
 	swept  time.Time      // last sweep of abandoned leases
+
+	skip     skipMark // zero: none
+	skipVer  uint64   // changes with skip: a claim extends the mark it began with, or nothing
+	claimNow int64    // latest now (unix ms) of a claim begun
+}
+
+// skipMark is the key of the last row of a prefix of the due walk in which
+// every row was unclaimable when a claim read it: leased and not expired
+// (taken by that claim included), completing, or done by a commit the
+// claim's snapshot might predate. The due index is ordered by that key,
+// (next_attempt_at, rowid), so a claim continues the walk after it.
+//
+// A row in the prefix becomes claimable again only
+//   - when its lease expires: the mark is void after expires;
+//   - when a lease is dropped, restored after a rollback or swept, or a
+//     commit finishes a lease other than by an outcome (a manual retry, a
+//     cancellation), or makes a row pending due no later than a claim may
+//     already have walked: each of these voids the mark (resetSkip);
+//   - by a write this table does not see (RecoverWebhook, another process
+//     on the file, a clock stepped back): the mark is void skipTTL after the
+//     walk that began it from the start, which bounds the delay.
+//
+// A row inserted after the mark was read (a publish) has a rowid above
+// maxRow, every rowid of that snapshot. Its due time is its publisher's
+// clock, read before the publish waited for the writer, so it may sort
+// before the mark: a claim first looks for such a row above maxRow (few:
+// those inserted since the last claim) and walks from the start if it
+// finds one.
+type skipMark struct {
+	at, row int64 // key of the prefix's last row
+	maxRow  int64 // largest delivery rowid of the snapshot that read the prefix's end
+	since   int64 // unix ms of the claim that walked the prefix from the start
+	expires int64 // earliest lease expiry (unix ms) in the prefix
+}
+
+// skipTTL is how long claims may skip a prefix without walking it again.
+const skipTTL = time.Second
+
+// noSkip is the empty prefix, for a walk from the start at nowMS.
+func noSkip(nowMS int64) skipMark {
+	return skipMark{at: math.MinInt64, maxRow: math.MaxInt64, since: nowMS, expires: math.MaxInt64}
+}
+
+// restart is the empty prefix of the snapshot s read, for a walk from the
+// start at nowMS.
+func (s skipMark) restart(nowMS int64) skipMark {
+	r := noSkip(nowMS)
+	r.maxRow = s.maxRow
+	return r
+}
+
+// valid reports whether claims at nowMS may skip the prefix.
+func (s skipMark) valid(nowMS int64) bool {
+	return s.since != 0 && s.since <= nowMS && nowMS-s.since < skipTTL.Milliseconds() && nowMS <= s.expires
+}
+
+// claimScan is what a claim began with.
+type claimScan struct {
+	began uint64   // commit number (see take)
+	ver   uint64   // skipVer
+	from  skipMark // the prefix to skip, maybe empty
 }
 
 type leaseState uint8
@@ -52,14 +120,38 @@ func newLeaseTable() *leaseTable {
 	return &leaseTable{m: map[int64]lease{}, active: map[uint64]int{}}
 }
 
-// beginClaim registers a claim about to read its snapshot and returns the
-// commit number to hand to take and endClaim.
-func (t *leaseTable) beginClaim() uint64 {
+// beginClaim registers a claim at nowMS about to read its snapshot: it
+// returns the commit number to hand to take and endClaim, and the prefix
+// of the due walk the claim may skip.
+func (t *leaseTable) beginClaim(nowMS int64) claimScan {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	c := t.commit
 	t.active[c]++
-	return c
+	t.claimNow = max(t.claimNow, nowMS)
+	sc := claimScan{began: c, ver: t.skipVer, from: t.skip}
+	if !sc.from.valid(nowMS) {
+		sc.from = noSkip(nowMS)
+	}
+	return sc
+}
+
+// advance makes p, a prefix the claim sc walked on from sc.from, the skip
+// mark, unless the mark changed since the claim began: a reset then, or
+// another claim's prefix.
+func (t *leaseTable) advance(sc claimScan, p skipMark) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.skipVer == sc.ver {
+		t.skip = p
+		t.skipVer++
+	}
+}
+
+// resetSkip voids the skip mark: a row in the prefix may be claimable.
+func (t *leaseTable) resetSkip() {
+	t.skip = skipMark{}
+	t.skipVer++
 }
 
 // endClaim unregisters a claim and drops the done marks no running claim needs.
@@ -97,19 +189,23 @@ func (t *leaseTable) oldestClaim() (uint64, bool) {
 }
 
 // take leases to owner, until untilMS, up to limit of ids (due pending rows
-// of a snapshot read by a claim that began at commit number began), skipping
-// those leased or finished since, and returns the ids taken appended to dst.
-func (t *leaseTable) take(dst, ids []int64, limit int, owner string, nowMS, untilMS int64, began uint64) []int64 {
+// of a snapshot read by a claim that began at commit number began, in walk
+// order, due at ats), skipping those leased or finished since, and returns
+// the ids taken appended to dst. It extends the prefix p over the rows it
+// looks at: each is unclaimable now, or taken.
+func (t *leaseTable) take(dst, ids, ats []int64, limit int, owner string, nowMS, untilMS int64, began uint64, p *skipMark) []int64 {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for _, id := range ids {
+	for i, id := range ids {
 		if limit == 0 {
 			break
 		}
+		p.at, p.row = ats[i], id
 		l, ok := t.m[id]
 		if ok {
 			switch {
 			case l.state == leaseHeld && l.until >= nowMS:
+				p.expires = min(p.expires, l.until)
 				continue
 			case l.state == leaseCompleting:
 				continue
@@ -118,6 +214,7 @@ func (t *leaseTable) take(dst, ids []int64, limit int, owner string, nowMS, unti
 			}
 		}
 		t.m[id] = lease{state: leaseHeld, owner: owner, until: untilMS}
+		p.expires = min(p.expires, untilMS)
 		dst = append(dst, id)
 		limit--
 	}
@@ -145,6 +242,9 @@ func (t *leaseTable) drop(ids []int64, owner string) {
 		if l, ok := t.m[id]; ok && l.state == leaseHeld && l.owner == owner {
 			delete(t.m, id)
 		}
+	}
+	if len(ids) > 0 {
+		t.resetSkip()
 	}
 }
 
@@ -200,17 +300,39 @@ func (t *leaseTable) restore(ids []int64) {
 			t.m[id] = l
 		}
 	}
+	if len(ids) > 0 {
+		t.resetSkip() // the lease may have expired meanwhile
+	}
 }
 
 // finish ends the leases of ids, whose rows a commit just took out of the
 // claimable set or changed, leased or not: a running claim may hold a
 // snapshot from before the commit, so they stay marked until it ends.
-func (t *leaseTable) finish(ids []int64) {
-	if len(ids) == 0 {
+// requeuedAt is the earliest due time of the rows the commit left or made
+// pending (math.MaxInt64 if none).
+func (t *leaseTable) finish(ids []int64, requeuedAt int64) {
+	if len(ids) == 0 && requeuedAt == math.MaxInt64 {
 		return
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	// A requeued row due after every claim's now sorts after any prefix a
+	// claim walked, running ones included (their snapshots may show the
+	// row's old key). A row finished without an outcome may have been
+	// made pending by a write that does not say so (a manual retry).
+	reset := requeuedAt <= t.claimNow
+	for _, id := range ids {
+		if l, ok := t.m[id]; !ok || l.state != leaseCompleting {
+			reset = true
+			break
+		}
+	}
+	if reset {
+		t.resetSkip()
+	}
+	if len(ids) == 0 {
+		return
+	}
 	t.commit++
 	if len(t.active) == 0 {
 		for _, id := range ids {
@@ -238,4 +360,5 @@ func (t *leaseTable) sweep(now time.Time) {
 			delete(t.m, id)
 		}
 	}
+	t.resetSkip() // expired leases void the mark anyway; this once a minute is cheap
 }

@@ -19,10 +19,22 @@ func jsonList(ids []string) (string, error) {
 }
 
 const (
-	// dueIDsSQL walks the claim index: due pending rows, oldest first. It
-	// reads the index alone; rows leased by this process are among them and
-	// are skipped in memory.
-	dueIDsSQL    = `SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at`
+	// dueIDsSQL walks the claim index: due pending rows in key order
+	// (next_attempt_at, rowid), after the key of a skip mark (see skipMark).
+	// It reads the index alone; rows leased by this process are among them
+	// and are skipped in memory. The rows due at the mark's time come from
+	// a search of (next_attempt_at = ? AND rowid > ?): a row-value
+	// comparison would walk every row due at that millisecond first.
+	// Arguments: mark time, mark rowid, now, mark time, now.
+	dueIDsSQL = `SELECT id, next_attempt_at FROM deliveries WHERE status = 'pending' AND next_attempt_at = ? AND id > ? AND next_attempt_at <= ?
+		UNION ALL SELECT id, next_attempt_at FROM deliveries WHERE status = 'pending' AND next_attempt_at > ? AND next_attempt_at <= ?
+		ORDER BY 2, 1`
+	// skipCheckSQL reads the largest delivery rowid, and whether a pending
+	// row above a rowid is due before a time: inserted after a skip mark,
+	// yet sorting before it. It reads the rows above the rowid (inserted
+	// since the mark moved), not the due index.
+	skipCheckSQL = `SELECT (SELECT coalesce(max(id), 0) FROM deliveries),
+		EXISTS (SELECT 1 FROM deliveries WHERE id > ? AND status = 'pending' AND +next_attempt_at < ?)`
 	claimRowsSQL = `SELECT ` + deliveryColumns + ` FROM deliveries WHERE id IN (SELECT value FROM json_each(?))`
 )
 
@@ -74,14 +86,16 @@ type cancelled struct {
 // claim leases due rows and loads them with their events and webhooks, all
 // from one snapshot of the reader pool. It returns the jobs and their rowids.
 func (db *DB) claim(ctx context.Context, r hookd.ClaimRequest, now time.Time) (jobs []*hookd.Job, leased []int64, err error) {
-	began := db.leases.beginClaim()
-	defer db.leases.endClaim(began)
+	// The snapshot is read after beginClaim: a claim whose skip mark a
+	// commit voided sees that commit.
+	sc := db.leases.beginClaim(ms(now))
+	defer db.leases.endClaim(sc.began)
 	tx, err := db.reader.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer tx.Rollback() //nolint:errcheck // a read: nothing to undo
-	ids, err := db.takeDue(ctx, tx, r, now, began)
+	ids, err := db.takeDue(ctx, tx, r, now, sc)
 	if err != nil || len(ids) == 0 {
 		return nil, nil, err
 	}
@@ -143,41 +157,52 @@ func (db *DB) claim(ctx context.Context, r hookd.ClaimRequest, now time.Time) (j
 	return jobs, leased, nil
 }
 
-// takeDue walks the due rows of tx's snapshot and leases up to r.Limit of
-// them that are free in memory.
-func (db *DB) takeDue(ctx context.Context, tx *sql.Tx, r hookd.ClaimRequest, now time.Time, began uint64) ([]int64, error) {
+// takeDue walks the due rows of tx's snapshot, after the skip mark the
+// claim sc began with, and leases up to r.Limit of them that are free in
+// memory. The rows it walked become the new mark.
+func (db *DB) takeDue(ctx context.Context, tx *sql.Tx, r hookd.ClaimRequest, now time.Time, sc claimScan) ([]int64, error) {
+	nowMS, until := ms(now), ms(now.Add(r.Lease))
+	p := sc.from
+	var behind bool
+	if err := tx.StmtContext(ctx, db.readHot[skipCheckSQL]).QueryRowContext(ctx, p.maxRow, p.at).Scan(&p.maxRow, &behind); err != nil {
+		return nil, err
+	}
+	if behind {
+		p = p.restart(nowMS)
+	}
 	st, err := db.stmt(ctx, tx, dueIDsSQL)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := st.QueryContext(ctx, ms(now))
+	rows, err := st.QueryContext(ctx, p.at, p.row, nowMS, p.at, nowMS)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	nowMS, until := ms(now), ms(now.Add(r.Lease))
 	taken := make([]int64, 0, r.Limit)
 	// Read ids in chunks and lease each chunk under one lock.
-	chunk := make([]int64, 0, min(r.Limit, 256))
+	n := min(r.Limit, 256)
+	ids, ats := make([]int64, 0, n), make([]int64, 0, n)
 	for len(taken) < r.Limit {
-		chunk = chunk[:0]
-		for len(chunk) < cap(chunk) && rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
+		ids, ats = ids[:0], ats[:0]
+		for len(ids) < cap(ids) && rows.Next() {
+			var id, at int64
+			if err := rows.Scan(&id, &at); err != nil {
 				db.leases.drop(taken, r.Owner)
 				return nil, err
 			}
-			chunk = append(chunk, id)
+			ids, ats = append(ids, id), append(ats, at)
 		}
-		if len(chunk) == 0 {
+		if len(ids) == 0 {
 			break
 		}
-		taken = db.leases.take(taken, chunk, r.Limit-len(taken), r.Owner, nowMS, until, began)
+		taken = db.leases.take(taken, ids, ats, r.Limit-len(taken), r.Owner, nowMS, until, sc.began, &p)
 	}
 	if err := rows.Err(); err != nil {
 		db.leases.drop(taken, r.Owner)
 		return nil, err
 	}
+	db.leases.advance(sc, p)
 	return taken, nil
 }
 
@@ -310,6 +335,9 @@ func (db *DB) CompleteDeliveries(ctx context.Context, outs []hookd.Outcome) erro
 			}
 			db.restoreOnRollback(row)
 			db.finishOnCommit(row)
+			if c := changes[i]; c.status == hookd.DeliveryPending {
+				db.requeueOnCommit(c.next)
+			}
 			if _, ok := groups[changes[i]]; !ok {
 				order = append(order, changes[i])
 			}

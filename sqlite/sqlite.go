@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"math"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -109,6 +110,7 @@ type DB struct {
 	writing    chan struct{}
 	finishIDs  []int64 // leases to finish when the transaction commits
 	restoreIDs []int64 // leases marked completing, restored if it rolls back
+	requeuedAt int64   // earliest due time of the rows it leaves pending; math.MaxInt64: none
 }
 
 // Open opens (creating if needed) the database file at path and its
@@ -209,7 +211,7 @@ func hotQueries() []string {
 
 // readQueries are the claim's statements, which run on the reader pool.
 func readQueries() []string {
-	return []string{dueIDsSQL, claimRowsSQL, eventsByNumberSQL, webhooksByIDSQL, nextDueSQL}
+	return []string{skipCheckSQL, dueIDsSQL, claimRowsSQL, eventsByNumberSQL, webhooksByIDSQL, nextDueSQL}
 }
 
 func (db *DB) prepareHot(ctx context.Context) error {
@@ -291,12 +293,12 @@ func (db *DB) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return ctx.Err()
 	}
 	defer func() { <-db.writing }()
-	db.finishIDs, db.restoreIDs = db.finishIDs[:0], db.restoreIDs[:0]
+	db.finishIDs, db.restoreIDs, db.requeuedAt = db.finishIDs[:0], db.restoreIDs[:0], math.MaxInt64
 	err := db.writeTx(ctx, fn)
 	if err != nil {
 		db.leases.restore(db.restoreIDs)
 	} else {
-		db.leases.finish(db.finishIDs)
+		db.leases.finish(db.finishIDs, db.requeuedAt)
 	}
 	if cap(db.finishIDs) > 1<<16 {
 		db.finishIDs = nil // a cancellation of many rows: do not keep its array
@@ -322,6 +324,10 @@ func (db *DB) writeTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 // finishOnCommit ends the leases of deliveries that the running write
 // transaction takes out of the claimable set or changes (see leaseTable.finish).
 func (db *DB) finishOnCommit(ids ...int64) { db.finishIDs = append(db.finishIDs, ids...) }
+
+// requeueOnCommit says that the running write transaction leaves leased
+// rows pending, due at atMS (for the claims' skip mark, see skipMark).
+func (db *DB) requeueOnCommit(atMS int64) { db.requeuedAt = min(db.requeuedAt, atMS) }
 
 // restoreOnRollback names leases the running write transaction marked completing.
 func (db *DB) restoreOnRollback(ids ...int64) { db.restoreIDs = append(db.restoreIDs, ids...) }
