@@ -235,6 +235,9 @@ func (db *DB) RecoverWebhook(ctx context.Context, s hookd.Scope, webhookID strin
 			return fmt.Errorf("recover webhook: %w", err)
 		}
 		n, err = res.RowsAffected()
+		if n > 0 {
+			db.requeueOnCommit(ms(now)) // due now: claims walk from the start again
+		}
 		return err
 	})
 	if err != nil {
