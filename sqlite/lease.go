@@ -49,10 +49,11 @@ type leaseTable struct {
 //   - when a lease is dropped, restored after a rollback or swept, or a
 //     commit finishes a lease other than by an outcome (a manual retry, a
 //     cancellation), or makes a row pending due no later than a claim may
-//     already have walked: each of these voids the mark (resetSkip);
-//   - by a write this table does not see (RecoverWebhook, another process
-//     on the file, a clock stepped back): the mark is void skipTTL after the
-//     walk that began it from the start, which bounds the delay.
+//     already have walked (an outcome to retry, a release, a webhook's
+//     recovery): each of these voids the mark (resetSkip);
+//   - by a write this table does not see (another process on the file, a
+//     clock stepped back): the mark is void skipTTL after the walk that
+//     began it from the start, which bounds the delay.
 //
 // A row inserted after the mark was read (a publish) has a rowid above
 // maxRow, every rowid of that snapshot. Its due time is its publisher's
