@@ -264,9 +264,10 @@ func (c *Client) roundTrip(ctx context.Context, cn *conn, o *outbound, deadline 
 		bufs := net.Buffers{cn.wbuf, o.body}
 		_, err = bufs.WriteTo(cn.nc)
 	}
-	if err != nil {
-		return a, false, err
-	}
+	// A receiver may answer and close before reading the whole body (a 413
+	// for a body over its limit): after a failed write the answer, if one
+	// came, is still read, as net/http does; the connection is not reused.
+	writeErr := err
 
 	cn.limitHeaders()
 	resp, err := http.ReadResponse(cn.br, nil)
@@ -275,6 +276,9 @@ func (c *Client) roundTrip(ctx context.Context, cn *conn, o *outbound, deadline 
 		resp, err = http.ReadResponse(cn.br, nil)
 	}
 	if err != nil {
+		if writeErr != nil {
+			return a, false, writeErr
+		}
 		if !cn.received() && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)) {
 			err = errNoAnswer
 		}
@@ -292,7 +296,7 @@ func (c *Client) roundTrip(ctx context.Context, cn *conn, o *outbound, deadline 
 	a.excerpt, ended = c.readBody(resp.Body)
 	// Reuse only a connection whose answer was read to its framed end, with
 	// nothing unasked-for behind it.
-	keep = ended && !resp.Close && cn.br.Buffered() == 0 &&
+	keep = writeErr == nil && ended && !resp.Close && cn.br.Buffered() == 0 &&
 		(resp.ContentLength >= 0 || len(resp.TransferEncoding) > 0)
 	return a, keep, nil
 }

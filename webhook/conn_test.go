@@ -244,6 +244,43 @@ func TestSendLargeBody(t *testing.T) {
 	checkSignature(t, got)
 }
 
+// TestSendAnswerBeforeBodyRead: a receiver that answers 413 and closes
+// after the headers, without reading a large body, is recorded as its 413,
+// not as a broken connection.
+func TestSendAnswerBeforeBodyRead(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		conn, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		r := bufio.NewReader(conn)
+		for { // the headers only
+			line, err := r.ReadSlice('\n')
+			if err != nil || len(line) <= 2 {
+				break
+			}
+		}
+		io.WriteString(conn, "HTTP/1.1 413 Content Too Large\r\nConnection: close\r\nContent-Length: 8\r\n\r\ntoo big!") //nolint:errcheck // the client's result is the check
+		conn.(*net.TCPConn).CloseWrite()                                                                                 //nolint:errcheck // as above
+		time.Sleep(100 * time.Millisecond)
+		conn.(*net.TCPConn).SetLinger(0) //nolint:errcheck // a reset, as a server closing with unread data sends
+	}()
+	c := newClient(t, webhook.Config{Policy: loopback})
+	job := newJob("http://" + ln.Addr().String() + "/hook")
+	job.Event.Data = json.RawMessage(`{"blob":"` + strings.Repeat("z", 8<<20) + `"}`)
+	res := c.Send(context.Background(), job)
+	if res.Attempt.StatusCode != 413 || res.Attempt.ResponseExcerpt != "too big!" {
+		t.Errorf("Send = %+v, want the receiver's 413 and its body", res.Attempt)
+	}
+}
+
 func TestSendRefusesNonASCIIHost(t *testing.T) {
 	t.Parallel()
 	c := newClient(t, webhook.Config{Policy: loopback})
