@@ -17,6 +17,15 @@ type EventType struct {
 	UpdatedAt   time.Time `json:"updated_at"`
 }
 
+// Validate checks an event type a client supplies: its name, and a
+// description every store can keep.
+func (t *EventType) Validate() error {
+	if err := ValidateEventTypeName(t.Name); err != nil {
+		return err
+	}
+	return ValidateText("description", t.Description)
+}
+
 // MaxEventTypeName bounds event type names.
 const MaxEventTypeName = 128
 

@@ -156,6 +156,11 @@ func (w *Webhook) Validate(now time.Time) error {
 	if len(w.Description) > MaxDescriptionLength {
 		return Errorf(EINVALID, "description must be at most %d characters", MaxDescriptionLength)
 	}
+	for _, f := range [...]struct{ name, v string }{{"name", w.Name}, {"description", w.Description}, {"source", w.Source}} {
+		if err := ValidateText(f.name, f.v); err != nil {
+			return err
+		}
+	}
 	if len(w.EventTypes) > MaxEventTypes {
 		return Errorf(EINVALID, "event_types may hold at most %d entries", MaxEventTypes)
 	}
@@ -193,6 +198,11 @@ func (w *Webhook) Validate(now time.Time) error {
 	}
 	if len(w.Metadata) > MaxMetadata {
 		return Errorf(EINVALID, "metadata may hold at most %d entries", MaxMetadata)
+	}
+	for k, v := range w.Metadata {
+		if err := ValidateText("metadata", k+v); err != nil {
+			return err
+		}
 	}
 	if w.Secret != "" {
 		if err := ValidateSecret(w.Secret); err != nil {
@@ -233,6 +243,9 @@ func validateHeader(k, v string) error {
 	}
 	if strings.ContainsAny(v, "\r\n\x00") {
 		return Errorf(EINVALID, "headers: the value of %q must not contain line breaks", k)
+	}
+	if err := ValidateText(`headers: the value of "`+k+`"`, v); err != nil {
+		return err
 	}
 	return nil
 }

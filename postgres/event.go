@@ -166,11 +166,11 @@ func validatePublish(r *hookd.PublishRequest) error {
 		return hookd.Errorf(hookd.EINVALID, "id must be at most %d characters", hookd.MaxEventIDLength)
 	}
 	// PostgreSQL text refuses these, and one refusal would fail the batch.
-	if !storableText(e.ID) {
-		return hookd.Errorf(hookd.EINVALID, "id must be valid UTF-8 without NUL characters")
+	if err := hookd.ValidateText("id", e.ID); err != nil {
+		return err
 	}
-	if !storableText(e.IdempotencyKey) {
-		return hookd.Errorf(hookd.EINVALID, "Idempotency-Key must be valid UTF-8 without NUL characters")
+	if err := hookd.ValidateText("Idempotency-Key", e.IdempotencyKey); err != nil {
+		return err
 	}
 	if !r.Test {
 		if err := hookd.ValidateEventTypeName(e.Type); err != nil {

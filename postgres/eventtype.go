@@ -22,7 +22,7 @@ func scanEventType(r pgx.Row) (*hookd.EventType, error) {
 
 // CreateEventType implements hookd.EventTypeService.
 func (db *DB) CreateEventType(ctx context.Context, s hookd.Scope, t *hookd.EventType) error {
-	if err := hookd.ValidateEventTypeName(t.Name); err != nil {
+	if err := t.Validate(); err != nil {
 		return err
 	}
 	now := db.now()
@@ -49,7 +49,7 @@ func (db *DB) EnsureEventTypes(ctx context.Context, s hookd.Scope, ts []*hookd.E
 	names := make([]string, len(ts))
 	descs := make([]string, len(ts))
 	for i, t := range ts {
-		if err := hookd.ValidateEventTypeName(t.Name); err != nil {
+		if err := t.Validate(); err != nil {
 			return err
 		}
 		names[i], descs[i] = t.Name, t.Description
@@ -106,6 +106,9 @@ func offsetUnlessCursor(p hookd.Page) int {
 
 // UpdateEventType implements hookd.EventTypeService.
 func (db *DB) UpdateEventType(ctx context.Context, s hookd.Scope, name, description string) (*hookd.EventType, error) {
+	if err := hookd.ValidateText("description", description); err != nil {
+		return nil, err
+	}
 	t, err := scanEventType(db.pool.QueryRow(ctx, `UPDATE event_types SET description = $1, updated_at = $2
 		WHERE tenant_id = $3 AND mode = $4 AND name = $5 RETURNING `+eventTypeColumns,
 		description, db.now(), s.TenantID, string(s.Mode), name))

@@ -149,6 +149,12 @@ func (b *publishBatch) publish(r *hookd.PublishRequest) (hookd.PublishResult, er
 	if len(e.ID) > hookd.MaxEventIDLength {
 		return hookd.PublishResult{Err: hookd.Errorf(hookd.EINVALID, "id must be at most %d characters", hookd.MaxEventIDLength)}, nil
 	}
+	if err := hookd.ValidateText("id", e.ID); err != nil {
+		return hookd.PublishResult{Err: err}, nil
+	}
+	if err := hookd.ValidateText("Idempotency-Key", e.IdempotencyKey); err != nil {
+		return hookd.PublishResult{Err: err}, nil
+	}
 	if !r.Test {
 		if err := hookd.ValidateEventTypeName(e.Type); err != nil {
 			return hookd.PublishResult{Err: hookd.Errorf(hookd.EINVALID, "type: %s", hookd.ErrorMessage(err))}, nil

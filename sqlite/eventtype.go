@@ -23,7 +23,7 @@ func scanEventType(s scanner) (*hookd.EventType, error) {
 
 // CreateEventType implements hookd.EventTypeService.
 func (db *DB) CreateEventType(ctx context.Context, s hookd.Scope, t *hookd.EventType) error {
-	if err := hookd.ValidateEventTypeName(t.Name); err != nil {
+	if err := t.Validate(); err != nil {
 		return err
 	}
 	now := db.now()
@@ -45,7 +45,7 @@ func (db *DB) CreateEventType(ctx context.Context, s hookd.Scope, t *hookd.Event
 // EnsureEventTypes implements hookd.EventTypeService.
 func (db *DB) EnsureEventTypes(ctx context.Context, s hookd.Scope, ts []*hookd.EventType) error {
 	for _, t := range ts {
-		if err := hookd.ValidateEventTypeName(t.Name); err != nil {
+		if err := t.Validate(); err != nil {
 			return err
 		}
 	}
@@ -123,6 +123,9 @@ func (db *DB) FindEventTypes(ctx context.Context, s hookd.Scope, f hookd.EventTy
 
 // UpdateEventType implements hookd.EventTypeService.
 func (db *DB) UpdateEventType(ctx context.Context, s hookd.Scope, name, description string) (*hookd.EventType, error) {
+	if err := hookd.ValidateText("description", description); err != nil {
+		return nil, err
+	}
 	now := db.now()
 	var t *hookd.EventType
 	err := db.write(ctx, func(tx *sql.Tx) error {

@@ -82,6 +82,7 @@ func Run(t *testing.T, open OpenFunc) {
 	all = append(all, webhookTests...)
 	all = append(all, publishTests...)
 	all = append(all, queueTests...)
+	all = append(all, textTests...)
 	for _, tc := range all {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
