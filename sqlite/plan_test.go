@@ -70,23 +70,10 @@ func TestQueryPlans(t *testing.T) {
 		{"prune deliveries", `SELECT id FROM deliveries WHERE id < ? AND created_at < ? AND status != 'pending' LIMIT ?`, false},
 		{"prune events", pruneEventsSQL, false},
 	}...) {
-		args := make([]any, strings.Count(c.query, "?"))
-		rows, err := db.reader.QueryContext(ctx, `EXPLAIN QUERY PLAN `+c.query, args...)
+		plan, err := queryPlan(ctx, db, c.query, make([]any, strings.Count(c.query, "?"))...)
 		if err != nil {
 			t.Errorf("%s: %v", c.name, err)
 			continue
-		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, notused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		if err := rows.Close(); err != nil {
-			t.Fatal(err)
 		}
 		t.Logf("%s:\n%s", c.name, strings.Join(plan, "\n"))
 		for _, step := range plan {
@@ -101,4 +88,23 @@ func TestQueryPlans(t *testing.T) {
 			}
 		}
 	}
+}
+
+// queryPlan returns the steps of SQLite's plan for query.
+func queryPlan(ctx context.Context, db *DB, query string, args ...any) ([]string, error) {
+	rows, err := db.reader.QueryContext(ctx, `EXPLAIN QUERY PLAN `+query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, notused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+			return nil, err
+		}
+		plan = append(plan, detail)
+	}
+	return plan, rows.Err()
 }

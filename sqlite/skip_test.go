@@ -141,21 +141,8 @@ func TestSkipCheckPlan(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	rows, err := db.reader.Query(`EXPLAIN QUERY PLAN `+skipCheckSQL, 1, 2)
+	plan, err := queryPlan(context.Background(), db, skipCheckSQL, 1, 2)
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var plan []string
-	for rows.Next() {
-		var id, parent, notused int
-		var detail string
-		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
-			t.Fatal(err)
-		}
-		plan = append(plan, detail)
-	}
-	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
 	joined := strings.Join(plan, "\n")
