@@ -129,6 +129,18 @@ type ClaimRequest struct {
 	Now   time.Time
 }
 
+// Validate refuses a claim no store can serve (EINVALID). A Limit of zero
+// or less is valid: it claims nothing.
+func (r ClaimRequest) Validate() error {
+	if r.Lease <= 0 {
+		return Errorf(EINVALID, "claim lease must be positive, got %s", r.Lease)
+	}
+	if r.Owner == "" {
+		return Errorf(EINVALID, "claim owner is required")
+	}
+	return nil
+}
+
 // QueueStats describes the queue for metrics.
 type QueueStats struct {
 	Pending      int           // deliveries waiting (due or not)

@@ -1,6 +1,7 @@
 package hookd
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -47,6 +48,47 @@ type PublishRequest struct {
 	// and filters, and is not added to the catalog.
 	Test      bool
 	WebhookID string
+}
+
+// Validate checks what every store relies on before it accepts r, and
+// fills the event's BodyHash if it is empty. Its errors are the request's
+// own refusal (EINVALID), not the batch's.
+func (r *PublishRequest) Validate() error {
+	e, s := r.Event, r.Scope
+	if e == nil {
+		return Errorf(EINVALID, "event is required")
+	}
+	if !s.Mode.Valid() || s.TenantID == "" {
+		return Errorf(EINVALID, "scope is incomplete")
+	}
+	if len(e.ID) > MaxEventIDLength {
+		return Errorf(EINVALID, "id must be at most %d characters", MaxEventIDLength)
+	}
+	if err := ValidateText("id", e.ID); err != nil {
+		return err
+	}
+	if err := ValidateText("Idempotency-Key", e.IdempotencyKey); err != nil {
+		return err
+	}
+	if !r.Test {
+		if err := ValidateEventTypeName(e.Type); err != nil {
+			return Errorf(EINVALID, "type: %s", ErrorMessage(err))
+		}
+	}
+	if e.BodyHash == nil {
+		e.BodyHash = ComputeBodyHash(e.Type, e.Data)
+	}
+	return nil
+}
+
+// Replay answers a request for e whose id or Idempotency-Key (what names
+// it) was used before by prev, which made n deliveries: prev again if the
+// bodies match, ECONFLICT if not.
+func Replay(prev *Event, n int, e *Event, what string) PublishResult {
+	if !bytes.Equal(prev.BodyHash, e.BodyHash) {
+		return PublishResult{Err: Errorf(ECONFLICT, "%s was already used with a different body", what)}
+	}
+	return PublishResult{Event: prev, Deliveries: n, Replayed: true}
 }
 
 // PublishResult answers one PublishRequest.

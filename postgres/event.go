@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -126,7 +125,7 @@ func (db *DB) publishOnce(ctx context.Context, reqs []hookd.PublishRequest, chos
 		}
 		valid := make([]bool, len(reqs))
 		for i := range reqs {
-			if err := validatePublish(&reqs[i]); err != nil {
+			if err := reqs[i].Validate(); err != nil {
 				results[i] = hookd.PublishResult{Err: err}
 				continue
 			}
@@ -151,36 +150,6 @@ func (db *DB) publishOnce(ctx context.Context, reqs []hookd.PublishRequest, chos
 		return nil, err
 	}
 	return results, nil
-}
-
-// validatePublish checks what the store relies on; per-request refusals.
-func validatePublish(r *hookd.PublishRequest) error {
-	e, s := r.Event, r.Scope
-	if e == nil {
-		return hookd.Errorf(hookd.EINVALID, "event is required")
-	}
-	if !s.Mode.Valid() || s.TenantID == "" {
-		return hookd.Errorf(hookd.EINVALID, "scope is incomplete")
-	}
-	if len(e.ID) > hookd.MaxEventIDLength {
-		return hookd.Errorf(hookd.EINVALID, "id must be at most %d characters", hookd.MaxEventIDLength)
-	}
-	// PostgreSQL text refuses these, and one refusal would fail the batch.
-	if err := hookd.ValidateText("id", e.ID); err != nil {
-		return err
-	}
-	if err := hookd.ValidateText("Idempotency-Key", e.IdempotencyKey); err != nil {
-		return err
-	}
-	if !r.Test {
-		if err := hookd.ValidateEventTypeName(e.Type); err != nil {
-			return hookd.Errorf(hookd.EINVALID, "type: %s", hookd.ErrorMessage(err))
-		}
-	}
-	if e.BodyHash == nil {
-		e.BodyHash = hookd.ComputeBodyHash(e.Type, e.Data)
-	}
-	return nil
 }
 
 // lookupEventsSQL finds earlier events by (scope, id) and by (scope, key).
@@ -274,12 +243,12 @@ func (b *publishBatch) publish(r *hookd.PublishRequest, chosenID bool) (hookd.Pu
 	e, s := r.Event, r.Scope
 	if chosenID {
 		if prev := b.byID[scopeKey{s, e.ID}]; prev != nil {
-			return replay(prev, e, fmt.Sprintf("event id %s", e.ID)), nil
+			return hookd.Replay(prev.event, prev.deliveries, e, fmt.Sprintf("event id %s", e.ID)), nil
 		}
 	}
 	if e.IdempotencyKey != "" {
 		if prev := b.byKey[scopeKey{s, e.IdempotencyKey}]; prev != nil {
-			return replay(prev, e, fmt.Sprintf("Idempotency-Key %q", e.IdempotencyKey)), nil
+			return hookd.Replay(prev.event, prev.deliveries, e, fmt.Sprintf("Idempotency-Key %q", e.IdempotencyKey)), nil
 		}
 	}
 	if !chosenID {
@@ -313,14 +282,6 @@ func (b *publishBatch) publish(r *hookd.PublishRequest, chosenID bool) (hookd.Pu
 		b.byKey[scopeKey{s, e.IdempotencyKey}] = a
 	}
 	return hookd.PublishResult{Event: e, Deliveries: n}, nil
-}
-
-// replay answers a request whose id or key was used before.
-func replay(prev *accepted, e *hookd.Event, what string) hookd.PublishResult {
-	if !bytes.Equal(prev.event.BodyHash, e.BodyHash) {
-		return hookd.PublishResult{Err: hookd.Errorf(hookd.ECONFLICT, "%s was already used with a different body", what)}
-	}
-	return hookd.PublishResult{Event: prev.event, Deliveries: prev.deliveries, Replayed: true}
 }
 
 // fanOut queues the request's deliveries and returns how many.

@@ -6,7 +6,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
@@ -36,11 +35,8 @@ func (db *DB) ClaimDeliveries(ctx context.Context, r hookd.ClaimRequest) ([]*hoo
 	if r.Limit <= 0 {
 		return nil, nil
 	}
-	if r.Lease <= 0 {
-		return nil, hookd.Errorf(hookd.EINVALID, "claim lease must be positive, got %s", r.Lease)
-	}
-	if r.Owner == "" {
-		return nil, hookd.Errorf(hookd.EINVALID, "claim owner is required")
+	if err := r.Validate(); err != nil {
+		return nil, err
 	}
 	now := pgTime(r.Now)
 	rows, _ := db.pool.Query(ctx, claimSQL, r.Owner, now.Add(r.Lease), now, r.Limit)
@@ -289,14 +285,11 @@ func (db *DB) complete(ctx context.Context, tx pgx.Tx, outs []hookd.Outcome) err
 // pgText makes s storable in a text column: PostgreSQL refuses NUL bytes
 // and invalid UTF-8, which a receiver's response may well contain.
 func pgText(s string) string {
-	if storableText(s) {
+	if hookd.StorableText(s) {
 		return s
 	}
 	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }
-
-// storableText reports whether a text column accepts s.
-func storableText(s string) bool { return strings.IndexByte(s, 0) < 0 && utf8.ValidString(s) }
 
 // NextDueAt implements hookd.Queue.
 func (db *DB) NextDueAt(ctx context.Context) (*time.Time, error) {

@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -139,31 +138,10 @@ func (b *publishBatch) prepare(st **sql.Stmt, query string) (*sql.Stmt, error) {
 // publish handles one request. A returned error aborts the batch; a
 // per-request refusal is the result's Err.
 func (b *publishBatch) publish(r *hookd.PublishRequest) (hookd.PublishResult, error) {
+	if err := r.Validate(); err != nil {
+		return hookd.PublishResult{Err: err}, nil
+	}
 	e, s := r.Event, r.Scope
-	if e == nil {
-		return hookd.PublishResult{Err: hookd.Errorf(hookd.EINVALID, "event is required")}, nil
-	}
-	if !s.Mode.Valid() || s.TenantID == "" {
-		return hookd.PublishResult{Err: hookd.Errorf(hookd.EINVALID, "scope is incomplete")}, nil
-	}
-	if len(e.ID) > hookd.MaxEventIDLength {
-		return hookd.PublishResult{Err: hookd.Errorf(hookd.EINVALID, "id must be at most %d characters", hookd.MaxEventIDLength)}, nil
-	}
-	if err := hookd.ValidateText("id", e.ID); err != nil {
-		return hookd.PublishResult{Err: err}, nil
-	}
-	if err := hookd.ValidateText("Idempotency-Key", e.IdempotencyKey); err != nil {
-		return hookd.PublishResult{Err: err}, nil
-	}
-	if !r.Test {
-		if err := hookd.ValidateEventTypeName(e.Type); err != nil {
-			return hookd.PublishResult{Err: hookd.Errorf(hookd.EINVALID, "type: %s", hookd.ErrorMessage(err))}, nil
-		}
-	}
-	if e.BodyHash == nil {
-		e.BodyHash = hookd.ComputeBodyHash(e.Type, e.Data)
-	}
-
 	// Idempotency: the same id or key seen before, in this batch or committed.
 	chosenID := e.ID != ""
 	if chosenID {
@@ -172,7 +150,7 @@ func (b *publishBatch) publish(r *hookd.PublishRequest) (hookd.PublishResult, er
 			return hookd.PublishResult{}, err
 		}
 		if prev != nil {
-			return replay(prev, e, fmt.Sprintf("event id %s", e.ID)), nil
+			return hookd.Replay(prev.event, prev.deliveries, e, fmt.Sprintf("event id %s", e.ID)), nil
 		}
 	}
 	if e.IdempotencyKey != "" {
@@ -181,7 +159,7 @@ func (b *publishBatch) publish(r *hookd.PublishRequest) (hookd.PublishResult, er
 			return hookd.PublishResult{}, err
 		}
 		if prev != nil {
-			return replay(prev, e, fmt.Sprintf("Idempotency-Key %q", e.IdempotencyKey)), nil
+			return hookd.Replay(prev.event, prev.deliveries, e, fmt.Sprintf("Idempotency-Key %q", e.IdempotencyKey)), nil
 		}
 	}
 	if !chosenID {
@@ -249,14 +227,6 @@ func (b *publishBatch) lookup(s hookd.Scope, seen map[hookd.Scope]map[string]*ac
 		return nil, fmt.Errorf("find event: %w", err)
 	}
 	return &accepted{event: ev, deliveries: n}, nil
-}
-
-// replay answers a request whose id or key was used before.
-func replay(prev *accepted, e *hookd.Event, what string) hookd.PublishResult {
-	if !bytes.Equal(prev.event.BodyHash, e.BodyHash) {
-		return hookd.PublishResult{Err: hookd.Errorf(hookd.ECONFLICT, "%s was already used with a different body", what)}
-	}
-	return hookd.PublishResult{Event: prev.event, Deliveries: prev.deliveries, Replayed: true}
 }
 
 func (b *publishBatch) ensureEventType(s hookd.Scope, name string) error {

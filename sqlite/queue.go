@@ -47,11 +47,8 @@ func (db *DB) ClaimDeliveries(ctx context.Context, r hookd.ClaimRequest) ([]*hoo
 	if r.Limit <= 0 {
 		return nil, nil
 	}
-	if r.Lease <= 0 {
-		return nil, hookd.Errorf(hookd.EINVALID, "claim lease must be positive, got %s", r.Lease)
-	}
-	if r.Owner == "" {
-		return nil, hookd.Errorf(hookd.EINVALID, "claim owner is required")
+	if err := r.Validate(); err != nil {
+		return nil, err
 	}
 	now := r.Now.UTC().Truncate(time.Millisecond)
 	db.leases.sweep(now)
