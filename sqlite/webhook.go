@@ -15,6 +15,17 @@ const webhookColumns = `number, id, tenant_id, mode, name, description, url, eve
 	enabled, status, secret, single_use, expires_at, tls_verify, headers, rate_limit, metadata, source,
 	created_at, updated_at, previous_secret, previous_secret_expires_at, failing_since`
 
+// updateWebhookSQL writes every column of webhookColumns but number, in
+// webhookValues' order, to the row numbered by the last argument.
+var updateWebhookSQL = func() string {
+	cols := strings.Split(strings.TrimPrefix(webhookColumns, "number, "), ",")
+	set := make([]string, len(cols))
+	for i, c := range cols {
+		set[i] = strings.TrimSpace(c) + " = ?"
+	}
+	return `UPDATE webhooks SET ` + strings.Join(set, ", ") + ` WHERE number = ?`
+}()
+
 func scanWebhook(s scanner) (*hookd.Webhook, error) {
 	var (
 		w                                        hookd.Webhook
@@ -240,13 +251,7 @@ func (db *DB) UpdateWebhook(ctx context.Context, s hookd.Scope, id string, u hoo
 		if err != nil {
 			return fmt.Errorf("update webhook: %w", err)
 		}
-		cols := strings.Split(strings.TrimPrefix(webhookColumns, "number, "), ",")
-		set := make([]string, len(cols))
-		for i, c := range cols {
-			set[i] = strings.TrimSpace(c) + " = ?"
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE webhooks SET `+strings.Join(set, ", ")+` WHERE number = ?`, append(vals, w.Number)...)
-		if err != nil {
+		if _, err := tx.ExecContext(ctx, updateWebhookSQL, append(vals, w.Number)...); err != nil {
 			return fmt.Errorf("update webhook: %w", err)
 		}
 		if !w.Enabled {
