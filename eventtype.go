@@ -105,6 +105,18 @@ func SubscribesToResource(patterns []string, r string) bool {
 	return false
 }
 
+// ConcreteEventTypes returns the patterns that name one event type (not
+// wildcards), in their original order: those a catalog must hold.
+func ConcreteEventTypes(patterns []string) []string {
+	var concrete []string
+	for _, p := range patterns {
+		if !IsWildcard(p) {
+			concrete = append(concrete, p)
+		}
+	}
+	return concrete
+}
+
 // MissingEventTypes returns the patterns that are neither wildcards nor in
 // the catalog, in their original order.
 func MissingEventTypes(patterns []string, catalog map[string]bool) []string {

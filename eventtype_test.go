@@ -97,3 +97,11 @@ func TestResources(t *testing.T) {
 		t.Errorf("GroupByResource (-want +got):\n%s", diff)
 	}
 }
+
+func TestConcreteEventTypes(t *testing.T) {
+	t.Parallel()
+	got := hookd.ConcreteEventTypes([]string{"a.b", "*", "c.*", "c.d"})
+	if diff := cmp.Diff([]string{"a.b", "c.d"}, got); diff != "" {
+		t.Errorf("ConcreteEventTypes (-want +got):\n%s", diff)
+	}
+}

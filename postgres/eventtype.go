@@ -135,12 +135,7 @@ func (db *DB) DeleteEventType(ctx context.Context, s hookd.Scope, name string) e
 // catalog has.
 func catalog(ctx context.Context, q pgxQuerier, s hookd.Scope, patterns []string) (map[string]bool, error) {
 	have := map[string]bool{}
-	var concrete []string
-	for _, p := range patterns {
-		if !hookd.IsWildcard(p) {
-			concrete = append(concrete, p)
-		}
-	}
+	concrete := hookd.ConcreteEventTypes(patterns)
 	if len(concrete) == 0 {
 		return have, nil
 	}

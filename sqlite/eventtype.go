@@ -160,12 +160,7 @@ func (db *DB) DeleteEventType(ctx context.Context, s hookd.Scope, name string) e
 // catalog returns the names of the scope's event types among names.
 func catalog(ctx context.Context, q querier, s hookd.Scope, names []string) (map[string]bool, error) {
 	have := map[string]bool{}
-	var concrete []string
-	for _, n := range names {
-		if !hookd.IsWildcard(n) {
-			concrete = append(concrete, n)
-		}
-	}
+	concrete := hookd.ConcreteEventTypes(names)
 	if len(concrete) == 0 {
 		return have, nil
 	}
