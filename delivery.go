@@ -28,8 +28,11 @@ type Delivery struct {
 	NextAttemptAt *time.Time     `json:"next_attempt_at"`
 	LastError     string         `json:"last_error,omitempty"`
 	LastStatus    int            `json:"last_status_code,omitempty"`
-	CreatedAt     time.Time      `json:"created_at"`
-	UpdatedAt     time.Time      `json:"updated_at"`
+	// Manual is true for a delivery that a person requeued (retry, recover):
+	// its next attempt is its last, whatever the schedule says.
+	Manual    bool      `json:"-"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // ErrorClass says why an attempt failed, for people and for the retry rules.

@@ -107,15 +107,9 @@ type EventFilter struct {
 	Page
 }
 
-// EventService accepts and finds events.
+// EventService finds events. Publishing goes through a Publisher, which
+// batches requests into EventStore.PublishEvents (group commit).
 type EventService interface {
-	// PublishEvents commits every request's event and its deliveries — one
-	// per deliverable webhook of the same scope whose event types and filter
-	// match — in one transaction, and answers each request in order. An
-	// unknown event type is added to the scope's catalog. This is the group
-	// commit of the design: callers batch concurrent publishes into one call.
-	// The error is for the batch as a whole (nothing was committed).
-	PublishEvents(ctx context.Context, reqs []PublishRequest) ([]PublishResult, error)
 	// FindEventByID returns ENOTFOUND.
 	FindEventByID(ctx context.Context, s Scope, id string) (*Event, error)
 	// FindEvents returns one page ordered by id descending (newest first).

@@ -33,9 +33,10 @@ func NewSubscriber(id string, eventTypes []string, filter []byte, status Webhook
 // Recipients appends to dst the ids of the subscribers (of r's scope) that
 // receive r's event: for a test event every one (or only r.WebhookID), else
 // the deliverable ones whose event types and filter match. It returns
-// EINVALID when a filter has to read data that is not JSON. found reports
-// whether r.WebhookID was among subs.
-func Recipients(dst []string, r *PublishRequest, subs []Subscriber) (ids []string, found bool, err error) {
+// EINVALID when a filter has to read data that is not JSON. A test event
+// for one webhook that is not among subs reaches none: whether that webhook
+// exists is the caller's to check before it publishes.
+func Recipients(dst []string, r *PublishRequest, subs []Subscriber) (ids []string, err error) {
 	e := r.Event
 	var doc map[string]any
 	for i := range subs {
@@ -45,7 +46,6 @@ func Recipients(dst []string, r *PublishRequest, subs []Subscriber) (ids []strin
 				if w.ID != r.WebhookID {
 					continue
 				}
-				found = true
 			}
 		} else {
 			if !w.Deliverable || !MatchEventType(w.EventTypes, e.Type) {
@@ -54,7 +54,7 @@ func Recipients(dst []string, r *PublishRequest, subs []Subscriber) (ids []strin
 			if w.Filter != nil {
 				if doc == nil {
 					if doc, err = NewFilterDocument(e); err != nil {
-						return dst, found, Errorf(EINVALID, "data: %v", err)
+						return dst, Errorf(EINVALID, "data: %v", err)
 					}
 				}
 				if !w.Filter.Match(doc) {
@@ -64,5 +64,5 @@ func Recipients(dst []string, r *PublishRequest, subs []Subscriber) (ids []strin
 		}
 		dst = append(dst, w.ID)
 	}
-	return dst, found, nil
+	return dst, nil
 }

@@ -1,8 +1,10 @@
 // Package hookd holds the domain of the hookd webhook service: its types
 // (tenants, API keys, event types, webhooks, events, deliveries, attempts),
-// the service interfaces that storage adapters implement, the error codes
-// every layer speaks, and the pure rules that all adapters share (validation,
-// event-type and filter matching, the retry policy).
+// the services that hold every rule (validation, derived state, keys,
+// retry and recover, the catalog; services.go), the narrow store interfaces
+// that database adapters implement (store.go), the error codes every layer
+// speaks, and the pure rules that all adapters share (event-type and filter
+// matching, the retry policy).
 //
 // It imports nothing but the standard library. Adapters are named after the
 // technology they wrap (sqlite, postgres, httpapi, webhook) and only cmd/hookd
@@ -48,17 +50,6 @@ func ParseMode(s string) (Mode, error) {
 type Scope struct {
 	TenantID string
 	Mode     Mode
-}
-
-// Services is what the API layers (canonical and compatibility) work with.
-// cmd/hookd fills it; Webhooks is already wrapped by GuardedWebhooks.
-type Services struct {
-	Tenants    TenantService
-	Webhooks   WebhookService
-	EventTypes EventTypeService
-	Events     EventService
-	Deliveries DeliveryService
-	Publisher  Publisher
 }
 
 // crockford is Crockford's base32 alphabet in lower case: ids sort by time

@@ -96,7 +96,7 @@ func BenchmarkRecipients(b *testing.B) {
 				b.ReportAllocs()
 				dst := make([]string, 0, n)
 				for b.Loop() {
-					ids, _, err := hookd.Recipients(dst[:0], r, subs)
+					ids, err := hookd.Recipients(dst[:0], r, subs)
 					if err != nil || len(ids) != n {
 						b.Fatalf("Recipients = %d ids, %v", len(ids), err)
 					}

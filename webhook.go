@@ -71,7 +71,7 @@ func (w *Webhook) Secrets(now time.Time) []string {
 
 // Deliverable reports whether the webhook receives events at time now.
 func (w *Webhook) Deliverable(now time.Time) bool {
-	return w.Enabled && w.Status == StatusActive && (w.ExpiresAt == nil || now.Before(*w.ExpiresAt))
+	return w.Enabled && w.StatusAt(now) == StatusActive
 }
 
 // NewSecret returns a fresh signing secret: whsec_ + base64 of 24 random bytes,
@@ -145,8 +145,15 @@ func ValidateURL(field, raw string) error {
 
 // Validate checks the fields a client supplies, returning EINVALID with a
 // message that names the field. It does not check that the event types
-// exist in the catalog: stores do that in the transaction that writes.
+// exist in the catalog: the webhook service does.
 func (w *Webhook) Validate(now time.Time) error {
+	return w.validate(now, true)
+}
+
+// validate is Validate; checkExpiry false leaves expires_at unchecked, for
+// an update that does not change it (a webhook that has expired can still
+// be renamed, disabled or given a new expiry).
+func (w *Webhook) validate(now time.Time, checkExpiry bool) error {
 	if err := ValidateURL("url", w.URL); err != nil {
 		return err
 	}
@@ -182,7 +189,7 @@ func (w *Webhook) Validate(now time.Time) error {
 			return Errorf(EINVALID, "fields[%d]: %q is not a dot-separated field path", i, f)
 		}
 	}
-	if w.ExpiresAt != nil && !w.ExpiresAt.After(now) {
+	if checkExpiry && w.ExpiresAt != nil && !w.ExpiresAt.After(now) {
 		return Errorf(EINVALID, "expires_at must be in the future, got %s", w.ExpiresAt.UTC().Format(time.RFC3339))
 	}
 	if len(w.Headers) > MaxHeaders {
@@ -295,6 +302,7 @@ type WebhookUpdate struct {
 
 // Apply copies the set fields of u onto w. Setting Enabled recomputes Status:
 // enabling an auto-disabled webhook brings it back and forgets its failures.
+// Status is left as stores keep it (heldStatus).
 func (u *WebhookUpdate) Apply(w *Webhook, now time.Time) {
 	if u.Name != nil {
 		w.Name = *u.Name
@@ -341,20 +349,31 @@ func (u *WebhookUpdate) Apply(w *Webhook, now time.Time) {
 			w.FailingSince = nil
 		}
 	}
-	w.Status = w.statusAt(now)
+	w.Status = w.heldStatus()
 	w.UpdatedAt = now
 }
 
-// statusAt derives the status from the other fields; auto_disabled sticks
-// until the webhook is enabled again by an update.
-func (w *Webhook) statusAt(now time.Time) WebhookStatus {
+// StatusAt is the webhook's status at now, derived when read from its
+// fields and the clock: expired comes from expires_at, never from a stored
+// value, so a webhook reads expired from the moment it expires.
+func (w *Webhook) StatusAt(now time.Time) WebhookStatus {
+	st := w.heldStatus()
+	if st == StatusActive && w.ExpiresAt != nil && !now.Before(*w.ExpiresAt) {
+		return StatusExpired
+	}
+	return st
+}
+
+// heldStatus is the part of the status that does not depend on the clock,
+// which is what stores keep: auto_disabled sticks until the webhook is
+// enabled again by an update. (A status "expired" stored by an earlier
+// version reads as active here and as expired from StatusAt.)
+func (w *Webhook) heldStatus() WebhookStatus {
 	switch {
 	case !w.Enabled && w.Status == StatusAutoDisabled:
 		return StatusAutoDisabled
 	case !w.Enabled:
 		return StatusDisabled
-	case w.ExpiresAt != nil && !now.Before(*w.ExpiresAt):
-		return StatusExpired
 	}
 	return StatusActive
 }
@@ -368,7 +387,7 @@ func (w *Webhook) Prepare(s Scope, now time.Time) {
 		w.Secret = NewSecret()
 	}
 	w.FillEmpty()
-	w.Status = w.statusAt(now)
+	w.Status = w.heldStatus()
 	w.CreatedAt, w.UpdatedAt = now, now
 }
 
@@ -389,7 +408,9 @@ func (w *Webhook) FillEmpty() {
 	}
 }
 
-// WebhookService stores webhooks. Every method is confined to its Scope.
+// WebhookService manages webhooks; NewServices implements it over a
+// WebhookStore. Every method is confined to its Scope, and every webhook it
+// returns carries its status at the time of the call (StatusAt).
 type WebhookService interface {
 	// CreateWebhook validates w (EINVALID, naming the field; an event type
 	// that is neither a wildcard nor in the catalog is EINVALID), fills the
@@ -401,8 +422,9 @@ type WebhookService interface {
 	FindWebhookByNumber(ctx context.Context, s Scope, n int64) (*Webhook, error)
 	// FindWebhooks returns one page, ordered by id, and the total that match.
 	FindWebhooks(ctx context.Context, s Scope, f WebhookFilter) ([]*Webhook, int, error)
-	// UpdateWebhook applies u and validates the result as CreateWebhook does.
-	// Returns ENOTFOUND, EINVALID.
+	// UpdateWebhook applies u and validates the result as CreateWebhook does
+	// (expires_at only when u sets it). Disabling cancels the webhook's
+	// pending deliveries. Returns ENOTFOUND, EINVALID.
 	UpdateWebhook(ctx context.Context, s Scope, id string, u WebhookUpdate) (*Webhook, error)
 	// DeleteWebhook returns ENOTFOUND. Its pending deliveries are cancelled.
 	DeleteWebhook(ctx context.Context, s Scope, id string) error

@@ -52,7 +52,7 @@ func TestRetriesAfterFailure(t *testing.T) {
 		if len(ds) != 1 {
 			t.Fatalf("event %s has %d deliveries, want 1", id, len(ds))
 		}
-		_, attempts, err := h.db.FindDeliveryByID(context.Background(), h.scope, ds[0].ID)
+		_, attempts, err := services(h.db).Deliveries.FindDeliveryByID(context.Background(), h.scope, ds[0].ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -114,7 +114,7 @@ func TestGoneDisablesTheWebhook(t *testing.T) {
 	startDispatcher(t, h.db, Config{})
 
 	waitFor(t, "the delivery to fail", func() bool { return h.countStatus(w.ID, hookd.DeliveryFailed) == 1 })
-	got, err := h.db.FindWebhookByID(context.Background(), h.scope, w.ID)
+	got, err := services(h.db).Webhooks.FindWebhookByID(context.Background(), h.scope, w.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +135,7 @@ func TestSingleUseWebhookIsDeletedAfterItsFirstSuccess(t *testing.T) {
 	startDispatcher(t, h.db, Config{})
 
 	waitFor(t, "the webhook to go", func() bool {
-		_, err := h.db.FindWebhookByID(context.Background(), h.scope, w.ID)
+		_, err := services(h.db).Webhooks.FindWebhookByID(context.Background(), h.scope, w.ID)
 		return hookd.ErrorCode(err) == hookd.ENOTFOUND
 	})
 	if _, ok := rc.count(); ok != 1 {

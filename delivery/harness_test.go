@@ -31,7 +31,7 @@ func newHarness(t testing.TB) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	ten, err := db.CreateTenant(ctx, "acme")
+	ten, err := services(db).Tenants.CreateTenant(ctx, "acme")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +44,7 @@ func (h *harness) webhook(url string, edit func(*hookd.Webhook)) *hookd.Webhook 
 	if edit != nil {
 		edit(w)
 	}
-	if err := h.db.CreateWebhook(context.Background(), h.scope, w); err != nil {
+	if err := services(h.db).Webhooks.CreateWebhook(context.Background(), h.scope, w); err != nil {
 		h.t.Fatal(err)
 	}
 	return w
@@ -52,7 +52,7 @@ func (h *harness) webhook(url string, edit func(*hookd.Webhook)) *hookd.Webhook 
 
 func (h *harness) eventType(name string) {
 	h.t.Helper()
-	if err := h.db.CreateEventType(context.Background(), h.scope, &hookd.EventType{Name: name}); err != nil {
+	if err := services(h.db).EventTypes.CreateEventType(context.Background(), h.scope, &hookd.EventType{Name: name}); err != nil {
 		h.t.Fatal(err)
 	}
 }
@@ -91,7 +91,7 @@ func (h *harness) deliveries(f hookd.DeliveryFilter) []*hookd.Delivery {
 	var all []*hookd.Delivery
 	f.Limit = hookd.MaxPageLimit
 	for {
-		page, err := h.db.FindDeliveries(context.Background(), h.scope, f)
+		page, err := services(h.db).Deliveries.FindDeliveries(context.Background(), h.scope, f)
 		if err != nil {
 			h.t.Fatal(err)
 		}
@@ -241,4 +241,9 @@ func (q *recordingQueue) recorded() ([]hookd.Outcome, []time.Time) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return append([]hookd.Outcome(nil), q.outcomes...), append([]time.Time(nil), q.writtenAt...)
+}
+
+// services are the domain's services over db, on the real clock.
+func services(db *sqlite.DB) hookd.Services {
+	return hookd.NewServices(db, hookd.ServiceOptions{Policy: hookd.NetPolicy{AllowPrivate: true}})
 }

@@ -29,7 +29,7 @@ func TestAutoDisablePublishesWebhookDisabled(t *testing.T) {
 	pub := startPublisher(t, h.db, PublisherOptions{OnCommit: d.Notify})
 	var since time.Time
 	waitFor(t, "the webhook to start failing", func() bool {
-		w, err := h.db.FindWebhookByID(context.Background(), h.scope, bad.ID)
+		w, err := services(h.db).Webhooks.FindWebhookByID(context.Background(), h.scope, bad.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -47,7 +47,7 @@ func TestAutoDisablePublishesWebhookDisabled(t *testing.T) {
 	if err := m.RunOnce(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	got, err := h.db.FindWebhookByID(context.Background(), h.scope, bad.ID)
+	got, err := services(h.db).Webhooks.FindWebhookByID(context.Background(), h.scope, bad.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,7 +31,7 @@ const DefaultMaxBatch = 512
 // is no artificial linger: a batch is what arrived while the previous one
 // was committing.
 type Publisher struct {
-	events hookd.EventService
+	events hookd.EventStore
 	opts   PublisherOptions
 
 	mu      sync.Mutex
@@ -53,7 +53,7 @@ type publishCall struct {
 var _ hookd.Publisher = (*Publisher)(nil)
 
 // NewPublisher returns a publisher over events, or EINVALID for bad options.
-func NewPublisher(events hookd.EventService, opts PublisherOptions) (*Publisher, error) {
+func NewPublisher(events hookd.EventStore, opts PublisherOptions) (*Publisher, error) {
 	if opts.MaxBatch < 0 {
 		return nil, hookd.Errorf(hookd.EINVALID, "publish batch must be at least 1, got %d", opts.MaxBatch)
 	}

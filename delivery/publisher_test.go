@@ -18,15 +18,15 @@ import (
 // countingEvents is the real store counting PublishEvents calls; the first
 // call waits for hold to close, so that the rest pile up behind it.
 type countingEvents struct {
-	hookd.EventService
+	hookd.EventStore
 	calls    atomic.Int64
 	held     atomic.Int64 // requests in the held call
 	hold     chan struct{}
 	holdOnce sync.Once
 }
 
-func newCountingEvents(t *testing.T, events hookd.EventService) *countingEvents {
-	c := &countingEvents{EventService: events, hold: make(chan struct{})}
+func newCountingEvents(t *testing.T, events hookd.EventStore) *countingEvents {
+	c := &countingEvents{EventStore: events, hold: make(chan struct{})}
 	t.Cleanup(c.release) // before the publisher's Stop, which waits for the held call
 	return c
 }
@@ -38,10 +38,10 @@ func (c *countingEvents) PublishEvents(ctx context.Context, reqs []hookd.Publish
 		c.held.Store(int64(len(reqs)))
 		<-c.hold
 	}
-	return c.EventService.PublishEvents(ctx, reqs)
+	return c.EventStore.PublishEvents(ctx, reqs)
 }
 
-func startPublisher(t *testing.T, events hookd.EventService, opts PublisherOptions) *Publisher {
+func startPublisher(t *testing.T, events hookd.EventStore, opts PublisherOptions) *Publisher {
 	t.Helper()
 	p, err := NewPublisher(events, opts)
 	if err != nil {
@@ -159,7 +159,7 @@ func TestPublishAnswersPerRequestErrorsToTheirCallerOnly(t *testing.T) {
 	}
 }
 
-type failingEvents struct{ hookd.EventService }
+type failingEvents struct{ hookd.EventStore }
 
 func (failingEvents) PublishEvents(context.Context, []hookd.PublishRequest) ([]hookd.PublishResult, error) {
 	return nil, errors.New("disk on fire")
@@ -201,7 +201,7 @@ func TestPublishRespectsTheCallersContext(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The cancelled request, still queued when its caller left, was not committed.
-	evs, err := h.db.FindEvents(context.Background(), h.scope, hookd.EventFilter{})
+	evs, err := services(h.db).Events.FindEvents(context.Background(), h.scope, hookd.EventFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,6 +24,7 @@ func scanDelivery(r pgx.Row, manual *bool) (*hookd.Delivery, error) {
 	if err != nil {
 		return nil, err
 	}
+	d.Manual = *manual
 	d.Mode, d.Status = hookd.Mode(mode), hookd.DeliveryStatus(status)
 	d.NextAttemptAt = utcPtr(d.NextAttemptAt)
 	d.CreatedAt, d.UpdatedAt = d.CreatedAt.UTC(), d.UpdatedAt.UTC()
@@ -35,11 +36,8 @@ func scanDeliveryOnly(r pgx.Row) (*hookd.Delivery, error) {
 	return scanDelivery(r, &manual)
 }
 
-// FindDeliveries implements hookd.DeliveryService.
+// FindDeliveries implements hookd.DeliveryStore.
 func (db *DB) FindDeliveries(ctx context.Context, s hookd.Scope, f hookd.DeliveryFilter) ([]*hookd.Delivery, error) {
-	if err := f.Page.Normalize(); err != nil {
-		return nil, err
-	}
 	rows, _ := db.pool.Query(ctx, `SELECT `+deliveryColumns+` FROM deliveries
 		WHERE tenant_id = $1 AND mode = $2 AND ($3 = '' OR webhook_id = $3) AND ($4 = '' OR event_id = $4)
 		AND ($5 = '' OR status = $5)
@@ -66,7 +64,7 @@ func findDelivery(ctx context.Context, q pgxQuerier, s hookd.Scope, id string, f
 	return d, nil
 }
 
-// FindDeliveryByID implements hookd.DeliveryService.
+// FindDeliveryByID implements hookd.DeliveryStore.
 func (db *DB) FindDeliveryByID(ctx context.Context, s hookd.Scope, id string) (*hookd.Delivery, []*hookd.Attempt, error) {
 	d, err := findDelivery(ctx, db.pool, s, id, false)
 	if err != nil {
@@ -93,26 +91,25 @@ func (db *DB) FindDeliveryByID(ctx context.Context, s hookd.Scope, id string) (*
 	return d, attempts, nil
 }
 
-// RetryDelivery implements hookd.DeliveryService. A delivery that is not
-// pending becomes a manual one: one attempt, not rescheduled on failure.
-func (db *DB) RetryDelivery(ctx context.Context, s hookd.Scope, id string) (*hookd.Delivery, error) {
-	now := db.now()
+// RequeueDelivery implements hookd.DeliveryStore. The row is locked (FOR
+// UPDATE) from the read to the write.
+func (db *DB) RequeueDelivery(ctx context.Context, s hookd.Scope, id string, dueAt time.Time, decide func(*hookd.Delivery) (bool, error)) (*hookd.Delivery, error) {
+	dueAt = pgTime(dueAt)
 	var d *hookd.Delivery
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		var err error
-		if d, err = findDelivery(ctx, tx, s, id, true); err != nil {
+		cur, err := findDelivery(ctx, tx, s, id, true)
+		if err != nil {
 			return err
 		}
-		if _, err := findWebhook(ctx, tx, s, d.WebhookID, false); hookd.ErrorCode(err) == hookd.ENOTFOUND {
-			return hookd.Errorf(hookd.ECONFLICT, "delivery %s cannot be retried: its webhook %s was deleted", id, d.WebhookID)
-		} else if err != nil {
+		manual, err := decide(cur)
+		if err != nil {
 			return err
 		}
 		d, err = scanDeliveryOnly(tx.QueryRow(ctx, `UPDATE deliveries SET status = 'pending', next_attempt_at = $1,
-			manual = (status <> 'pending'), lease_owner = NULL, lease_until = NULL, updated_at = $1
-			WHERE id = $2 RETURNING `+deliveryColumns, now, id))
+			manual = $2, lease_owner = NULL, lease_until = NULL, updated_at = $1
+			WHERE id = $3 RETURNING `+deliveryColumns, dueAt, manual, id))
 		if err != nil {
-			return fmt.Errorf("retry delivery: %w", err)
+			return fmt.Errorf("requeue delivery: %w", err)
 		}
 		return notify(ctx, tx)
 	})
@@ -122,25 +119,20 @@ func (db *DB) RetryDelivery(ctx context.Context, s hookd.Scope, id string) (*hoo
 	return d, nil
 }
 
-// RecoverWebhook implements hookd.DeliveryService. Recovered deliveries are
-// manual: one more attempt each.
-func (db *DB) RecoverWebhook(ctx context.Context, s hookd.Scope, webhookID string, since time.Time, until *time.Time) (int, error) {
-	now := db.now()
-	end := now
-	if until != nil {
-		end = pgTime(*until)
+// RequeueDeliveries implements hookd.DeliveryStore.
+func (db *DB) RequeueDeliveries(ctx context.Context, s hookd.Scope, r hookd.Requeue) (int, error) {
+	statuses := make([]string, len(r.Statuses))
+	for i, st := range r.Statuses {
+		statuses[i] = string(st)
 	}
 	var n int64
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := findWebhook(ctx, tx, s, webhookID, false); err != nil {
-			return err
-		}
-		tag, err := tx.Exec(ctx, `UPDATE deliveries SET status = 'pending', next_attempt_at = $1, manual = true,
+		tag, err := tx.Exec(ctx, `UPDATE deliveries SET status = 'pending', next_attempt_at = $1, manual = $2,
 			lease_owner = NULL, lease_until = NULL, updated_at = $1
-			WHERE webhook_id = $2 AND tenant_id = $3 AND mode = $4 AND status = 'failed' AND created_at >= $5 AND created_at < $6`,
-			now, webhookID, s.TenantID, string(s.Mode), pgTime(since), end)
+			WHERE webhook_id = $3 AND tenant_id = $4 AND mode = $5 AND status = ANY($6) AND created_at >= $7 AND created_at < $8`,
+			pgTime(r.DueAt), r.Manual, r.WebhookID, s.TenantID, string(s.Mode), statuses, pgTime(r.CreatedSince), pgTime(r.CreatedUntil))
 		if err != nil {
-			return fmt.Errorf("recover webhook: %w", err)
+			return fmt.Errorf("requeue deliveries: %w", err)
 		}
 		if n = tag.RowsAffected(); n > 0 {
 			return notify(ctx, tx)

@@ -40,7 +40,7 @@ func scanEvent(r pgx.Row, n *int) (*hookd.Event, error) {
 // deadlock between two batches).
 const maxPublishTries = 3
 
-// PublishEvents implements hookd.EventService: the whole batch is one
+// PublishEvents implements hookd.EventStore: the whole batch is one
 // transaction of a few round trips whatever its size — one read of earlier
 // events and of the scopes' webhooks, then one pipelined write of event
 // types, events and deliveries, with a NOTIFY for the dispatchers.
@@ -286,20 +286,10 @@ func (b *publishBatch) publish(r *hookd.PublishRequest, chosenID bool) (hookd.Pu
 
 // fanOut queues the request's deliveries and returns how many.
 func (b *publishBatch) fanOut(r *hookd.PublishRequest) (int, error) {
-	var found bool
 	var err error
-	b.matched, found, err = hookd.Recipients(b.matched[:0], r, b.subscribers[r.Scope])
+	b.matched, err = hookd.Recipients(b.matched[:0], r, b.subscribers[r.Scope])
 	if err != nil {
 		return 0, err
-	}
-	if r.Test && r.WebhookID != "" && !found {
-		// Not enabled, or not there at all: only the second is an error.
-		var one int
-		err := b.tx.QueryRow(b.ctx, `SELECT 1 FROM webhooks WHERE tenant_id = $1 AND mode = $2 AND id = $3`,
-			r.Scope.TenantID, string(r.Scope.Mode), r.WebhookID).Scan(&one)
-		if err != nil {
-			return 0, notFound(err, "webhook %s", r.WebhookID)
-		}
 	}
 	e, d := r.Event, &b.deliveries
 	for _, id := range b.matched {
@@ -380,7 +370,7 @@ func (b *publishBatch) write() error {
 	return nil
 }
 
-// FindEventByID implements hookd.EventService.
+// FindEventByID implements hookd.EventStore.
 func (db *DB) FindEventByID(ctx context.Context, s hookd.Scope, id string) (*hookd.Event, error) {
 	var n int
 	e, err := scanEvent(db.pool.QueryRow(ctx, `SELECT `+eventColumns+` FROM events WHERE tenant_id = $1 AND mode = $2 AND id = $3`,
@@ -391,11 +381,8 @@ func (db *DB) FindEventByID(ctx context.Context, s hookd.Scope, id string) (*hoo
 	return e, nil
 }
 
-// FindEvents implements hookd.EventService.
+// FindEvents implements hookd.EventStore.
 func (db *DB) FindEvents(ctx context.Context, s hookd.Scope, f hookd.EventFilter) ([]*hookd.Event, error) {
-	if err := f.Page.Normalize(); err != nil {
-		return nil, err
-	}
 	rows, _ := db.pool.Query(ctx, `SELECT `+eventColumns+` FROM events
 		WHERE tenant_id = $1 AND mode = $2 AND ($3 = '' OR type = $3)
 		AND ($4::timestamptz IS NULL OR created_at >= $4) AND ($5::timestamptz IS NULL OR created_at < $5)

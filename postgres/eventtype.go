@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -20,20 +21,16 @@ func scanEventType(r pgx.Row) (*hookd.EventType, error) {
 	return &t, nil
 }
 
-// CreateEventType implements hookd.EventTypeService.
-func (db *DB) CreateEventType(ctx context.Context, s hookd.Scope, t *hookd.EventType) error {
-	if err := t.Validate(); err != nil {
-		return err
-	}
-	now := db.now()
-	t.CreatedAt, t.UpdatedAt = now, now
+// InsertEventType implements hookd.EventTypeStore.
+func (db *DB) InsertEventType(ctx context.Context, s hookd.Scope, t *hookd.EventType) error {
+	t.CreatedAt, t.UpdatedAt = pgTime(t.CreatedAt), pgTime(t.UpdatedAt)
 	_, err := db.pool.Exec(ctx, `INSERT INTO event_types (tenant_id, mode, name, description, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $5)`, s.TenantID, string(s.Mode), t.Name, t.Description, now)
+		VALUES ($1, $2, $3, $4, $5, $6)`, s.TenantID, string(s.Mode), t.Name, t.Description, t.CreatedAt, t.UpdatedAt)
 	if isUniqueViolation(err) {
 		return hookd.Errorf(hookd.ECONFLICT, "event type %q already exists", t.Name)
 	}
 	if err != nil {
-		return fmt.Errorf("create event type: %w", badText(err, "description"))
+		return fmt.Errorf("insert event type: %w", badText(err, "description"))
 	}
 	return nil
 }
@@ -41,29 +38,25 @@ func (db *DB) CreateEventType(ctx context.Context, s hookd.Scope, t *hookd.Event
 // ensureEventTypesSQL adds the names of $3 (with the descriptions of $4)
 // that the scope's catalog lacks, in one statement.
 const ensureEventTypesSQL = `INSERT INTO event_types (tenant_id, mode, name, description, created_at, updated_at)
-	SELECT $1, $2, n.name, n.description, $5, $5 FROM unnest($3::text[], $4::text[]) AS n (name, description)
+	SELECT $1, $2, n.name, n.description, n.created_at, n.created_at
+	FROM unnest($3::text[], $4::text[], $5::timestamptz[]) AS n (name, description, created_at)
 	ON CONFLICT DO NOTHING`
 
-// EnsureEventTypes implements hookd.EventTypeService.
+// EnsureEventTypes implements hookd.EventTypeStore.
 func (db *DB) EnsureEventTypes(ctx context.Context, s hookd.Scope, ts []*hookd.EventType) error {
 	names := make([]string, len(ts))
 	descs := make([]string, len(ts))
+	created := make([]time.Time, len(ts))
 	for i, t := range ts {
-		if err := t.Validate(); err != nil {
-			return err
-		}
-		names[i], descs[i] = t.Name, t.Description
+		names[i], descs[i], created[i] = t.Name, t.Description, pgTime(t.CreatedAt)
 	}
-	if len(ts) == 0 {
-		return nil
-	}
-	if _, err := db.pool.Exec(ctx, ensureEventTypesSQL, s.TenantID, string(s.Mode), names, descs, db.now()); err != nil {
+	if _, err := db.pool.Exec(ctx, ensureEventTypesSQL, s.TenantID, string(s.Mode), names, descs, created); err != nil {
 		return fmt.Errorf("ensure event types: %w", badText(err, "description"))
 	}
 	return nil
 }
 
-// FindEventType implements hookd.EventTypeService.
+// FindEventType implements hookd.EventTypeStore.
 func (db *DB) FindEventType(ctx context.Context, s hookd.Scope, name string) (*hookd.EventType, error) {
 	t, err := scanEventType(db.pool.QueryRow(ctx, `SELECT `+eventTypeColumns+` FROM event_types
 		WHERE tenant_id = $1 AND mode = $2 AND name = $3`, s.TenantID, string(s.Mode), name))
@@ -73,12 +66,9 @@ func (db *DB) FindEventType(ctx context.Context, s hookd.Scope, name string) (*h
 	return t, nil
 }
 
-// FindEventTypes implements hookd.EventTypeService. A cursor is the name of
+// FindEventTypes implements hookd.EventTypeStore. A cursor is the name of
 // the last row of the previous page.
 func (db *DB) FindEventTypes(ctx context.Context, s hookd.Scope, f hookd.EventTypeFilter) ([]*hookd.EventType, int, error) {
-	if err := f.Page.Normalize(); err != nil {
-		return nil, 0, err
-	}
 	// The resource is the name itself or the part before the first '.'.
 	where := ` WHERE tenant_id = $1 AND mode = $2 AND ($3 = '' OR name = $3 OR starts_with(name, $3 || '.'))`
 	args := []any{s.TenantID, string(s.Mode), f.Resource}
@@ -104,21 +94,18 @@ func offsetUnlessCursor(p hookd.Page) int {
 	return p.Offset
 }
 
-// UpdateEventType implements hookd.EventTypeService.
-func (db *DB) UpdateEventType(ctx context.Context, s hookd.Scope, name, description string) (*hookd.EventType, error) {
-	if err := hookd.ValidateText("description", description); err != nil {
-		return nil, err
-	}
+// UpdateEventType implements hookd.EventTypeStore.
+func (db *DB) UpdateEventType(ctx context.Context, s hookd.Scope, name, description string, at time.Time) (*hookd.EventType, error) {
 	t, err := scanEventType(db.pool.QueryRow(ctx, `UPDATE event_types SET description = $1, updated_at = $2
 		WHERE tenant_id = $3 AND mode = $4 AND name = $5 RETURNING `+eventTypeColumns,
-		description, db.now(), s.TenantID, string(s.Mode), name))
+		description, pgTime(at), s.TenantID, string(s.Mode), name))
 	if err != nil {
 		return nil, notFound(badText(err, "description"), "event type %q", name)
 	}
 	return t, nil
 }
 
-// DeleteEventType implements hookd.EventTypeService.
+// DeleteEventType implements hookd.EventTypeStore.
 func (db *DB) DeleteEventType(ctx context.Context, s hookd.Scope, name string) error {
 	tag, err := db.pool.Exec(ctx, `DELETE FROM event_types WHERE tenant_id = $1 AND mode = $2 AND name = $3`,
 		s.TenantID, string(s.Mode), name)
@@ -131,16 +118,14 @@ func (db *DB) DeleteEventType(ctx context.Context, s hookd.Scope, name string) e
 	return nil
 }
 
-// catalog returns which of the concrete names in patterns the scope's
-// catalog has.
-func catalog(ctx context.Context, q pgxQuerier, s hookd.Scope, patterns []string) (map[string]bool, error) {
+// KnownEventTypes implements hookd.EventTypeStore.
+func (db *DB) KnownEventTypes(ctx context.Context, s hookd.Scope, names []string) (map[string]bool, error) {
 	have := map[string]bool{}
-	concrete := hookd.ConcreteEventTypes(patterns)
-	if len(concrete) == 0 {
+	if len(names) == 0 {
 		return have, nil
 	}
-	rows, _ := q.Query(ctx, `SELECT name FROM event_types WHERE tenant_id = $1 AND mode = $2 AND name = ANY($3)`,
-		s.TenantID, string(s.Mode), concrete)
+	rows, _ := db.pool.Query(ctx, `SELECT name FROM event_types WHERE tenant_id = $1 AND mode = $2 AND name = ANY($3)`,
+		s.TenantID, string(s.Mode), names)
 	names, err := collect(rows, func(r pgx.Row) (string, error) {
 		var n string
 		return n, r.Scan(&n)

@@ -20,15 +20,8 @@ import (
 	"github.com/hookd/hookd"
 )
 
-// Compile-time checks that DB is a complete store.
-var (
-	_ hookd.TenantService    = (*DB)(nil)
-	_ hookd.WebhookService   = (*DB)(nil)
-	_ hookd.EventTypeService = (*DB)(nil)
-	_ hookd.EventService     = (*DB)(nil)
-	_ hookd.DeliveryService  = (*DB)(nil)
-	_ hookd.Queue            = (*DB)(nil)
-)
+// DB is a complete store: the services of package hookd hold the rules.
+var _ hookd.Store = (*DB)(nil)
 
 // notifyChannel is the LISTEN/NOTIFY channel that announces new deliveries.
 const notifyChannel = "hookd_deliveries"

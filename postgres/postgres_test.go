@@ -32,13 +32,13 @@ func open(tb testing.TB, url string, now func() time.Time) *postgres.DB {
 func setup(tb testing.TB, db *postgres.DB) (hookd.Scope, *hookd.Webhook) {
 	tb.Helper()
 	ctx := context.Background()
-	ten, err := db.CreateTenant(ctx, "acme")
+	ten, err := services(db).Tenants.CreateTenant(ctx, "acme")
 	if err != nil {
 		tb.Fatalf("CreateTenant: %v", err)
 	}
 	s := hookd.Scope{TenantID: ten.ID, Mode: hookd.ModeLive}
 	w := &hookd.Webhook{URL: "https://receiver.example/hook", Enabled: true, TLSVerify: true}
-	if err := db.CreateWebhook(ctx, s, w); err != nil {
+	if err := services(db).Webhooks.CreateWebhook(ctx, s, w); err != nil {
 		tb.Fatalf("CreateWebhook: %v", err)
 	}
 	return s, w
@@ -97,7 +97,7 @@ func TestPublishClaimComplete(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, attempts, err := db.FindDeliveryByID(ctx, s, jobs[0].Delivery.ID)
+	d, attempts, err := services(db).Deliveries.FindDeliveryByID(ctx, s, jobs[0].Delivery.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,17 +117,17 @@ func TestErrorMapping(t *testing.T) {
 	ctx := context.Background()
 	db := open(t, pgtest.NewDatabase(t), time.Now)
 	s, _ := setup(t, db)
-	_, err := db.CreateTenant(ctx, "acme")
+	_, err := services(db).Tenants.CreateTenant(ctx, "acme")
 	if got := hookd.ErrorCode(err); got != hookd.ECONFLICT {
 		t.Errorf("duplicate tenant: code %q (%v), want %q", got, err, hookd.ECONFLICT)
 	}
-	_, err = db.FindWebhookByID(ctx, s, "wh_missing")
+	_, err = services(db).Webhooks.FindWebhookByID(ctx, s, "wh_missing")
 	if got := hookd.ErrorCode(err); got != hookd.ENOTFOUND || hookd.ErrorMessage(err) != "webhook wh_missing not found" {
 		t.Errorf("missing webhook: %v, want ENOTFOUND naming it", err)
 	}
 	// PostgreSQL text refuses NUL: the client's fault, and never the batch's.
 	bad := &hookd.Webhook{URL: "https://receiver.example/", Name: "a\x00b", Enabled: true}
-	if got := hookd.ErrorCode(db.CreateWebhook(ctx, s, bad)); got != hookd.EINVALID {
+	if got := hookd.ErrorCode(services(db).Webhooks.CreateWebhook(ctx, s, bad)); got != hookd.EINVALID {
 		t.Errorf("webhook name with NUL: code %q, want %q", got, hookd.EINVALID)
 	}
 	res, err := db.PublishEvents(ctx, []hookd.PublishRequest{
@@ -144,7 +144,7 @@ func TestErrorMapping(t *testing.T) {
 		t.Errorf("the good event of the batch: %+v, want 1 delivery", res[1])
 	}
 	other := hookd.Scope{TenantID: s.TenantID, Mode: hookd.ModeTest}
-	ws, n, err := db.FindWebhooks(ctx, other, hookd.WebhookFilter{})
+	ws, n, err := services(db).Webhooks.FindWebhooks(ctx, other, hookd.WebhookFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +178,7 @@ func TestMigrateTwiceAndConcurrently(t *testing.T) {
 		t.Fatalf("Migrate again: %v", err)
 	}
 	db := open(t, url, time.Now)
-	if _, err := db.CreateTenant(ctx, "after-migrations"); err != nil {
+	if _, err := services(db).Tenants.CreateTenant(ctx, "after-migrations"); err != nil {
 		t.Fatalf("store unusable after migrations: %v", err)
 	}
 }
@@ -364,4 +364,9 @@ func BenchmarkClaimComplete(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "deliveries/s")
+}
+
+// services are the domain's services over db, on the real clock.
+func services(db *postgres.DB) hookd.Services {
+	return hookd.NewServices(db, hookd.ServiceOptions{Policy: hookd.NetPolicy{AllowPrivate: true}})
 }

@@ -2,8 +2,6 @@ package postgres
 
 import (
 	"context"
-	"crypto/subtle"
-	"errors"
 	"fmt"
 	"time"
 
@@ -12,24 +10,20 @@ import (
 	"github.com/hookd/hookd"
 )
 
-// CreateTenant implements hookd.TenantService.
-func (db *DB) CreateTenant(ctx context.Context, name string) (*hookd.Tenant, error) {
-	if err := hookd.ValidateTenantName(name); err != nil {
-		return nil, err
-	}
-	now := db.now()
-	t := &hookd.Tenant{ID: hookd.NewIDAt("ten", now), Name: name, CreatedAt: now}
-	_, err := db.pool.Exec(ctx, `INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3)`, t.ID, t.Name, now)
+// InsertTenant implements hookd.TenantStore.
+func (db *DB) InsertTenant(ctx context.Context, t *hookd.Tenant) error {
+	t.CreatedAt = pgTime(t.CreatedAt)
+	_, err := db.pool.Exec(ctx, `INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3)`, t.ID, t.Name, t.CreatedAt)
 	if isUniqueViolation(err) {
-		return nil, hookd.Errorf(hookd.ECONFLICT, "tenant %q already exists", name)
+		return hookd.Errorf(hookd.ECONFLICT, "tenant %q already exists", t.Name)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("create tenant: %w", err)
+		return fmt.Errorf("insert tenant: %w", err)
 	}
-	return t, nil
+	return nil
 }
 
-// FindTenantByName implements hookd.TenantService.
+// FindTenantByName implements hookd.TenantStore.
 func (db *DB) FindTenantByName(ctx context.Context, name string) (*hookd.Tenant, error) {
 	t, err := scanTenant(db.pool.QueryRow(ctx, `SELECT id, name, created_at FROM tenants WHERE name = $1`, name))
 	if err != nil {
@@ -38,7 +32,7 @@ func (db *DB) FindTenantByName(ctx context.Context, name string) (*hookd.Tenant,
 	return t, nil
 }
 
-// FindTenantByID implements hookd.TenantService.
+// FindTenantByID implements hookd.TenantStore.
 func (db *DB) FindTenantByID(ctx context.Context, id string) (*hookd.Tenant, error) {
 	t, err := scanTenant(db.pool.QueryRow(ctx, `SELECT id, name, created_at FROM tenants WHERE id = $1`, id))
 	if err != nil {
@@ -47,7 +41,7 @@ func (db *DB) FindTenantByID(ctx context.Context, id string) (*hookd.Tenant, err
 	return t, nil
 }
 
-// ListTenants implements hookd.TenantService.
+// ListTenants implements hookd.TenantStore.
 func (db *DB) ListTenants(ctx context.Context) ([]*hookd.Tenant, error) {
 	rows, _ := db.pool.Query(ctx, `SELECT id, name, created_at FROM tenants ORDER BY id`)
 	out, err := collect(rows, scanTenant)
@@ -84,23 +78,20 @@ func collect[T any](rows pgx.Rows, scan func(pgx.Row) (T, error)) ([]T, error) {
 	return out, nil
 }
 
-// CreateAPIKey implements hookd.TenantService.
-func (db *DB) CreateAPIKey(ctx context.Context, tenantID string, m hookd.Mode) (*hookd.APIKey, string, error) {
-	if !m.Valid() {
-		return nil, "", hookd.Errorf(hookd.EINVALID, "mode must be %q or %q, got %q", hookd.ModeLive, hookd.ModeTest, m)
-	}
-	k, plain := hookd.NewAPIKey(tenantID, m, db.now())
+// InsertAPIKey implements hookd.TenantStore.
+func (db *DB) InsertAPIKey(ctx context.Context, k *hookd.APIKey) error {
+	k.CreatedAt = pgTime(k.CreatedAt)
 	// One statement: inserts nothing when the tenant does not exist.
 	tag, err := db.pool.Exec(ctx, `INSERT INTO api_keys (id, tenant_id, mode, prefix, hash, created_at)
 		SELECT $1, id, $3, $4, $5, $6 FROM tenants WHERE id = $2`,
 		k.ID, k.TenantID, string(k.Mode), k.Prefix, k.Hash, k.CreatedAt)
 	if err != nil {
-		return nil, "", fmt.Errorf("create api key: %w", err)
+		return fmt.Errorf("insert api key: %w", err)
 	}
 	if tag.RowsAffected() == 0 {
-		return nil, "", hookd.Errorf(hookd.ENOTFOUND, "tenant %s not found", tenantID)
+		return hookd.Errorf(hookd.ENOTFOUND, "tenant %s not found", k.TenantID)
 	}
-	return k, plain, nil
+	return nil
 }
 
 const apiKeyColumns = `id, tenant_id, mode, prefix, hash, created_at, revoked_at`
@@ -125,7 +116,7 @@ func utcPtr(t *time.Time) *time.Time {
 	return &u
 }
 
-// ListAPIKeys implements hookd.TenantService.
+// ListAPIKeys implements hookd.TenantStore.
 func (db *DB) ListAPIKeys(ctx context.Context, tenantID string) ([]*hookd.APIKey, error) {
 	rows, _ := db.pool.Query(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE $1 = '' OR tenant_id = $1 ORDER BY id`, tenantID)
 	out, err := collect(rows, scanAPIKey)
@@ -135,9 +126,9 @@ func (db *DB) ListAPIKeys(ctx context.Context, tenantID string) ([]*hookd.APIKey
 	return out, nil
 }
 
-// RevokeAPIKey implements hookd.TenantService.
-func (db *DB) RevokeAPIKey(ctx context.Context, id string) error {
-	tag, err := db.pool.Exec(ctx, `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2`, db.now(), id)
+// RevokeAPIKey implements hookd.TenantStore.
+func (db *DB) RevokeAPIKey(ctx context.Context, id string, at time.Time) error {
+	tag, err := db.pool.Exec(ctx, `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2`, pgTime(at), id)
 	if err != nil {
 		return fmt.Errorf("revoke api key: %w", err)
 	}
@@ -147,22 +138,11 @@ func (db *DB) RevokeAPIKey(ctx context.Context, id string) error {
 	return nil
 }
 
-// Authenticate implements hookd.TenantService.
-func (db *DB) Authenticate(ctx context.Context, plain string) (hookd.Scope, error) {
-	bad := hookd.Errorf(hookd.EUNAUTHORIZED, "invalid or revoked API key")
-	if hookd.KeyMode(plain) == "" {
-		return hookd.Scope{}, bad
-	}
-	hash := hookd.HashAPIKey(plain)
+// FindAPIKeyByHash implements hookd.TenantStore.
+func (db *DB) FindAPIKeyByHash(ctx context.Context, hash []byte) (*hookd.APIKey, error) {
 	k, err := scanAPIKey(db.pool.QueryRow(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE hash = $1`, hash))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return hookd.Scope{}, bad
-	}
 	if err != nil {
-		return hookd.Scope{}, fmt.Errorf("authenticate: %w", err)
+		return nil, notFound(err, "api key")
 	}
-	if subtle.ConstantTimeCompare(k.Hash, hash) != 1 || k.RevokedAt != nil || k.Mode != hookd.KeyMode(plain) {
-		return hookd.Scope{}, bad
-	}
-	return hookd.Scope{TenantID: k.TenantID, Mode: k.Mode}, nil
+	return k, nil
 }

@@ -76,19 +76,6 @@ func normalizeWebhook(w *hookd.Webhook) {
 	}
 }
 
-// checkCatalog returns EINVALID for the first event type that is neither a
-// wildcard nor in the scope's catalog.
-func checkCatalog(ctx context.Context, q pgxQuerier, s hookd.Scope, patterns []string) error {
-	have, err := catalog(ctx, q, s, patterns)
-	if err != nil {
-		return err
-	}
-	if missing := hookd.MissingEventTypes(patterns, have); len(missing) > 0 {
-		return hookd.Errorf(hookd.EINVALID, "event_types: unknown event type %q (create it first with POST /v1/event-types)", missing[0])
-	}
-	return nil
-}
-
 var insertWebhookSQL = `INSERT INTO webhooks (` + strings.Join(webhookWriteColumns, ", ") + `) VALUES (` +
 	placeholders(1, len(webhookWriteColumns)) + `) RETURNING number`
 
@@ -109,26 +96,16 @@ func placeholders(from, n int) string {
 	return strings.Join(marks, ", ")
 }
 
-// CreateWebhook implements hookd.WebhookService.
-func (db *DB) CreateWebhook(ctx context.Context, s hookd.Scope, w *hookd.Webhook) error {
-	now := db.now()
-	if err := w.Validate(now); err != nil {
-		return err
-	}
-	w.Prepare(s, now)
+// InsertWebhook implements hookd.WebhookStore.
+func (db *DB) InsertWebhook(ctx context.Context, w *hookd.Webhook) error {
 	normalizeWebhook(w)
-	return db.inTx(ctx, func(tx pgx.Tx) error {
-		if err := checkCatalog(ctx, tx, s, w.EventTypes); err != nil {
-			return err
-		}
-		if err := tx.QueryRow(ctx, insertWebhookSQL, webhookValues(w)...).Scan(&w.Number); err != nil {
-			return fmt.Errorf("create webhook: %w", badText(err, "webhook fields"))
-		}
-		return nil
-	})
+	if err := db.pool.QueryRow(ctx, insertWebhookSQL, webhookValues(w)...).Scan(&w.Number); err != nil {
+		return fmt.Errorf("insert webhook: %w", badText(err, "webhook fields"))
+	}
+	return nil
 }
 
-// FindWebhookByID implements hookd.WebhookService.
+// FindWebhookByID implements hookd.WebhookStore.
 func (db *DB) FindWebhookByID(ctx context.Context, s hookd.Scope, id string) (*hookd.Webhook, error) {
 	return findWebhook(ctx, db.pool, s, id, false)
 }
@@ -146,7 +123,7 @@ func findWebhook(ctx context.Context, q pgxQuerier, s hookd.Scope, id string, fo
 	return w, nil
 }
 
-// FindWebhookByNumber implements hookd.WebhookService.
+// FindWebhookByNumber implements hookd.WebhookStore.
 func (db *DB) FindWebhookByNumber(ctx context.Context, s hookd.Scope, n int64) (*hookd.Webhook, error) {
 	w, err := scanWebhook(db.pool.QueryRow(ctx, `SELECT `+webhookColumns+` FROM webhooks
 		WHERE tenant_id = $1 AND mode = $2 AND number = $3`, s.TenantID, string(s.Mode), n))
@@ -156,53 +133,38 @@ func (db *DB) FindWebhookByNumber(ctx context.Context, s hookd.Scope, n int64) (
 	return w, nil
 }
 
-// FindWebhooks implements hookd.WebhookService. The event type and resource
-// filters run in Go (WebhookFilter.Select) over the scope's webhooks, which
-// are few, so that both stores match exactly alike.
-func (db *DB) FindWebhooks(ctx context.Context, s hookd.Scope, f hookd.WebhookFilter) ([]*hookd.Webhook, int, error) {
-	if err := f.Page.Normalize(); err != nil {
-		return nil, 0, err
-	}
-	var status string
-	if f.Status != "" {
-		status = string(f.Status)
-	}
+// ListWebhooks implements hookd.WebhookStore.
+func (db *DB) ListWebhooks(ctx context.Context, s hookd.Scope, q hookd.WebhookQuery) ([]*hookd.Webhook, error) {
 	rows, _ := db.pool.Query(ctx, `SELECT `+webhookColumns+` FROM webhooks
 		WHERE tenant_id = $1 AND mode = $2 AND ($3 = '' OR url = $3) AND ($4::boolean IS NULL OR enabled = $4)
-		AND ($5 = '' OR name = $5) AND ($6 = '' OR status = $6) ORDER BY id`,
-		s.TenantID, string(s.Mode), f.URL, f.Enabled, f.Name, status)
+		AND ($5 = '' OR name = $5) ORDER BY id`,
+		s.TenantID, string(s.Mode), q.URL, q.Enabled, q.Name)
 	all, err := collect(rows, scanWebhook)
 	if err != nil {
-		return nil, 0, fmt.Errorf("find webhooks: %w", err)
+		return nil, fmt.Errorf("list webhooks: %w", err)
 	}
-	page, total := f.Select(all)
-	return page, total, nil
+	return all, nil
 }
 
-// UpdateWebhook implements hookd.WebhookService.
-func (db *DB) UpdateWebhook(ctx context.Context, s hookd.Scope, id string, u hookd.WebhookUpdate) (*hookd.Webhook, error) {
-	now := db.now()
+// UpdateWebhook implements hookd.WebhookStore. The row is locked (FOR
+// UPDATE) from the read to the write.
+func (db *DB) UpdateWebhook(ctx context.Context, s hookd.Scope, id string, change func(*hookd.Webhook) (hookd.WebhookWrite, error)) (*hookd.Webhook, error) {
 	var w *hookd.Webhook
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		var err error
 		if w, err = findWebhook(ctx, tx, s, id, true); err != nil {
 			return err
 		}
-		u.Apply(w, now)
-		if err := w.Validate(now); err != nil {
+		wr, err := change(w)
+		if err != nil {
 			return err
-		}
-		if u.EventTypes != nil {
-			if err := checkCatalog(ctx, tx, s, w.EventTypes); err != nil {
-				return err
-			}
 		}
 		normalizeWebhook(w)
 		if _, err := tx.Exec(ctx, updateWebhookSQL, append(webhookValues(w), w.Number)...); err != nil {
 			return fmt.Errorf("update webhook: %w", badText(err, "webhook fields"))
 		}
-		if !w.Enabled {
-			return cancelPending(ctx, tx, []string{w.ID}, now, "webhook disabled")
+		if wr.CancelPending != "" {
+			return cancelPending(ctx, tx, []string{w.ID}, db.now(), wr.CancelPending)
 		}
 		return nil
 	})
@@ -224,8 +186,8 @@ func cancelPending(ctx context.Context, tx pgx.Tx, ids []string, now time.Time, 
 	return nil
 }
 
-// DeleteWebhook implements hookd.WebhookService.
-func (db *DB) DeleteWebhook(ctx context.Context, s hookd.Scope, id string) error {
+// DeleteWebhook implements hookd.WebhookStore.
+func (db *DB) DeleteWebhook(ctx context.Context, s hookd.Scope, id, why string) error {
 	now := db.now()
 	return db.inTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `DELETE FROM webhooks WHERE tenant_id = $1 AND mode = $2 AND id = $3`, s.TenantID, string(s.Mode), id)
@@ -235,21 +197,6 @@ func (db *DB) DeleteWebhook(ctx context.Context, s hookd.Scope, id string) error
 		if tag.RowsAffected() == 0 {
 			return hookd.Errorf(hookd.ENOTFOUND, "webhook %s not found", id)
 		}
-		return cancelPending(ctx, tx, []string{id}, now, "webhook deleted")
+		return cancelPending(ctx, tx, []string{id}, now, why)
 	})
-}
-
-// RotateWebhookSecret implements hookd.WebhookService.
-func (db *DB) RotateWebhookSecret(ctx context.Context, s hookd.Scope, id string, grace time.Duration) (*hookd.Webhook, error) {
-	if grace < 0 {
-		return nil, hookd.Errorf(hookd.EINVALID, "grace period must not be negative")
-	}
-	now := db.now()
-	w, err := scanWebhook(db.pool.QueryRow(ctx, `UPDATE webhooks SET previous_secret = secret, previous_secret_expires_at = $1,
-		secret = $2, updated_at = $3 WHERE tenant_id = $4 AND mode = $5 AND id = $6 RETURNING `+webhookColumns,
-		pgTime(now.Add(grace)), hookd.NewSecret(), now, s.TenantID, string(s.Mode), id))
-	if err != nil {
-		return nil, notFound(err, "webhook %s", id)
-	}
-	return w, nil
 }

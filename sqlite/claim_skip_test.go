@@ -52,12 +52,12 @@ func newSkipStore(t *testing.T) *skipStore {
 	clock := storetest.NewClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
 	db := open(t, filepath.Join(t.TempDir(), "hookd.db"), clock.Now)
 	ctx := context.Background()
-	ten, err := db.CreateTenant(ctx, "acme")
+	ten, err := services(db).Tenants.CreateTenant(ctx, "acme")
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := hookd.Scope{TenantID: ten.ID, Mode: hookd.ModeLive}
-	if err := db.CreateWebhook(ctx, s, &hookd.Webhook{URL: "https://r.example/", Enabled: true, TLSVerify: true}); err != nil {
+	if err := services(db).Webhooks.CreateWebhook(ctx, s, &hookd.Webhook{URL: "https://r.example/", Enabled: true, TLSVerify: true}); err != nil {
 		t.Fatal(err)
 	}
 	return &skipStore{t: t, db: db, s: s, clock: clock}
@@ -181,7 +181,7 @@ func TestClaimAfterRequeue(t *testing.T) {
 	want("a release due now", st.claim("b", 1, time.Hour), a[3])
 
 	// The last claim walked from the start up to a[3]: a[1] is before it.
-	if _, err := st.db.RetryDelivery(ctx, st.s, a[1]); err != nil {
+	if _, err := services(st.db).Deliveries.RetryDelivery(ctx, st.s, a[1]); err != nil {
 		t.Fatal(err)
 	}
 	want("a manual retry", st.claim("b", 1, time.Hour), a[1])
@@ -190,12 +190,12 @@ func TestClaimAfterRequeue(t *testing.T) {
 	// the mark, and is the next claim's.
 	st.complete("a", hookd.OutcomeFailed, time.Time{}, a[2])
 	st.claim("b", 1, time.Hour) // moves the mark past a[2]'s key again
-	whs, _, err := st.db.FindWebhooks(ctx, st.s, hookd.WebhookFilter{})
+	whs, _, err := services(st.db).Webhooks.FindWebhooks(ctx, st.s, hookd.WebhookFilter{})
 	if err != nil || len(whs) != 1 {
 		t.Fatalf("FindWebhooks = %v, %v", whs, err)
 	}
 	until := st.clock.Now().Add(time.Millisecond) // the clock stands still: include this millisecond
-	if n, err := st.db.RecoverWebhook(ctx, st.s, whs[0].ID, st.clock.Now().Add(-time.Hour), &until); err != nil || n != 1 {
+	if n, err := services(st.db).Deliveries.RecoverWebhook(ctx, st.s, whs[0].ID, st.clock.Now().Add(-time.Hour), &until); err != nil || n != 1 {
 		t.Fatalf("RecoverWebhook = %d, %v; want 1", n, err)
 	}
 	want("a recovery", st.claim("b", 1, time.Hour), a[2])

@@ -29,17 +29,15 @@ func scanDelivery(s scanner, manual *bool, eventNumber *int64) (*hookd.Delivery,
 		return nil, err
 	}
 	d.ID = deliveryID(row)
+	d.Manual = *manual
 	d.Mode, d.Status = hookd.Mode(mode), hookd.DeliveryStatus(status)
 	d.NextAttemptAt = fromNullMS(next)
 	d.CreatedAt, d.UpdatedAt = fromMS(created), fromMS(updated)
 	return &d, nil
 }
 
-// FindDeliveries implements hookd.DeliveryService.
+// FindDeliveries implements hookd.DeliveryStore.
 func (db *DB) FindDeliveries(ctx context.Context, s hookd.Scope, f hookd.DeliveryFilter) ([]*hookd.Delivery, error) {
-	if err := f.Page.Normalize(); err != nil {
-		return nil, err
-	}
 	var event *[2]int64
 	if f.EventID != "" {
 		// The event's deliveries are a range of rowids.
@@ -139,7 +137,7 @@ func findDelivery(ctx context.Context, q querier, s hookd.Scope, id string) (*ho
 	return d, row, nil
 }
 
-// FindDeliveryByID implements hookd.DeliveryService.
+// FindDeliveryByID implements hookd.DeliveryStore.
 func (db *DB) FindDeliveryByID(ctx context.Context, s hookd.Scope, id string) (*hookd.Delivery, []*hookd.Attempt, error) {
 	d, row, err := findDelivery(ctx, db.reader, s, id)
 	if err != nil {
@@ -174,35 +172,26 @@ func (db *DB) FindDeliveryByID(ctx context.Context, s hookd.Scope, id string) (*
 	return d, attempts, nil
 }
 
-// RetryDelivery implements hookd.DeliveryService. A delivery that is not
-// pending becomes a manual one: one attempt, not rescheduled on failure.
-func (db *DB) RetryDelivery(ctx context.Context, s hookd.Scope, id string) (*hookd.Delivery, error) {
-	now := db.now()
+// RequeueDelivery implements hookd.DeliveryStore.
+func (db *DB) RequeueDelivery(ctx context.Context, s hookd.Scope, id string, dueAt time.Time, decide func(*hookd.Delivery) (bool, error)) (*hookd.Delivery, error) {
 	var d *hookd.Delivery
 	err := db.write(ctx, func(tx *sql.Tx) error {
-		var (
-			row int64
-			err error
-		)
-		if d, row, err = findDelivery(ctx, tx, s, id); err != nil {
-			return err
-		}
-		if _, err := findWebhook(ctx, tx, s, d.WebhookID); hookd.ErrorCode(err) == hookd.ENOTFOUND {
-			return hookd.Errorf(hookd.ECONFLICT, "delivery %s cannot be retried: its webhook %s was deleted", id, d.WebhookID)
-		} else if err != nil {
-			return err
-		}
-		var (
-			manual bool
-			event  int64
-		)
-		d, err = scanDelivery(tx.QueryRowContext(ctx, `UPDATE deliveries SET status = 'pending', next_attempt_at = ?,
-			manual = CASE WHEN status = 'pending' THEN manual ELSE 1 END, updated_at = ?
-			WHERE id = ? RETURNING `+deliveryColumns, ms(now), ms(now), row), &manual, &event)
+		cur, row, err := findDelivery(ctx, tx, s, id)
 		if err != nil {
-			return fmt.Errorf("retry delivery: %w", err)
+			return err
+		}
+		manual, err := decide(cur)
+		if err != nil {
+			return err
+		}
+		var event int64
+		d, err = scanDelivery(tx.QueryRowContext(ctx, `UPDATE deliveries SET status = 'pending', next_attempt_at = ?,
+			manual = ?, updated_at = ? WHERE id = ? RETURNING `+deliveryColumns, ms(dueAt), boolInt(manual), ms(dueAt), row), &manual, &event)
+		if err != nil {
+			return fmt.Errorf("requeue delivery: %w", err)
 		}
 		db.finishOnCommit(row) // a lease held on it is lost: its outcome is not written
+		db.requeueOnCommit(ms(dueAt))
 		return nil
 	})
 	if err != nil {
@@ -211,34 +200,39 @@ func (db *DB) RetryDelivery(ctx context.Context, s hookd.Scope, id string) (*hoo
 	return d, nil
 }
 
-// recoverSQL makes a webhook's failed deliveries of a time window pending.
-// A delivery's rowid is at least the first of its creation time, which
-// bounds the index range from below.
-const recoverSQL = `UPDATE deliveries INDEXED BY deliveries_webhook SET status = 'pending', next_attempt_at = ?, manual = 1, updated_at = ?
-	WHERE webhook_id = ? AND id >= ? AND tenant_id = ? AND mode = ? AND status = 'failed' AND created_at >= ? AND created_at < ?`
+// requeueDeliveriesSQL makes a webhook's deliveries of a time window and
+// of one of n statuses pending. A delivery's rowid is at least the first of
+// its creation time, which bounds the index range from below.
+func requeueDeliveriesSQL(n int) string {
+	return `UPDATE deliveries INDEXED BY deliveries_webhook SET status = 'pending', next_attempt_at = ?, manual = ?, updated_at = ?
+		WHERE webhook_id = ? AND id >= ? AND tenant_id = ? AND mode = ? AND status IN (` + placeholders(n) + `)
+		AND created_at >= ? AND created_at < ?`
+}
 
-// RecoverWebhook implements hookd.DeliveryService. Recovered deliveries are
-// manual: one more attempt each.
-func (db *DB) RecoverWebhook(ctx context.Context, s hookd.Scope, webhookID string, since time.Time, until *time.Time) (int, error) {
-	now := db.now()
-	end := now
-	if until != nil {
-		end = *until
+// RequeueDeliveries implements hookd.DeliveryStore.
+func (db *DB) RequeueDeliveries(ctx context.Context, s hookd.Scope, r hookd.Requeue) (int, error) {
+	if len(r.Statuses) == 0 {
+		return 0, nil
 	}
+	args := []any{ms(r.DueAt), boolInt(r.Manual), ms(r.DueAt), r.WebhookID, firstRowAt(r.CreatedSince), s.TenantID, string(s.Mode)}
+	for _, st := range r.Statuses {
+		args = append(args, string(st))
+	}
+	args = append(args, ms(r.CreatedSince), ms(r.CreatedUntil))
+	q := requeueDeliveriesSQL(len(r.Statuses))
 	var n int64
 	err := db.write(ctx, func(tx *sql.Tx) error {
-		if _, err := findWebhook(ctx, tx, s, webhookID); err != nil {
-			return err
-		}
-		res, err := tx.ExecContext(ctx, recoverSQL, ms(now), ms(now), webhookID, firstRowAt(since), s.TenantID, string(s.Mode), ms(since), ms(end))
+		res, err := tx.ExecContext(ctx, q, args...)
 		if err != nil {
-			return fmt.Errorf("recover webhook: %w", err)
+			return fmt.Errorf("requeue deliveries: %w", err)
 		}
-		n, err = res.RowsAffected()
+		if n, err = res.RowsAffected(); err != nil {
+			return fmt.Errorf("requeue deliveries: %w", err)
+		}
 		if n > 0 {
-			db.requeueOnCommit(ms(now)) // due now: claims walk from the start again
+			db.requeueOnCommit(ms(r.DueAt)) // due now: claims walk from the start again
 		}
-		return err
+		return nil
 	})
 	if err != nil {
 		return 0, err

@@ -77,7 +77,7 @@ type publishBatch struct {
 	nextDelivery, nextEvent int64
 }
 
-// PublishEvents implements hookd.EventService: the whole batch is one
+// PublishEvents implements hookd.EventStore: the whole batch is one
 // transaction, with multi-row inserts and one webhook read per scope.
 func (db *DB) PublishEvents(ctx context.Context, reqs []hookd.PublishRequest) ([]hookd.PublishResult, error) {
 	results := make([]hookd.PublishResult, len(reqs))
@@ -254,8 +254,7 @@ func (b *publishBatch) fanOut(r *hookd.PublishRequest, eventNumber int64) (int, 
 		return 0, err
 	}
 	e := r.Event
-	var found bool
-	b.matched, found, err = hookd.Recipients(b.matched[:0], r, subs)
+	b.matched, err = hookd.Recipients(b.matched[:0], r, subs)
 	if err != nil {
 		return 0, err
 	}
@@ -268,16 +267,7 @@ func (b *publishBatch) fanOut(r *hookd.PublishRequest, eventNumber int64) (int, 
 			return 0, err
 		}
 	}
-	n := len(b.matched)
-	if r.Test && r.WebhookID != "" && !found {
-		var one int
-		err := b.tx.QueryRowContext(b.ctx, `SELECT 1 FROM webhooks WHERE tenant_id = ? AND mode = ? AND id = ?`,
-			r.Scope.TenantID, string(r.Scope.Mode), r.WebhookID).Scan(&one)
-		if err != nil {
-			return 0, notFound(err, "find webhook", fmt.Sprintf("webhook %s not found", r.WebhookID))
-		}
-	}
-	return n, nil
+	return len(b.matched), nil
 }
 
 // subscribersOf loads the enabled webhooks of a scope once per batch.
@@ -322,7 +312,7 @@ func (b *publishBatch) subscribersOf(s hookd.Scope) ([]hookd.Subscriber, error) 
 	return subs, nil
 }
 
-// FindEventByID implements hookd.EventService.
+// FindEventByID implements hookd.EventStore.
 func (db *DB) FindEventByID(ctx context.Context, s hookd.Scope, id string) (*hookd.Event, error) {
 	var n int
 	e, err := scanEvent(db.reader.QueryRowContext(ctx, findEventByIDSQL, s.TenantID, string(s.Mode), id), &n)
@@ -332,11 +322,8 @@ func (db *DB) FindEventByID(ctx context.Context, s hookd.Scope, id string) (*hoo
 	return e, nil
 }
 
-// FindEvents implements hookd.EventService.
+// FindEvents implements hookd.EventStore.
 func (db *DB) FindEvents(ctx context.Context, s hookd.Scope, f hookd.EventFilter) ([]*hookd.Event, error) {
-	if err := f.Page.Normalize(); err != nil {
-		return nil, err
-	}
 	q := `SELECT ` + eventColumns + ` FROM events WHERE tenant_id = ? AND mode = ?`
 	args := []any{s.TenantID, string(s.Mode)}
 	if f.Type != "" {

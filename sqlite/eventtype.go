@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/hookd/hookd"
 )
@@ -21,35 +22,25 @@ func scanEventType(s scanner) (*hookd.EventType, error) {
 	return &t, nil
 }
 
-// CreateEventType implements hookd.EventTypeService.
-func (db *DB) CreateEventType(ctx context.Context, s hookd.Scope, t *hookd.EventType) error {
-	if err := t.Validate(); err != nil {
-		return err
-	}
-	now := db.now()
-	t.CreatedAt, t.UpdatedAt = now, now
+// InsertEventType implements hookd.EventTypeStore.
+func (db *DB) InsertEventType(ctx context.Context, s hookd.Scope, t *hookd.EventType) error {
+	t.CreatedAt, t.UpdatedAt = t.CreatedAt.UTC().Truncate(time.Millisecond), t.UpdatedAt.UTC().Truncate(time.Millisecond)
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO event_types (tenant_id, mode, name, description, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
-			s.TenantID, string(s.Mode), t.Name, t.Description, ms(now), ms(now))
+			s.TenantID, string(s.Mode), t.Name, t.Description, ms(t.CreatedAt), ms(t.UpdatedAt))
 		return err
 	})
 	if isUnique(err) {
 		return hookd.Errorf(hookd.ECONFLICT, "event type %q already exists", t.Name)
 	}
 	if err != nil {
-		return fmt.Errorf("create event type: %w", err)
+		return fmt.Errorf("insert event type: %w", err)
 	}
 	return nil
 }
 
-// EnsureEventTypes implements hookd.EventTypeService.
+// EnsureEventTypes implements hookd.EventTypeStore.
 func (db *DB) EnsureEventTypes(ctx context.Context, s hookd.Scope, ts []*hookd.EventType) error {
-	for _, t := range ts {
-		if err := t.Validate(); err != nil {
-			return err
-		}
-	}
-	now := db.now()
 	return db.write(ctx, func(tx *sql.Tx) error {
 		stmt, err := tx.PrepareContext(ctx, ensureEventTypeSQL)
 		if err != nil {
@@ -57,7 +48,7 @@ func (db *DB) EnsureEventTypes(ctx context.Context, s hookd.Scope, ts []*hookd.E
 		}
 		defer stmt.Close()
 		for _, t := range ts {
-			if _, err := stmt.ExecContext(ctx, s.TenantID, string(s.Mode), t.Name, t.Description, ms(now), ms(now)); err != nil {
+			if _, err := stmt.ExecContext(ctx, s.TenantID, string(s.Mode), t.Name, t.Description, ms(t.CreatedAt), ms(t.UpdatedAt)); err != nil {
 				return fmt.Errorf("ensure event type %q: %w", t.Name, err)
 			}
 		}
@@ -68,7 +59,7 @@ func (db *DB) EnsureEventTypes(ctx context.Context, s hookd.Scope, ts []*hookd.E
 const ensureEventTypeSQL = `INSERT INTO event_types (tenant_id, mode, name, description, created_at, updated_at)
 	VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
 
-// FindEventType implements hookd.EventTypeService.
+// FindEventType implements hookd.EventTypeStore.
 func (db *DB) FindEventType(ctx context.Context, s hookd.Scope, name string) (*hookd.EventType, error) {
 	t, err := scanEventType(db.reader.QueryRowContext(ctx, `SELECT `+eventTypeColumns+` FROM event_types WHERE tenant_id = ? AND mode = ? AND name = ?`,
 		s.TenantID, string(s.Mode), name))
@@ -78,12 +69,9 @@ func (db *DB) FindEventType(ctx context.Context, s hookd.Scope, name string) (*h
 	return t, nil
 }
 
-// FindEventTypes implements hookd.EventTypeService. A cursor is the name of
+// FindEventTypes implements hookd.EventTypeStore. A cursor is the name of
 // the last row of the previous page.
 func (db *DB) FindEventTypes(ctx context.Context, s hookd.Scope, f hookd.EventTypeFilter) ([]*hookd.EventType, int, error) {
-	if err := f.Page.Normalize(); err != nil {
-		return nil, 0, err
-	}
 	where := ` WHERE tenant_id = ? AND mode = ?`
 	args := []any{s.TenantID, string(s.Mode)}
 	if f.Resource != "" {
@@ -121,12 +109,8 @@ func (db *DB) FindEventTypes(ctx context.Context, s hookd.Scope, f hookd.EventTy
 	return out, total, nil
 }
 
-// UpdateEventType implements hookd.EventTypeService.
-func (db *DB) UpdateEventType(ctx context.Context, s hookd.Scope, name, description string) (*hookd.EventType, error) {
-	if err := hookd.ValidateText("description", description); err != nil {
-		return nil, err
-	}
-	now := db.now()
+// UpdateEventType implements hookd.EventTypeStore.
+func (db *DB) UpdateEventType(ctx context.Context, s hookd.Scope, name, description string, now time.Time) (*hookd.EventType, error) {
 	var t *hookd.EventType
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		var err error
@@ -141,7 +125,7 @@ func (db *DB) UpdateEventType(ctx context.Context, s hookd.Scope, name, descript
 	return t, nil
 }
 
-// DeleteEventType implements hookd.EventTypeService.
+// DeleteEventType implements hookd.EventTypeStore.
 func (db *DB) DeleteEventType(ctx context.Context, s hookd.Scope, name string) error {
 	return db.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM event_types WHERE tenant_id = ? AND mode = ? AND name = ?`, s.TenantID, string(s.Mode), name)
@@ -157,19 +141,18 @@ func (db *DB) DeleteEventType(ctx context.Context, s hookd.Scope, name string) e
 	})
 }
 
-// catalog returns the names of the scope's event types among names.
-func catalog(ctx context.Context, q querier, s hookd.Scope, names []string) (map[string]bool, error) {
+// KnownEventTypes implements hookd.EventTypeStore.
+func (db *DB) KnownEventTypes(ctx context.Context, s hookd.Scope, names []string) (map[string]bool, error) {
 	have := map[string]bool{}
-	concrete := hookd.ConcreteEventTypes(names)
-	if len(concrete) == 0 {
+	if len(names) == 0 {
 		return have, nil
 	}
 	args := []any{s.TenantID, string(s.Mode)}
-	for _, n := range concrete {
+	for _, n := range names {
 		args = append(args, n)
 	}
-	rows, err := q.QueryContext(ctx, `SELECT name FROM event_types WHERE tenant_id = ? AND mode = ? AND name IN (`+
-		placeholders(len(concrete))+`)`, args...)
+	rows, err := db.reader.QueryContext(ctx, `SELECT name FROM event_types WHERE tenant_id = ? AND mode = ? AND name IN (`+
+		placeholders(len(names))+`)`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read catalog: %w", err)
 	}

@@ -21,13 +21,13 @@ func TestClaimNeverSeesCompleted(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := open(t, filepath.Join(t.TempDir(), "hookd.db"), nil)
-	ten, err := db.CreateTenant(ctx, "acme")
+	ten, err := services(db).Tenants.CreateTenant(ctx, "acme")
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := hookd.Scope{TenantID: ten.ID, Mode: hookd.ModeLive}
 	for i := range 4 {
-		if err := db.CreateWebhook(ctx, s, &hookd.Webhook{URL: fmt.Sprintf("https://r%d.example/", i), Enabled: true, TLSVerify: true}); err != nil {
+		if err := services(db).Webhooks.CreateWebhook(ctx, s, &hookd.Webhook{URL: fmt.Sprintf("https://r%d.example/", i), Enabled: true, TLSVerify: true}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -132,7 +132,7 @@ func TestExclusive(t *testing.T) {
 	if err != nil {
 		t.Fatalf("a non-exclusive Open while the server runs: %v", err)
 	}
-	if _, err := admin.CreateTenant(ctx, "acme"); err != nil {
+	if _, err := services(admin).Tenants.CreateTenant(ctx, "acme"); err != nil {
 		t.Errorf("an administrative write while the server runs: %v", err)
 	}
 	admin.Close()

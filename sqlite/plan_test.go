@@ -59,7 +59,7 @@ func TestQueryPlans(t *testing.T) {
 		{"next due", nextDueSQL, true},
 		{"stats", `SELECT count(*), coalesce(sum(next_attempt_at <= ?), 0) FROM deliveries WHERE status = 'pending'`, true},
 		{"last rows", lastRowsSQL, false},
-		{"recover webhook", recoverSQL, false},
+		{"requeue deliveries", requeueDeliveriesSQL(2), false},
 		{"cancel webhook's", cancelPendingSQL, false},
 		{"find delivery", `SELECT ` + deliveryColumns + ` FROM deliveries WHERE id = ? AND tenant_id = ? AND mode = ?`, false},
 		{"find attempts", `SELECT id FROM attempts WHERE delivery_id = ? ORDER BY id`, false},

@@ -35,15 +35,8 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// Compile-time checks that DB is every service of the domain.
-var (
-	_ hookd.TenantService    = (*DB)(nil)
-	_ hookd.WebhookService   = (*DB)(nil)
-	_ hookd.EventTypeService = (*DB)(nil)
-	_ hookd.EventService     = (*DB)(nil)
-	_ hookd.DeliveryService  = (*DB)(nil)
-	_ hookd.Queue            = (*DB)(nil)
-)
+// DB is a complete store: the services of package hookd hold the rules.
+var _ hookd.Store = (*DB)(nil)
 
 // Options tune a DB. The zero value is valid.
 type Options struct {
@@ -89,9 +82,7 @@ func (o *Options) setDefaults() error {
 	return nil
 }
 
-// DB is the SQLite store. It implements hookd.TenantService,
-// hookd.WebhookService, hookd.EventTypeService, hookd.EventService,
-// hookd.DeliveryService and hookd.Queue.
+// DB is the SQLite store: it implements hookd.Store.
 type DB struct {
 	writer *sql.DB // exactly one connection; BEGIN IMMEDIATE
 	reader *sql.DB

@@ -64,7 +64,7 @@ func TestMigrateTwiceAndReopen(t *testing.T) {
 	if err := db.Migrate(ctx); err != nil {
 		t.Fatalf("second Migrate: %v", err)
 	}
-	ten, err := db.CreateTenant(ctx, "acme")
+	ten, err := services(db).Tenants.CreateTenant(ctx, "acme")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func TestMigrateTwiceAndReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	db = open(t, path, nil)
-	got, err := db.FindTenantByName(ctx, "acme")
+	got, err := services(db).Tenants.FindTenantByName(ctx, "acme")
 	if err != nil {
 		t.Fatalf("after reopening: %v", err)
 	}
@@ -108,14 +108,14 @@ func benchStore(b *testing.B, webhooks int) (*sqlite.DB, hookd.Scope) {
 	b.Helper()
 	db := open(b, filepath.Join(b.TempDir(), "hookd.db"), nil)
 	ctx := context.Background()
-	ten, err := db.CreateTenant(ctx, "bench")
+	ten, err := services(db).Tenants.CreateTenant(ctx, "bench")
 	if err != nil {
 		b.Fatal(err)
 	}
 	s := hookd.Scope{TenantID: ten.ID, Mode: hookd.ModeLive}
 	for i := range webhooks {
 		w := &hookd.Webhook{URL: fmt.Sprintf("https://r%d.example/", i), Enabled: true, TLSVerify: true}
-		if err := db.CreateWebhook(ctx, s, w); err != nil {
+		if err := services(db).Webhooks.CreateWebhook(ctx, s, w); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -222,4 +222,9 @@ func BenchmarkPublishLatency(b *testing.B) {
 	slices.Sort(took)
 	b.ReportMetric(float64(took[len(took)/2].Microseconds()), "p50-µs")
 	b.ReportMetric(float64(took[len(took)*99/100].Microseconds()), "p99-µs")
+}
+
+// services are the domain's services over db, on the real clock.
+func services(db *sqlite.DB) hookd.Services {
+	return hookd.NewServices(db, hookd.ServiceOptions{Policy: hookd.NetPolicy{AllowPrivate: true}})
 }

@@ -2,35 +2,30 @@ package sqlite
 
 import (
 	"context"
-	"crypto/subtle"
 	"database/sql"
-	"errors"
 	"fmt"
+	"time"
 
 	"github.com/hookd/hookd"
 )
 
-// CreateTenant implements hookd.TenantService.
-func (db *DB) CreateTenant(ctx context.Context, name string) (*hookd.Tenant, error) {
-	if err := hookd.ValidateTenantName(name); err != nil {
-		return nil, err
-	}
-	now := db.now()
-	t := &hookd.Tenant{ID: hookd.NewIDAt("ten", now), Name: name, CreatedAt: now}
+// InsertTenant implements hookd.TenantStore.
+func (db *DB) InsertTenant(ctx context.Context, t *hookd.Tenant) error {
+	t.CreatedAt = t.CreatedAt.UTC().Truncate(time.Millisecond)
 	err := db.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)`, t.ID, t.Name, ms(now))
+		_, err := tx.ExecContext(ctx, `INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)`, t.ID, t.Name, ms(t.CreatedAt))
 		return err
 	})
 	if isUnique(err) {
-		return nil, hookd.Errorf(hookd.ECONFLICT, "tenant %q already exists", name)
+		return hookd.Errorf(hookd.ECONFLICT, "tenant %q already exists", t.Name)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("create tenant: %w", err)
+		return fmt.Errorf("insert tenant: %w", err)
 	}
-	return t, nil
+	return nil
 }
 
-// FindTenantByName implements hookd.TenantService.
+// FindTenantByName implements hookd.TenantStore.
 func (db *DB) FindTenantByName(ctx context.Context, name string) (*hookd.Tenant, error) {
 	t, err := scanTenant(db.reader.QueryRowContext(ctx, `SELECT id, name, created_at FROM tenants WHERE name = ?`, name))
 	if err != nil {
@@ -39,7 +34,7 @@ func (db *DB) FindTenantByName(ctx context.Context, name string) (*hookd.Tenant,
 	return t, nil
 }
 
-// FindTenantByID implements hookd.TenantService.
+// FindTenantByID implements hookd.TenantStore.
 func (db *DB) FindTenantByID(ctx context.Context, id string) (*hookd.Tenant, error) {
 	t, err := scanTenant(db.reader.QueryRowContext(ctx, `SELECT id, name, created_at FROM tenants WHERE id = ?`, id))
 	if err != nil {
@@ -48,7 +43,7 @@ func (db *DB) FindTenantByID(ctx context.Context, id string) (*hookd.Tenant, err
 	return t, nil
 }
 
-// ListTenants implements hookd.TenantService.
+// ListTenants implements hookd.TenantStore.
 func (db *DB) ListTenants(ctx context.Context) ([]*hookd.Tenant, error) {
 	rows, err := db.reader.QueryContext(ctx, `SELECT id, name, created_at FROM tenants ORDER BY id`)
 	if err != nil {
@@ -81,25 +76,28 @@ func scanTenant(s scanner) (*hookd.Tenant, error) {
 	return &t, nil
 }
 
-// CreateAPIKey implements hookd.TenantService.
-func (db *DB) CreateAPIKey(ctx context.Context, tenantID string, m hookd.Mode) (*hookd.APIKey, string, error) {
-	if !m.Valid() {
-		return nil, "", hookd.Errorf(hookd.EINVALID, "mode must be %q or %q, got %q", hookd.ModeLive, hookd.ModeTest, m)
-	}
-	k, plain := hookd.NewAPIKey(tenantID, m, db.now())
+// InsertAPIKey implements hookd.TenantStore.
+func (db *DB) InsertAPIKey(ctx context.Context, k *hookd.APIKey) error {
+	k.CreatedAt = k.CreatedAt.UTC().Truncate(time.Millisecond)
+	var n int64
 	err := db.write(ctx, func(tx *sql.Tx) error {
-		var one int
-		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM tenants WHERE id = ?`, tenantID).Scan(&one); err != nil {
-			return notFound(err, "find tenant", fmt.Sprintf("tenant %s not found", tenantID))
+		// One statement: inserts nothing when the tenant does not exist.
+		res, err := tx.ExecContext(ctx, `INSERT INTO api_keys (id, tenant_id, mode, prefix, hash, created_at)
+			SELECT ?, id, ?, ?, ?, ? FROM tenants WHERE id = ?`,
+			k.ID, string(k.Mode), k.Prefix, k.Hash, ms(k.CreatedAt), k.TenantID)
+		if err != nil {
+			return err
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO api_keys (id, tenant_id, mode, prefix, hash, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-			k.ID, k.TenantID, string(k.Mode), k.Prefix, k.Hash, ms(k.CreatedAt))
+		n, err = res.RowsAffected()
 		return err
 	})
 	if err != nil {
-		return nil, "", fmt.Errorf("create api key: %w", err)
+		return fmt.Errorf("insert api key: %w", err)
 	}
-	return k, plain, nil
+	if n == 0 {
+		return hookd.Errorf(hookd.ENOTFOUND, "tenant %s not found", k.TenantID)
+	}
+	return nil
 }
 
 const apiKeyColumns = `id, tenant_id, mode, prefix, hash, created_at, revoked_at`
@@ -118,7 +116,7 @@ func scanAPIKey(s scanner) (*hookd.APIKey, error) {
 	return &k, nil
 }
 
-// ListAPIKeys implements hookd.TenantService.
+// ListAPIKeys implements hookd.TenantStore.
 func (db *DB) ListAPIKeys(ctx context.Context, tenantID string) ([]*hookd.APIKey, error) {
 	rows, err := db.reader.QueryContext(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE ? = '' OR tenant_id = ? ORDER BY id`, tenantID, tenantID)
 	if err != nil {
@@ -139,11 +137,10 @@ func (db *DB) ListAPIKeys(ctx context.Context, tenantID string) ([]*hookd.APIKey
 	return out, nil
 }
 
-// RevokeAPIKey implements hookd.TenantService.
-func (db *DB) RevokeAPIKey(ctx context.Context, id string) error {
-	now := db.now()
+// RevokeAPIKey implements hookd.TenantStore.
+func (db *DB) RevokeAPIKey(ctx context.Context, id string, at time.Time) error {
 	return db.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?`, ms(now), id)
+		res, err := tx.ExecContext(ctx, `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?`, ms(at), id)
 		if err != nil {
 			return fmt.Errorf("revoke api key: %w", err)
 		}
@@ -156,22 +153,11 @@ func (db *DB) RevokeAPIKey(ctx context.Context, id string) error {
 	})
 }
 
-// Authenticate implements hookd.TenantService.
-func (db *DB) Authenticate(ctx context.Context, plain string) (hookd.Scope, error) {
-	bad := hookd.Errorf(hookd.EUNAUTHORIZED, "invalid or revoked API key")
-	if hookd.KeyMode(plain) == "" {
-		return hookd.Scope{}, bad
-	}
-	hash := hookd.HashAPIKey(plain)
+// FindAPIKeyByHash implements hookd.TenantStore.
+func (db *DB) FindAPIKeyByHash(ctx context.Context, hash []byte) (*hookd.APIKey, error) {
 	k, err := scanAPIKey(db.reader.QueryRowContext(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE hash = ?`, hash))
-	if errors.Is(err, sql.ErrNoRows) {
-		return hookd.Scope{}, bad
-	}
 	if err != nil {
-		return hookd.Scope{}, fmt.Errorf("authenticate: %w", err)
+		return nil, notFound(err, "find api key", "api key not found")
 	}
-	if subtle.ConstantTimeCompare(k.Hash, hash) != 1 || k.RevokedAt != nil || k.Mode != hookd.KeyMode(plain) {
-		return hookd.Scope{}, bad
-	}
-	return hookd.Scope{TenantID: k.TenantID, Mode: k.Mode}, nil
+	return k, nil
 }

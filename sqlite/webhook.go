@@ -111,19 +111,6 @@ func webhookValues(w *hookd.Webhook) ([]any, error) {
 		msPtr(w.PreviousSecretExpiresAt), msPtr(w.FailingSince)}, nil
 }
 
-// checkCatalog returns EINVALID for the first event type of w that is
-// neither a wildcard nor in the scope's catalog.
-func checkCatalog(ctx context.Context, tx *sql.Tx, s hookd.Scope, patterns []string) error {
-	have, err := catalog(ctx, tx, s, patterns)
-	if err != nil {
-		return err
-	}
-	if missing := hookd.MissingEventTypes(patterns, have); len(missing) > 0 {
-		return hookd.Errorf(hookd.EINVALID, "event_types: unknown event type %q (create it first with POST /v1/event-types)", missing[0])
-	}
-	return nil
-}
-
 // normalizeWebhook keeps times at the store's precision and drops a null filter.
 func normalizeWebhook(w *hookd.Webhook) {
 	w.ExpiresAt = truncPtr(w.ExpiresAt)
@@ -134,32 +121,24 @@ func normalizeWebhook(w *hookd.Webhook) {
 	}
 }
 
-// CreateWebhook implements hookd.WebhookService.
-func (db *DB) CreateWebhook(ctx context.Context, s hookd.Scope, w *hookd.Webhook) error {
-	now := db.now()
-	if err := w.Validate(now); err != nil {
-		return err
-	}
-	w.Prepare(s, now)
+// InsertWebhook implements hookd.WebhookStore.
+func (db *DB) InsertWebhook(ctx context.Context, w *hookd.Webhook) error {
 	normalizeWebhook(w)
 	vals, err := webhookValues(w)
 	if err != nil {
-		return fmt.Errorf("create webhook: %w", err)
+		return fmt.Errorf("insert webhook: %w", err)
 	}
 	return db.write(ctx, func(tx *sql.Tx) error {
-		if err := checkCatalog(ctx, tx, s, w.EventTypes); err != nil {
-			return err
-		}
 		cols := strings.TrimPrefix(webhookColumns, "number, ")
 		err := tx.QueryRowContext(ctx, `INSERT INTO webhooks (`+cols+`) VALUES (`+placeholders(len(vals))+`) RETURNING number`, vals...).Scan(&w.Number)
 		if err != nil {
-			return fmt.Errorf("create webhook: %w", err)
+			return fmt.Errorf("insert webhook: %w", err)
 		}
 		return nil
 	})
 }
 
-// FindWebhookByID implements hookd.WebhookService.
+// FindWebhookByID implements hookd.WebhookStore.
 func (db *DB) FindWebhookByID(ctx context.Context, s hookd.Scope, id string) (*hookd.Webhook, error) {
 	return findWebhook(ctx, db.reader, s, id)
 }
@@ -173,7 +152,7 @@ func findWebhook(ctx context.Context, q querier, s hookd.Scope, id string) (*hoo
 	return w, nil
 }
 
-// FindWebhookByNumber implements hookd.WebhookService.
+// FindWebhookByNumber implements hookd.WebhookStore.
 func (db *DB) FindWebhookByNumber(ctx context.Context, s hookd.Scope, n int64) (*hookd.Webhook, error) {
 	w, err := scanWebhook(db.reader.QueryRowContext(ctx, `SELECT `+webhookColumns+` FROM webhooks WHERE tenant_id = ? AND mode = ? AND number = ?`,
 		s.TenantID, string(s.Mode), n))
@@ -183,12 +162,8 @@ func (db *DB) FindWebhookByNumber(ctx context.Context, s hookd.Scope, n int64) (
 	return w, nil
 }
 
-// FindWebhooks implements hookd.WebhookService. The event type and resource
-// filters run in Go over the scope's webhooks, which are few.
-func (db *DB) FindWebhooks(ctx context.Context, s hookd.Scope, f hookd.WebhookFilter) ([]*hookd.Webhook, int, error) {
-	if err := f.Page.Normalize(); err != nil {
-		return nil, 0, err
-	}
+// ListWebhooks implements hookd.WebhookStore.
+func (db *DB) ListWebhooks(ctx context.Context, s hookd.Scope, f hookd.WebhookQuery) ([]*hookd.Webhook, error) {
 	q := `SELECT ` + webhookColumns + ` FROM webhooks WHERE tenant_id = ? AND mode = ?`
 	args := []any{s.TenantID, string(s.Mode)}
 	if f.URL != "" {
@@ -203,48 +178,38 @@ func (db *DB) FindWebhooks(ctx context.Context, s hookd.Scope, f hookd.WebhookFi
 		q += ` AND name = ?`
 		args = append(args, f.Name)
 	}
-	if f.Status != "" {
-		q += ` AND status = ?`
-		args = append(args, string(f.Status))
-	}
 	q += ` ORDER BY id`
 	rows, err := db.reader.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, 0, fmt.Errorf("find webhooks: %w", err)
+		return nil, fmt.Errorf("list webhooks: %w", err)
 	}
 	defer rows.Close()
-	var all []*hookd.Webhook
+	all := []*hookd.Webhook{}
 	for rows.Next() {
 		w, err := scanWebhook(rows)
 		if err != nil {
-			return nil, 0, fmt.Errorf("find webhooks: %w", err)
+			return nil, fmt.Errorf("list webhooks: %w", err)
 		}
 		all = append(all, w)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, 0, fmt.Errorf("find webhooks: %w", err)
+		return nil, fmt.Errorf("list webhooks: %w", err)
 	}
-	page, total := f.Select(all)
-	return page, total, nil
+	return all, nil
 }
 
-// UpdateWebhook implements hookd.WebhookService.
-func (db *DB) UpdateWebhook(ctx context.Context, s hookd.Scope, id string, u hookd.WebhookUpdate) (*hookd.Webhook, error) {
-	now := db.now()
+// UpdateWebhook implements hookd.WebhookStore. SQLite has one writer: the
+// transaction holds the row from the read to the write.
+func (db *DB) UpdateWebhook(ctx context.Context, s hookd.Scope, id string, change func(*hookd.Webhook) (hookd.WebhookWrite, error)) (*hookd.Webhook, error) {
 	var w *hookd.Webhook
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		var err error
 		if w, err = findWebhook(ctx, tx, s, id); err != nil {
 			return err
 		}
-		u.Apply(w, now)
-		if err := w.Validate(now); err != nil {
+		wr, err := change(w)
+		if err != nil {
 			return err
-		}
-		if u.EventTypes != nil {
-			if err := checkCatalog(ctx, tx, s, w.EventTypes); err != nil {
-				return err
-			}
 		}
 		normalizeWebhook(w)
 		vals, err := webhookValues(w)
@@ -254,8 +219,8 @@ func (db *DB) UpdateWebhook(ctx context.Context, s hookd.Scope, id string, u hoo
 		if _, err := tx.ExecContext(ctx, updateWebhookSQL, append(vals, w.Number)...); err != nil {
 			return fmt.Errorf("update webhook: %w", err)
 		}
-		if !w.Enabled {
-			return db.cancelPending(ctx, tx, w.ID, now, "webhook disabled")
+		if wr.CancelPending != "" {
+			return db.cancelPending(ctx, tx, w.ID, db.now(), wr.CancelPending)
 		}
 		return nil
 	})
@@ -289,8 +254,8 @@ func (db *DB) cancelPending(ctx context.Context, tx *sql.Tx, webhookID string, n
 	return nil
 }
 
-// DeleteWebhook implements hookd.WebhookService.
-func (db *DB) DeleteWebhook(ctx context.Context, s hookd.Scope, id string) error {
+// DeleteWebhook implements hookd.WebhookStore.
+func (db *DB) DeleteWebhook(ctx context.Context, s hookd.Scope, id, why string) error {
 	now := db.now()
 	return db.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM webhooks WHERE tenant_id = ? AND mode = ? AND id = ?`, s.TenantID, string(s.Mode), id)
@@ -302,26 +267,6 @@ func (db *DB) DeleteWebhook(ctx context.Context, s hookd.Scope, id string) error
 		} else if n == 0 {
 			return hookd.Errorf(hookd.ENOTFOUND, "webhook %s not found", id)
 		}
-		return db.cancelPending(ctx, tx, id, now, "webhook deleted")
+		return db.cancelPending(ctx, tx, id, now, why)
 	})
-}
-
-// RotateWebhookSecret implements hookd.WebhookService.
-func (db *DB) RotateWebhookSecret(ctx context.Context, s hookd.Scope, id string, grace time.Duration) (*hookd.Webhook, error) {
-	if grace < 0 {
-		return nil, hookd.Errorf(hookd.EINVALID, "grace period must not be negative")
-	}
-	now := db.now()
-	var w *hookd.Webhook
-	err := db.write(ctx, func(tx *sql.Tx) error {
-		var err error
-		w, err = scanWebhook(tx.QueryRowContext(ctx, `UPDATE webhooks SET previous_secret = secret, previous_secret_expires_at = ?,
-			secret = ?, updated_at = ? WHERE tenant_id = ? AND mode = ? AND id = ? RETURNING `+webhookColumns,
-			ms(now.Add(grace)), hookd.NewSecret(), ms(now), s.TenantID, string(s.Mode), id))
-		return err
-	})
-	if err != nil {
-		return nil, notFound(err, "rotate webhook secret", fmt.Sprintf("webhook %s not found", id))
-	}
-	return w, nil
 }

@@ -18,24 +18,24 @@ func testEventTypeCRUD(e *env) {
 	t := e.t
 	s := e.scope("acme")
 	et := &hookd.EventType{Name: "CallBroadcast.started", Description: "a broadcast began"}
-	if err := e.store.CreateEventType(e.ctx, s, et); err != nil {
+	if err := e.svc.EventTypes.CreateEventType(e.ctx, s, et); err != nil {
 		t.Fatal(err)
 	}
 	want := &hookd.EventType{Name: "CallBroadcast.started", Description: "a broadcast began", CreatedAt: Start, UpdatedAt: Start}
-	got, err := e.store.FindEventType(e.ctx, s, et.Name)
+	got, err := e.svc.EventTypes.FindEventType(e.ctx, s, et.Name)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("FindEventType (-want +got):\n%s", diff)
 	}
-	wantCode(t, e.store.CreateEventType(e.ctx, s, &hookd.EventType{Name: et.Name}), hookd.ECONFLICT, et.Name)
+	wantCode(t, e.svc.EventTypes.CreateEventType(e.ctx, s, &hookd.EventType{Name: et.Name}), hookd.ECONFLICT, et.Name)
 	for _, bad := range []string{"", "a..b", ".x", "x.", "with space", "star*"} {
-		wantCode(t, e.store.CreateEventType(e.ctx, s, &hookd.EventType{Name: bad}), hookd.EINVALID, "event type name")
+		wantCode(t, e.svc.EventTypes.CreateEventType(e.ctx, s, &hookd.EventType{Name: bad}), hookd.EINVALID, "event type name")
 	}
 
 	e.clock.Advance(time.Second)
-	up, err := e.store.UpdateEventType(e.ctx, s, et.Name, "changed")
+	up, err := e.svc.EventTypes.UpdateEventType(e.ctx, s, et.Name, "changed")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,32 +43,32 @@ func testEventTypeCRUD(e *env) {
 	if diff := cmp.Diff(want, up); diff != "" {
 		t.Errorf("UpdateEventType (-want +got):\n%s", diff)
 	}
-	_, err = e.store.UpdateEventType(e.ctx, s, "Nope.nothing", "x")
+	_, err = e.svc.EventTypes.UpdateEventType(e.ctx, s, "Nope.nothing", "x")
 	wantCode(t, err, hookd.ENOTFOUND)
 
 	// Another tenant and the other mode see nothing.
 	for _, other := range []hookd.Scope{e.scope("globex"), {TenantID: s.TenantID, Mode: hookd.ModeTest}} {
-		_, err = e.store.FindEventType(e.ctx, other, et.Name)
+		_, err = e.svc.EventTypes.FindEventType(e.ctx, other, et.Name)
 		wantCode(t, err, hookd.ENOTFOUND)
-		_, err = e.store.UpdateEventType(e.ctx, other, et.Name, "stolen")
+		_, err = e.svc.EventTypes.UpdateEventType(e.ctx, other, et.Name, "stolen")
 		wantCode(t, err, hookd.ENOTFOUND)
-		wantCode(t, e.store.DeleteEventType(e.ctx, other, et.Name), hookd.ENOTFOUND)
-		list, total, err := e.store.FindEventTypes(e.ctx, other, hookd.EventTypeFilter{})
+		wantCode(t, e.svc.EventTypes.DeleteEventType(e.ctx, other, et.Name), hookd.ENOTFOUND)
+		list, total, err := e.svc.EventTypes.FindEventTypes(e.ctx, other, hookd.EventTypeFilter{})
 		if err != nil || len(list) != 0 || total != 0 {
 			t.Errorf("FindEventTypes in another scope = %d rows, total %d, %v; want none", len(list), total, err)
 		}
 		// The same name is free in another scope.
-		if err := e.store.CreateEventType(e.ctx, other, &hookd.EventType{Name: et.Name}); err != nil {
+		if err := e.svc.EventTypes.CreateEventType(e.ctx, other, &hookd.EventType{Name: et.Name}); err != nil {
 			t.Errorf("the same name in another scope: %v", err)
 		}
 	}
 
-	if err := e.store.DeleteEventType(e.ctx, s, et.Name); err != nil {
+	if err := e.svc.EventTypes.DeleteEventType(e.ctx, s, et.Name); err != nil {
 		t.Fatal(err)
 	}
-	_, err = e.store.FindEventType(e.ctx, s, et.Name)
+	_, err = e.svc.EventTypes.FindEventType(e.ctx, s, et.Name)
 	wantCode(t, err, hookd.ENOTFOUND)
-	wantCode(t, e.store.DeleteEventType(e.ctx, s, et.Name), hookd.ENOTFOUND)
+	wantCode(t, e.svc.EventTypes.DeleteEventType(e.ctx, s, et.Name), hookd.ENOTFOUND)
 }
 
 func testEventTypeList(e *env) {
@@ -78,7 +78,7 @@ func testEventTypeList(e *env) {
 
 	names := func(f hookd.EventTypeFilter) ([]string, int) {
 		t.Helper()
-		list, total, err := e.store.FindEventTypes(e.ctx, s, f)
+		list, total, err := e.svc.EventTypes.FindEventTypes(e.ctx, s, f)
 		if err != nil {
 			t.Fatalf("FindEventTypes(%+v): %v", f, err)
 		}
@@ -110,22 +110,22 @@ func testEventTypeList(e *env) {
 			t.Errorf("%s: total = %d, want %d", c.name, total, c.total)
 		}
 	}
-	_, _, err := e.store.FindEventTypes(e.ctx, s, hookd.EventTypeFilter{Page: hookd.Page{Limit: -1}})
+	_, _, err := e.svc.EventTypes.FindEventTypes(e.ctx, s, hookd.EventTypeFilter{Page: hookd.Page{Limit: -1}})
 	wantCode(t, err, hookd.EINVALID, "limit")
 }
 
 func testEventTypeEnsure(e *env) {
 	t := e.t
 	s := e.scope("acme")
-	if err := e.store.CreateEventType(e.ctx, s, &hookd.EventType{Name: "a.one", Description: "kept"}); err != nil {
+	if err := e.svc.EventTypes.CreateEventType(e.ctx, s, &hookd.EventType{Name: "a.one", Description: "kept"}); err != nil {
 		t.Fatal(err)
 	}
-	err := e.store.EnsureEventTypes(e.ctx, s, []*hookd.EventType{{Name: "a.one", Description: "ignored"}, {Name: "a.two", Description: "new"}})
+	err := e.svc.EventTypes.EnsureEventTypes(e.ctx, s, []*hookd.EventType{{Name: "a.one", Description: "ignored"}, {Name: "a.two", Description: "new"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for name, desc := range map[string]string{"a.one": "kept", "a.two": "new"} {
-		got, err := e.store.FindEventType(e.ctx, s, name)
+		got, err := e.svc.EventTypes.FindEventType(e.ctx, s, name)
 		if err != nil {
 			t.Fatalf("FindEventType(%s): %v", name, err)
 		}

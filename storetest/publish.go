@@ -106,7 +106,7 @@ func testPublishNotDeliverable(e *env) {
 	expires := Start.Add(time.Hour)
 	soon := e.webhook(s, nil, func(w *hookd.Webhook) { w.ExpiresAt = &expires })
 	paused := e.webhook(s, nil)
-	if _, err := e.store.UpdateWebhook(e.ctx, s, paused.ID, hookd.WebhookUpdate{Enabled: ptr(false)}); err != nil {
+	if _, err := e.svc.Webhooks.UpdateWebhook(e.ctx, s, paused.ID, hookd.WebhookUpdate{Enabled: ptr(false)}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -143,7 +143,7 @@ func testPublishTestEvents(e *env) {
 	if diff := cmp.Diff([]string{b.ID}, e.receivers(s, r.Event.ID)); diff != "" {
 		t.Errorf("test event to one webhook: receivers (-want +got):\n%s", diff)
 	}
-	if _, err := e.store.FindEventType(e.ctx, s, "webhook.test"); hookd.ErrorCode(err) != hookd.ENOTFOUND {
+	if _, err := e.svc.EventTypes.FindEventType(e.ctx, s, "webhook.test"); hookd.ErrorCode(err) != hookd.ENOTFOUND {
 		t.Errorf("a test event's type was added to the catalog (err %v)", err)
 	}
 }
@@ -152,7 +152,7 @@ func testPublishCatalog(e *env) {
 	t := e.t
 	s := e.scope("acme")
 	e.publishOne(s, e.event("Brand.new", `{}`))
-	got, err := e.store.FindEventType(e.ctx, s, "Brand.new")
+	got, err := e.svc.EventTypes.FindEventType(e.ctx, s, "Brand.new")
 	if err != nil {
 		t.Fatalf("a published type was not added to the catalog: %v", err)
 	}
@@ -219,7 +219,7 @@ func testPublishIdempotencyKey(e *env) {
 	changed.IdempotencyKey = "key-1"
 	r = e.publish(hookd.PublishRequest{Scope: s, Event: changed})[0]
 	wantCode(t, r.Err, hookd.ECONFLICT, "Idempotency-Key")
-	if evs, err := e.store.FindEvents(e.ctx, s, hookd.EventFilter{}); err != nil || len(evs) != 1 {
+	if evs, err := e.svc.Events.FindEvents(e.ctx, s, hookd.EventFilter{}); err != nil || len(evs) != 1 {
 		t.Errorf("FindEvents = %d events, %v; want the one original", len(evs), err)
 	}
 }
@@ -300,7 +300,7 @@ func testEventFind(e *env) {
 		ids = append(ids, e.publishOne(s, ev).Event.ID)
 		e.clock.Advance(time.Minute)
 	}
-	got, err := e.store.FindEventByID(e.ctx, s, ids[1])
+	got, err := e.svc.Events.FindEventByID(e.ctx, s, ids[1])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -310,12 +310,12 @@ func testEventFind(e *env) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("FindEventByID (-want +got):\n%s", diff)
 	}
-	_, err = e.store.FindEventByID(e.ctx, s, "msg_missing")
+	_, err = e.svc.Events.FindEventByID(e.ctx, s, "msg_missing")
 	wantCode(t, err, hookd.ENOTFOUND)
 
 	list := func(f hookd.EventFilter) []string {
 		t.Helper()
-		evs, err := e.store.FindEvents(e.ctx, s, f)
+		evs, err := e.svc.Events.FindEvents(e.ctx, s, f)
 		if err != nil {
 			t.Fatalf("FindEvents(%+v): %v", f, err)
 		}

@@ -50,6 +50,14 @@ func (e *env) one(s hookd.Scope, owner string) *hookd.Job {
 	return jobs[0]
 }
 
+// failedOne is one: a delivery to s's one webhook, attempted once and failed for good.
+func (e *env) failedOne(s hookd.Scope) *hookd.Job {
+	e.t.Helper()
+	j := e.one(s, "w")
+	e.complete(hookd.Outcome{DeliveryID: j.Delivery.ID, WebhookID: j.Webhook.ID, Owner: "w", Kind: hookd.OutcomeFailed, Attempt: e.attempt(500, "")})
+	return j
+}
+
 func testClaimLoadsJobs(e *env) {
 	t := e.t
 	s := e.scope("acme")
@@ -215,10 +223,10 @@ func testClaimSkipsUndeliverable(e *env) {
 	off := e.webhook(s, nil)
 	gone := e.webhook(s, nil)
 	e.publishOne(s, e.event("a.one", `{}`))
-	if _, err := e.store.UpdateWebhook(e.ctx, s, off.ID, hookd.WebhookUpdate{Enabled: ptr(false)}); err != nil {
+	if _, err := e.svc.Webhooks.UpdateWebhook(e.ctx, s, off.ID, hookd.WebhookUpdate{Enabled: ptr(false)}); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.store.DeleteWebhook(e.ctx, s, gone.ID); err != nil {
+	if err := e.svc.Webhooks.DeleteWebhook(e.ctx, s, gone.ID); err != nil {
 		t.Fatal(err)
 	}
 	jobs := e.claim("w", 10, time.Minute)
@@ -275,7 +283,7 @@ func testCompleteSucceeded(e *env) {
 
 func (e *env) findWebhook(s hookd.Scope, id string) *hookd.Webhook {
 	e.t.Helper()
-	w, err := e.store.FindWebhookByID(e.ctx, s, id)
+	w, err := e.svc.Webhooks.FindWebhookByID(e.ctx, s, id)
 	if err != nil {
 		e.t.Fatalf("FindWebhookByID(%s): %v", id, err)
 	}
@@ -379,7 +387,7 @@ func testCompleteSingleUse(e *env) {
 	jobs := e.claim("w", 1, time.Minute)
 	e.complete(hookd.Outcome{DeliveryID: jobs[0].Delivery.ID, WebhookID: w.ID, Owner: "w", Kind: hookd.OutcomeSucceeded,
 		Attempt: e.attempt(200, ""), DeleteWebhook: true})
-	_, err := e.store.FindWebhookByID(e.ctx, s, w.ID)
+	_, err := e.svc.Webhooks.FindWebhookByID(e.ctx, s, w.ID)
 	wantCode(t, err, hookd.ENOTFOUND)
 	statuses := map[hookd.DeliveryStatus]int{}
 	for _, d := range e.deliveries(s, hookd.DeliveryFilter{}) {
@@ -402,7 +410,7 @@ func testRetryDelivery(e *env) {
 	e.complete(hookd.Outcome{DeliveryID: j.Delivery.ID, WebhookID: w.ID, Owner: "w", Kind: hookd.OutcomeFailed, Attempt: e.attempt(500, "HTTP 500")})
 
 	e.clock.Advance(time.Hour)
-	d, err := e.store.RetryDelivery(e.ctx, s, j.Delivery.ID)
+	d, err := e.svc.Deliveries.RetryDelivery(e.ctx, s, j.Delivery.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -419,7 +427,7 @@ func testRetryDelivery(e *env) {
 		t.Errorf("after the manual attempt: %+v, %d attempts", d, len(attempts))
 	}
 	// A retried succeeded delivery is manual too; once sent, the flag is gone.
-	if _, err := e.store.RetryDelivery(e.ctx, s, j.Delivery.ID); err != nil {
+	if _, err := e.svc.Deliveries.RetryDelivery(e.ctx, s, j.Delivery.ID); err != nil {
 		t.Fatal(err)
 	}
 	jobs = e.claim("w", 10, time.Minute)
@@ -432,12 +440,12 @@ func testRetryDelivery(e *env) {
 		t.Errorf("after the manual attempt was rescheduled, claimed %d jobs still manual", len(jobs))
 	}
 
-	_, err = e.store.RetryDelivery(e.ctx, s, "dlv_missing")
+	_, err = e.svc.Deliveries.RetryDelivery(e.ctx, s, "dlv_missing")
 	wantCode(t, err, hookd.ENOTFOUND)
-	if err := e.store.DeleteWebhook(e.ctx, s, w.ID); err != nil {
+	if err := e.svc.Webhooks.DeleteWebhook(e.ctx, s, w.ID); err != nil {
 		t.Fatal(err)
 	}
-	_, err = e.store.RetryDelivery(e.ctx, s, j.Delivery.ID)
+	_, err = e.svc.Deliveries.RetryDelivery(e.ctx, s, j.Delivery.ID)
 	wantCode(t, err, hookd.ECONFLICT)
 }
 
@@ -455,14 +463,14 @@ func testRecoverWebhook(e *env) {
 		e.clock.Advance(time.Hour)
 	}
 	since, until := Start.Add(time.Hour), Start.Add(2*time.Hour)
-	n, err := e.store.RecoverWebhook(e.ctx, s, w.ID, since, &until)
+	n, err := e.svc.Deliveries.RecoverWebhook(e.ctx, s, w.ID, since, &until)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if n != 1 {
 		t.Errorf("RecoverWebhook [1h, 2h) = %d, want 1", n)
 	}
-	n, err = e.store.RecoverWebhook(e.ctx, s, w.ID, Start, nil)
+	n, err = e.svc.Deliveries.RecoverWebhook(e.ctx, s, w.ID, Start, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -478,7 +486,7 @@ func testRecoverWebhook(e *env) {
 			t.Errorf("recovered a delivery of another webhook %s", j.Webhook.ID)
 		}
 	}
-	_, err = e.store.RecoverWebhook(e.ctx, s, "wh_missing", Start, nil)
+	_, err = e.svc.Deliveries.RecoverWebhook(e.ctx, s, "wh_missing", Start, nil)
 	wantCode(t, err, hookd.ENOTFOUND)
 }
 
@@ -524,7 +532,7 @@ func testAutoDisable(e *env) {
 		t.Errorf("a second run disabled %d webhooks again (%v)", len(again), err)
 	}
 	// Enabling brings it back and forgets the streak.
-	w, err := e.store.UpdateWebhook(e.ctx, s, sick.ID, hookd.WebhookUpdate{Enabled: ptr(true)})
+	w, err := e.svc.Webhooks.UpdateWebhook(e.ctx, s, sick.ID, hookd.WebhookUpdate{Enabled: ptr(true)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -558,10 +566,10 @@ func testPrune(e *env) {
 	if n != 3 {
 		t.Errorf("Prune removed %d rows, want 3 (the old event, its delivery and its attempt)", n)
 	}
-	_, err = e.store.FindEventByID(e.ctx, s, old.Event.ID)
+	_, err = e.svc.Events.FindEventByID(e.ctx, s, old.Event.ID)
 	wantCode(t, err, hookd.ENOTFOUND)
 	for _, id := range []string{stuck.Event.ID, recent.Event.ID} {
-		if _, err := e.store.FindEventByID(e.ctx, s, id); err != nil {
+		if _, err := e.svc.Events.FindEventByID(e.ctx, s, id); err != nil {
 			t.Errorf("event %s was pruned: %v", id, err)
 		}
 	}
@@ -629,7 +637,7 @@ func testDeliveryList(e *env) {
 	}
 	count := func(f hookd.DeliveryFilter) int {
 		t.Helper()
-		ds, err := e.store.FindDeliveries(e.ctx, s, f)
+		ds, err := e.svc.Deliveries.FindDeliveries(e.ctx, s, f)
 		if err != nil {
 			t.Fatalf("FindDeliveries(%+v): %v", f, err)
 		}
@@ -654,13 +662,13 @@ func testDeliveryList(e *env) {
 			t.Errorf("%s: %d deliveries, want %d", c.name, got, c.want)
 		}
 	}
-	page, err := e.store.FindDeliveries(e.ctx, s, hookd.DeliveryFilter{Page: hookd.Page{Limit: 2, Cursor: all[1].ID}})
+	page, err := e.svc.Deliveries.FindDeliveries(e.ctx, s, hookd.DeliveryFilter{Page: hookd.Page{Limit: 2, Cursor: all[1].ID}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff([]string{all[2].ID, all[3].ID}, []string{page[0].ID, page[1].ID}); diff != "" {
 		t.Errorf("cursor page (-want +got):\n%s", diff)
 	}
-	_, _, err = e.store.FindDeliveryByID(e.ctx, s, "dlv_missing")
+	_, _, err = e.svc.Deliveries.FindDeliveryByID(e.ctx, s, "dlv_missing")
 	wantCode(t, err, hookd.ENOTFOUND, "dlv_missing")
 }

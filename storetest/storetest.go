@@ -1,7 +1,14 @@
-// Package storetest is the contract suite every hookd store must pass: the
-// SQLite and PostgreSQL packages each call Run with a function that opens an
-// empty store. It tests behaviour only through the root package's
-// interfaces, so that both stores are held to the same rules.
+// Package storetest is the suite every hookd store must pass, at two
+// levels: the SQLite and PostgreSQL packages each call Run with a function
+// that opens an empty store, and every test runs on both.
+//
+//   - primitives.go checks the store's own contract (hookd.Store): each verb
+//     atomic and correct, the conditions and uniqueness it promises held in
+//     its transaction, reads returning rows as stored.
+//   - every other file checks the domain's rules once, through the services
+//     of hookd.NewServices over the store (validation, derived status,
+//     keys, retry and recover, the catalog), and the queue (claim,
+//     complete, publish) that the engine drives directly.
 package storetest
 
 import (
@@ -19,14 +26,7 @@ import (
 )
 
 // Store is everything a hookd store implements.
-type Store interface {
-	hookd.TenantService
-	hookd.WebhookService
-	hookd.EventTypeService
-	hookd.EventService
-	hookd.DeliveryService
-	hookd.Queue
-}
+type Store = hookd.Store
 
 // Clock is a settable fake clock. A store under test must take every time
 // it makes itself (created_at, updated_at, "due now", "expired") from
@@ -83,27 +83,32 @@ func Run(t *testing.T, open OpenFunc) {
 	all = append(all, publishTests...)
 	all = append(all, queueTests...)
 	all = append(all, textTests...)
+	all = append(all, primitiveTests...)
+	all = append(all, ruleTests...)
 	for _, tc := range all {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			clock := NewClock(Start)
-			tc.fn(&env{t: t, ctx: t.Context(), store: open(t, clock), clock: clock})
+			st := open(t, clock)
+			svc := hookd.NewServices(st, hookd.ServiceOptions{Now: clock.Now})
+			tc.fn(&env{t: t, ctx: t.Context(), store: st, svc: svc, clock: clock})
 		})
 	}
 }
 
-// env is one test's store, clock and helpers.
+// env is one test's store, the services over it, its clock and helpers.
 type env struct {
 	t     *testing.T
 	ctx   context.Context
 	store Store
+	svc   hookd.Services
 	clock *Clock
 }
 
 // scope creates a tenant and returns its live scope.
 func (e *env) scope(name string) hookd.Scope {
 	e.t.Helper()
-	ten, err := e.store.CreateTenant(e.ctx, name)
+	ten, err := e.svc.Tenants.CreateTenant(e.ctx, name)
 	if err != nil {
 		e.t.Fatalf("CreateTenant(%q): %v", name, err)
 	}
@@ -117,7 +122,7 @@ func (e *env) types(s hookd.Scope, names ...string) {
 	for i, n := range names {
 		ts[i] = &hookd.EventType{Name: n}
 	}
-	if err := e.store.EnsureEventTypes(e.ctx, s, ts); err != nil {
+	if err := e.svc.EventTypes.EnsureEventTypes(e.ctx, s, ts); err != nil {
 		e.t.Fatalf("EnsureEventTypes(%v): %v", names, err)
 	}
 }
@@ -139,7 +144,7 @@ func (e *env) webhook(s hookd.Scope, types []string, opts ...func(*hookd.Webhook
 	for _, o := range opts {
 		o(w)
 	}
-	if err := e.store.CreateWebhook(e.ctx, s, w); err != nil {
+	if err := e.svc.Webhooks.CreateWebhook(e.ctx, s, w); err != nil {
 		e.t.Fatalf("CreateWebhook: %v", err)
 	}
 	return w
@@ -195,7 +200,7 @@ func (e *env) complete(outs ...hookd.Outcome) {
 func (e *env) deliveries(s hookd.Scope, f hookd.DeliveryFilter) []*hookd.Delivery {
 	e.t.Helper()
 	f.Limit = hookd.MaxPageLimit
-	ds, err := e.store.FindDeliveries(e.ctx, s, f)
+	ds, err := e.svc.Deliveries.FindDeliveries(e.ctx, s, f)
 	if err != nil {
 		e.t.Fatalf("FindDeliveries: %v", err)
 	}
@@ -205,7 +210,7 @@ func (e *env) deliveries(s hookd.Scope, f hookd.DeliveryFilter) []*hookd.Deliver
 // delivery finds one delivery with its attempts.
 func (e *env) delivery(s hookd.Scope, id string) (*hookd.Delivery, []*hookd.Attempt) {
 	e.t.Helper()
-	d, as, err := e.store.FindDeliveryByID(e.ctx, s, id)
+	d, as, err := e.svc.Deliveries.FindDeliveryByID(e.ctx, s, id)
 	if err != nil {
 		e.t.Fatalf("FindDeliveryByID(%s): %v", id, err)
 	}

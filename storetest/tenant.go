@@ -18,42 +18,42 @@ var tenantTests = []test{
 
 func testTenantCreateFind(e *env) {
 	t := e.t
-	ten, err := e.store.CreateTenant(e.ctx, "acme")
+	ten, err := e.svc.Tenants.CreateTenant(e.ctx, "acme")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if ten.ID == "" || ten.Name != "acme" || !ten.CreatedAt.Equal(Start) {
 		t.Fatalf("CreateTenant = %+v, want an id, name acme, created at %s", ten, Start)
 	}
-	_, err = e.store.CreateTenant(e.ctx, "acme")
+	_, err = e.svc.Tenants.CreateTenant(e.ctx, "acme")
 	wantCode(t, err, hookd.ECONFLICT, "acme")
-	_, err = e.store.CreateTenant(e.ctx, "Not Valid!")
+	_, err = e.svc.Tenants.CreateTenant(e.ctx, "Not Valid!")
 	wantCode(t, err, hookd.EINVALID, "tenant name")
 
-	byName, err := e.store.FindTenantByName(e.ctx, "acme")
+	byName, err := e.svc.Tenants.FindTenantByName(e.ctx, "acme")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(ten, byName); diff != "" {
 		t.Errorf("FindTenantByName (-want +got):\n%s", diff)
 	}
-	byID, err := e.store.FindTenantByID(e.ctx, ten.ID)
+	byID, err := e.svc.Tenants.FindTenantByID(e.ctx, ten.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(ten, byID); diff != "" {
 		t.Errorf("FindTenantByID (-want +got):\n%s", diff)
 	}
-	_, err = e.store.FindTenantByName(e.ctx, "nobody")
+	_, err = e.svc.Tenants.FindTenantByName(e.ctx, "nobody")
 	wantCode(t, err, hookd.ENOTFOUND)
-	_, err = e.store.FindTenantByID(e.ctx, "ten_missing")
+	_, err = e.svc.Tenants.FindTenantByID(e.ctx, "ten_missing")
 	wantCode(t, err, hookd.ENOTFOUND)
 
-	other, err := e.store.CreateTenant(e.ctx, "globex")
+	other, err := e.svc.Tenants.CreateTenant(e.ctx, "globex")
 	if err != nil {
 		t.Fatal(err)
 	}
-	all, err := e.store.ListTenants(e.ctx)
+	all, err := e.svc.Tenants.ListTenants(e.ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,15 +71,15 @@ func testAPIKeys(e *env) {
 	s := e.scope("acme")
 	other := e.scope("globex")
 
-	live, livePlain, err := e.store.CreateAPIKey(e.ctx, s.TenantID, hookd.ModeLive)
+	live, livePlain, err := e.svc.Tenants.CreateAPIKey(e.ctx, s.TenantID, hookd.ModeLive)
 	if err != nil {
 		t.Fatal(err)
 	}
-	test, testPlain, err := e.store.CreateAPIKey(e.ctx, s.TenantID, hookd.ModeTest)
+	test, testPlain, err := e.svc.Tenants.CreateAPIKey(e.ctx, s.TenantID, hookd.ModeTest)
 	if err != nil {
 		t.Fatal(err)
 	}
-	otherKey, otherPlain, err := e.store.CreateAPIKey(e.ctx, other.TenantID, hookd.ModeLive)
+	otherKey, otherPlain, err := e.svc.Tenants.CreateAPIKey(e.ctx, other.TenantID, hookd.ModeLive)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +101,7 @@ func testAPIKeys(e *env) {
 		{testPlain, hookd.Scope{TenantID: s.TenantID, Mode: hookd.ModeTest}},
 		{otherPlain, other},
 	} {
-		got, err := e.store.Authenticate(e.ctx, c.plain)
+		got, err := e.svc.Tenants.Authenticate(e.ctx, c.plain)
 		if err != nil {
 			t.Fatalf("Authenticate(%s…): %v", c.plain[:12], err)
 		}
@@ -110,11 +110,11 @@ func testAPIKeys(e *env) {
 		}
 	}
 	for _, bad := range []string{"", "garbage", "sk_live_", livePlain + "x", "sk_test_" + strings.TrimPrefix(livePlain, "sk_live_")} {
-		_, err := e.store.Authenticate(e.ctx, bad)
+		_, err := e.svc.Tenants.Authenticate(e.ctx, bad)
 		wantCode(t, err, hookd.EUNAUTHORIZED)
 	}
 
-	keys, err := e.store.ListAPIKeys(e.ctx, s.TenantID)
+	keys, err := e.svc.Tenants.ListAPIKeys(e.ctx, s.TenantID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,43 +126,43 @@ func testAPIKeys(e *env) {
 			t.Errorf("listed key has hash %x, want %x", k.Hash, live.Hash)
 		}
 	}
-	all, err := e.store.ListAPIKeys(e.ctx, "")
+	all, err := e.svc.Tenants.ListAPIKeys(e.ctx, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff([]string{live.ID, test.ID, otherKey.ID}, keyIDs(all), sortStrings); diff != "" {
 		t.Errorf("ListAPIKeys(\"\") (-want +got):\n%s", diff)
 	}
-	_, _, err = e.store.CreateAPIKey(e.ctx, "ten_missing", hookd.ModeLive)
+	_, _, err = e.svc.Tenants.CreateAPIKey(e.ctx, "ten_missing", hookd.ModeLive)
 	wantCode(t, err, hookd.ENOTFOUND)
 }
 
 func testRevokeAPIKey(e *env) {
 	t := e.t
 	s := e.scope("acme")
-	k, plain, err := e.store.CreateAPIKey(e.ctx, s.TenantID, hookd.ModeLive)
+	k, plain, err := e.svc.Tenants.CreateAPIKey(e.ctx, s.TenantID, hookd.ModeLive)
 	if err != nil {
 		t.Fatal(err)
 	}
-	keep, keepPlain, err := e.store.CreateAPIKey(e.ctx, s.TenantID, hookd.ModeLive)
+	keep, keepPlain, err := e.svc.Tenants.CreateAPIKey(e.ctx, s.TenantID, hookd.ModeLive)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.clock.Advance(time.Minute)
-	if err := e.store.RevokeAPIKey(e.ctx, k.ID); err != nil {
+	if err := e.svc.Tenants.RevokeAPIKey(e.ctx, k.ID); err != nil {
 		t.Fatal(err)
 	}
-	_, err = e.store.Authenticate(e.ctx, plain)
+	_, err = e.svc.Tenants.Authenticate(e.ctx, plain)
 	wantCode(t, err, hookd.EUNAUTHORIZED)
-	if _, err := e.store.Authenticate(e.ctx, keepPlain); err != nil {
+	if _, err := e.svc.Tenants.Authenticate(e.ctx, keepPlain); err != nil {
 		t.Errorf("the other key stopped working: %v", err)
 	}
-	if err := e.store.RevokeAPIKey(e.ctx, k.ID); err != nil {
+	if err := e.svc.Tenants.RevokeAPIKey(e.ctx, k.ID); err != nil {
 		t.Errorf("revoking twice: %v", err)
 	}
-	wantCode(t, e.store.RevokeAPIKey(e.ctx, "key_missing"), hookd.ENOTFOUND)
+	wantCode(t, e.svc.Tenants.RevokeAPIKey(e.ctx, "key_missing"), hookd.ENOTFOUND)
 
-	keys, err := e.store.ListAPIKeys(e.ctx, s.TenantID)
+	keys, err := e.svc.Tenants.ListAPIKeys(e.ctx, s.TenantID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,16 +22,16 @@ func testTextNotStorable(e *env) {
 		field string
 	}{
 		{"webhook name", func() error {
-			return e.store.CreateWebhook(e.ctx, s, &hookd.Webhook{URL: "https://r.example/", Name: "a\x00b", Enabled: true})
+			return e.svc.Webhooks.CreateWebhook(e.ctx, s, &hookd.Webhook{URL: "https://r.example/", Name: "a\x00b", Enabled: true})
 		}, "name"},
 		{"webhook metadata", func() error {
-			return e.store.CreateWebhook(e.ctx, s, &hookd.Webhook{URL: "https://r.example/", Metadata: map[string]string{"k": "\xff"}, Enabled: true})
+			return e.svc.Webhooks.CreateWebhook(e.ctx, s, &hookd.Webhook{URL: "https://r.example/", Metadata: map[string]string{"k": "\xff"}, Enabled: true})
 		}, "metadata"},
 		{"event type description", func() error {
-			return e.store.CreateEventType(e.ctx, s, &hookd.EventType{Name: "c.d", Description: "x\x00"})
+			return e.svc.EventTypes.CreateEventType(e.ctx, s, &hookd.EventType{Name: "c.d", Description: "x\x00"})
 		}, "description"},
 		{"event type description update", func() error {
-			_, err := e.store.UpdateEventType(e.ctx, s, "a.b", "\xc3")
+			_, err := e.svc.EventTypes.UpdateEventType(e.ctx, s, "a.b", "\xc3")
 			return err
 		}, "description"},
 		{"event id", func() error {
@@ -50,10 +50,10 @@ func testTextNotStorable(e *env) {
 			wantCode(t, tt.do(), hookd.EINVALID, tt.field, "UTF-8")
 		})
 	}
-	if ws, n, err := e.store.FindWebhooks(e.ctx, s, hookd.WebhookFilter{}); err != nil || n != 0 {
+	if ws, n, err := e.svc.Webhooks.FindWebhooks(e.ctx, s, hookd.WebhookFilter{}); err != nil || n != 0 {
 		e.t.Errorf("FindWebhooks = %d webhooks (%v), %v; want none", n, ws, err)
 	}
-	if evs, err := e.store.FindEvents(e.ctx, s, hookd.EventFilter{}); err != nil || len(evs) != 0 {
+	if evs, err := e.svc.Events.FindEvents(e.ctx, s, hookd.EventFilter{}); err != nil || len(evs) != 0 {
 		e.t.Errorf("FindEvents = %d events, %v; want none", len(evs), err)
 	}
 }

@@ -42,7 +42,7 @@ func testWebhookRoundTrip(e *env) {
 		Metadata:    map[string]string{"owner": "ops"},
 		Source:      "callfire",
 	}
-	if err := e.store.CreateWebhook(e.ctx, s, w); err != nil {
+	if err := e.svc.Webhooks.CreateWebhook(e.ctx, s, w); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(w.ID, "wh_") || w.Number <= 0 {
@@ -63,14 +63,14 @@ func testWebhookRoundTrip(e *env) {
 	if diff := cmp.Diff(want, w); diff != "" {
 		t.Errorf("created webhook (-want +got):\n%s", diff)
 	}
-	got, err := e.store.FindWebhookByID(e.ctx, s, w.ID)
+	got, err := e.svc.Webhooks.FindWebhookByID(e.ctx, s, w.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("FindWebhookByID (-want +got):\n%s", diff)
 	}
-	byNumber, err := e.store.FindWebhookByNumber(e.ctx, s, w.Number)
+	byNumber, err := e.svc.Webhooks.FindWebhookByNumber(e.ctx, s, w.Number)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,10 +80,10 @@ func testWebhookRoundTrip(e *env) {
 
 	// The defaults: a generated secret, empty lists and maps, no filter.
 	plain := &hookd.Webhook{URL: "https://receiver.example/plain", Enabled: true, TLSVerify: true}
-	if err := e.store.CreateWebhook(e.ctx, s, plain); err != nil {
+	if err := e.svc.Webhooks.CreateWebhook(e.ctx, s, plain); err != nil {
 		t.Fatal(err)
 	}
-	got, err = e.store.FindWebhookByID(e.ctx, s, plain.ID)
+	got, err = e.svc.Webhooks.FindWebhookByID(e.ctx, s, plain.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,12 +134,12 @@ func testWebhookInvalid(e *env) {
 		{"short secret", hookd.Webhook{URL: "https://x.example/", Secret: "short"}, "secret"},
 	} {
 		w := c.w
-		err := e.store.CreateWebhook(e.ctx, s, &w)
+		err := e.svc.Webhooks.CreateWebhook(e.ctx, s, &w)
 		if hookd.ErrorCode(err) != hookd.EINVALID || !strings.Contains(hookd.ErrorMessage(err), c.field) {
 			t.Errorf("%s: CreateWebhook = %v, want EINVALID naming %s", c.name, err, c.field)
 		}
 	}
-	list, total, err := e.store.FindWebhooks(e.ctx, s, hookd.WebhookFilter{})
+	list, total, err := e.svc.Webhooks.FindWebhooks(e.ctx, s, hookd.WebhookFilter{})
 	if err != nil || len(list) != 0 || total != 0 {
 		t.Errorf("after invalid creates: %d webhooks, total %d, %v; want none", len(list), total, err)
 	}
@@ -154,7 +154,7 @@ func testWebhookUpdate(e *env) {
 	e.types(s, "a.two")
 	e.clock.Advance(time.Minute)
 	later := Start.Add(24 * time.Hour)
-	up, err := e.store.UpdateWebhook(e.ctx, s, w.ID, hookd.WebhookUpdate{
+	up, err := e.svc.Webhooks.UpdateWebhook(e.ctx, s, w.ID, hookd.WebhookUpdate{
 		Name:       ptr("after"),
 		EventTypes: &[]string{"a.two", "b.*"},
 		Filter:     ptr(json.RawMessage(`{"type":"a.two"}`)),
@@ -172,7 +172,7 @@ func testWebhookUpdate(e *env) {
 	if diff := cmp.Diff(&want, up); diff != "" {
 		t.Errorf("UpdateWebhook result (-want +got):\n%s", diff)
 	}
-	got, err := e.store.FindWebhookByID(e.ctx, s, w.ID)
+	got, err := e.svc.Webhooks.FindWebhookByID(e.ctx, s, w.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +181,7 @@ func testWebhookUpdate(e *env) {
 	}
 
 	// Clearing: a pointer to a zero value empties the field.
-	up, err = e.store.UpdateWebhook(e.ctx, s, w.ID, hookd.WebhookUpdate{Filter: ptr(json.RawMessage(nil)), ExpiresAt: ptr[*time.Time](nil), RateLimit: ptr[*int](nil)})
+	up, err = e.svc.Webhooks.UpdateWebhook(e.ctx, s, w.ID, hookd.WebhookUpdate{Filter: ptr(json.RawMessage(nil)), ExpiresAt: ptr[*time.Time](nil), RateLimit: ptr[*int](nil)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,14 +190,14 @@ func testWebhookUpdate(e *env) {
 	}
 
 	// Disable and enable again.
-	up, err = e.store.UpdateWebhook(e.ctx, s, w.ID, hookd.WebhookUpdate{Enabled: ptr(false)})
+	up, err = e.svc.Webhooks.UpdateWebhook(e.ctx, s, w.ID, hookd.WebhookUpdate{Enabled: ptr(false)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if up.Enabled || up.Status != hookd.StatusDisabled {
 		t.Errorf("after disabling: enabled %v, status %q", up.Enabled, up.Status)
 	}
-	up, err = e.store.UpdateWebhook(e.ctx, s, w.ID, hookd.WebhookUpdate{Enabled: ptr(true)})
+	up, err = e.svc.Webhooks.UpdateWebhook(e.ctx, s, w.ID, hookd.WebhookUpdate{Enabled: ptr(true)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,15 +205,15 @@ func testWebhookUpdate(e *env) {
 		t.Errorf("after enabling: enabled %v, status %q", up.Enabled, up.Status)
 	}
 
-	_, err = e.store.UpdateWebhook(e.ctx, s, w.ID, hookd.WebhookUpdate{EventTypes: &[]string{"never.created"}})
+	_, err = e.svc.Webhooks.UpdateWebhook(e.ctx, s, w.ID, hookd.WebhookUpdate{EventTypes: &[]string{"never.created"}})
 	wantCode(t, err, hookd.EINVALID, `unknown event type "never.created"`)
-	_, err = e.store.UpdateWebhook(e.ctx, s, w.ID, hookd.WebhookUpdate{URL: ptr("not a url")})
+	_, err = e.svc.Webhooks.UpdateWebhook(e.ctx, s, w.ID, hookd.WebhookUpdate{URL: ptr("not a url")})
 	wantCode(t, err, hookd.EINVALID, "url")
-	_, err = e.store.UpdateWebhook(e.ctx, s, "wh_missing", hookd.WebhookUpdate{Name: ptr("x")})
+	_, err = e.svc.Webhooks.UpdateWebhook(e.ctx, s, "wh_missing", hookd.WebhookUpdate{Name: ptr("x")})
 	wantCode(t, err, hookd.ENOTFOUND, "wh_missing")
 
 	// A failed update changes nothing.
-	got, err = e.store.FindWebhookByID(e.ctx, s, w.ID)
+	got, err = e.svc.Webhooks.FindWebhookByID(e.ctx, s, w.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,12 +228,12 @@ func testWebhookDelete(e *env) {
 	w := e.webhook(s, nil)
 	keep := e.webhook(s, nil)
 	e.publishOne(s, e.event("a.one", `{}`))
-	if err := e.store.DeleteWebhook(e.ctx, s, w.ID); err != nil {
+	if err := e.svc.Webhooks.DeleteWebhook(e.ctx, s, w.ID); err != nil {
 		t.Fatal(err)
 	}
-	_, err := e.store.FindWebhookByID(e.ctx, s, w.ID)
+	_, err := e.svc.Webhooks.FindWebhookByID(e.ctx, s, w.ID)
 	wantCode(t, err, hookd.ENOTFOUND)
-	wantCode(t, e.store.DeleteWebhook(e.ctx, s, w.ID), hookd.ENOTFOUND)
+	wantCode(t, e.svc.Webhooks.DeleteWebhook(e.ctx, s, w.ID), hookd.ENOTFOUND)
 
 	for _, d := range e.deliveries(s, hookd.DeliveryFilter{}) {
 		want := hookd.DeliveryPending
@@ -255,7 +255,7 @@ func testWebhookRotate(e *env) {
 	s := e.scope("acme")
 	w := e.webhook(s, nil)
 	e.clock.Advance(time.Minute)
-	got, err := e.store.RotateWebhookSecret(e.ctx, s, w.ID, time.Hour)
+	got, err := e.svc.Webhooks.RotateWebhookSecret(e.ctx, s, w.ID, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,7 +269,7 @@ func testWebhookRotate(e *env) {
 	if got.PreviousSecretExpiresAt == nil || !got.PreviousSecretExpiresAt.Equal(wantExp) {
 		t.Errorf("previous secret expires at %v, want %v", got.PreviousSecretExpiresAt, wantExp)
 	}
-	found, err := e.store.FindWebhookByID(e.ctx, s, w.ID)
+	found, err := e.svc.Webhooks.FindWebhookByID(e.ctx, s, w.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,7 +279,7 @@ func testWebhookRotate(e *env) {
 	if diff := cmp.Diff([]string{got.Secret}, found.Secrets(wantExp)); diff != "" {
 		t.Errorf("secrets after the grace period (-want +got):\n%s", diff)
 	}
-	_, err = e.store.RotateWebhookSecret(e.ctx, s, "wh_missing", time.Hour)
+	_, err = e.svc.Webhooks.RotateWebhookSecret(e.ctx, s, "wh_missing", time.Hour)
 	wantCode(t, err, hookd.ENOTFOUND)
 }
 
@@ -301,7 +301,7 @@ func testWebhookList(e *env) {
 
 	ids := func(f hookd.WebhookFilter) ([]string, int) {
 		t.Helper()
-		list, total, err := e.store.FindWebhooks(e.ctx, s, f)
+		list, total, err := e.svc.Webhooks.FindWebhooks(e.ctx, s, f)
 		if err != nil {
 			t.Fatalf("FindWebhooks(%+v): %v", f, err)
 		}
@@ -342,7 +342,7 @@ func testWebhookList(e *env) {
 			t.Errorf("%s: total = %d, want %d", tc.name, total, tc.total)
 		}
 	}
-	_, _, err := e.store.FindWebhooks(e.ctx, s, hookd.WebhookFilter{Page: hookd.Page{Limit: hookd.MaxPageLimit + 1}})
+	_, _, err := e.svc.Webhooks.FindWebhooks(e.ctx, s, hookd.WebhookFilter{Page: hookd.Page{Limit: hookd.MaxPageLimit + 1}})
 	wantCode(t, err, hookd.EINVALID, "limit")
 }
 
@@ -361,32 +361,32 @@ func testWebhookIsolation(e *env) {
 		"other tenant": e.scope("globex"),
 		"other mode":   {TenantID: s.TenantID, Mode: hookd.ModeTest},
 	} {
-		_, err := e.store.FindWebhookByID(e.ctx, other, w.ID)
+		_, err := e.svc.Webhooks.FindWebhookByID(e.ctx, other, w.ID)
 		wantCode(t, err, hookd.ENOTFOUND)
-		_, err = e.store.FindWebhookByNumber(e.ctx, other, w.Number)
+		_, err = e.svc.Webhooks.FindWebhookByNumber(e.ctx, other, w.Number)
 		wantCode(t, err, hookd.ENOTFOUND)
-		_, err = e.store.UpdateWebhook(e.ctx, other, w.ID, hookd.WebhookUpdate{Name: ptr("stolen")})
+		_, err = e.svc.Webhooks.UpdateWebhook(e.ctx, other, w.ID, hookd.WebhookUpdate{Name: ptr("stolen")})
 		wantCode(t, err, hookd.ENOTFOUND)
-		_, err = e.store.RotateWebhookSecret(e.ctx, other, w.ID, time.Hour)
+		_, err = e.svc.Webhooks.RotateWebhookSecret(e.ctx, other, w.ID, time.Hour)
 		wantCode(t, err, hookd.ENOTFOUND)
-		wantCode(t, e.store.DeleteWebhook(e.ctx, other, w.ID), hookd.ENOTFOUND)
-		list, total, err := e.store.FindWebhooks(e.ctx, other, hookd.WebhookFilter{})
+		wantCode(t, e.svc.Webhooks.DeleteWebhook(e.ctx, other, w.ID), hookd.ENOTFOUND)
+		list, total, err := e.svc.Webhooks.FindWebhooks(e.ctx, other, hookd.WebhookFilter{})
 		if err != nil || len(list) != 0 || total != 0 {
 			t.Errorf("%s: FindWebhooks = %d rows, total %d, %v; want none", name, len(list), total, err)
 		}
-		_, err = e.store.FindEventByID(e.ctx, other, res.Event.ID)
+		_, err = e.svc.Events.FindEventByID(e.ctx, other, res.Event.ID)
 		wantCode(t, err, hookd.ENOTFOUND)
-		evs, err := e.store.FindEvents(e.ctx, other, hookd.EventFilter{})
+		evs, err := e.svc.Events.FindEvents(e.ctx, other, hookd.EventFilter{})
 		if err != nil || len(evs) != 0 {
 			t.Errorf("%s: FindEvents = %d rows, %v; want none", name, len(evs), err)
 		}
-		_, _, err = e.store.FindDeliveryByID(e.ctx, other, dl[0].ID)
+		_, _, err = e.svc.Deliveries.FindDeliveryByID(e.ctx, other, dl[0].ID)
 		wantCode(t, err, hookd.ENOTFOUND)
-		_, err = e.store.RetryDelivery(e.ctx, other, dl[0].ID)
+		_, err = e.svc.Deliveries.RetryDelivery(e.ctx, other, dl[0].ID)
 		wantCode(t, err, hookd.ENOTFOUND)
-		_, err = e.store.RecoverWebhook(e.ctx, other, w.ID, Start.Add(-time.Hour), nil)
+		_, err = e.svc.Deliveries.RecoverWebhook(e.ctx, other, w.ID, Start.Add(-time.Hour), nil)
 		wantCode(t, err, hookd.ENOTFOUND)
-		ds, err := e.store.FindDeliveries(e.ctx, other, hookd.DeliveryFilter{})
+		ds, err := e.svc.Deliveries.FindDeliveries(e.ctx, other, hookd.DeliveryFilter{})
 		if err != nil || len(ds) != 0 {
 			t.Errorf("%s: FindDeliveries = %d rows, %v; want none", name, len(ds), err)
 		}
@@ -395,7 +395,7 @@ func testWebhookIsolation(e *env) {
 			t.Errorf("%s: a publish made %d deliveries to another scope's webhook", name, r.Deliveries)
 		}
 	}
-	got, err := e.store.FindWebhookByID(e.ctx, s, w.ID)
+	got, err := e.svc.Webhooks.FindWebhookByID(e.ctx, s, w.ID)
 	if err != nil || got.Name != w.Name {
 		t.Errorf("the webhook changed through another scope: %+v, %v", got, err)
 	}

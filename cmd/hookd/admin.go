@@ -34,7 +34,7 @@ func runMigrate(ctx context.Context, args, env []string, stderr io.Writer) error
 }
 
 // withStore parses the flags of an admin command and runs fn on the store.
-func withStore(ctx context.Context, name string, args, env []string, stderr io.Writer, extra func(*flag.FlagSet), fn func(st store, args []string) error) error {
+func withStore(ctx context.Context, name string, args, env []string, stderr io.Writer, extra func(*flag.FlagSet), fn func(st hookd.TenantService, args []string) error) error {
 	c := defaultConfig()
 	pos, err := parseFlags(name, args, env, stderr, &c, func(fs *flag.FlagSet, c *config) {
 		storeFlags(fs, c)
@@ -50,7 +50,7 @@ func withStore(ctx context.Context, name string, args, env []string, stderr io.W
 		return err
 	}
 	defer st.Close()
-	return fn(st, pos)
+	return fn(tenantsOf(st), pos)
 }
 
 func runTenant(ctx context.Context, args, env []string, stdout, stderr io.Writer) error {
@@ -59,7 +59,7 @@ func runTenant(ctx context.Context, args, env []string, stdout, stderr io.Writer
 	}
 	switch args[0] {
 	case "create":
-		return withStore(ctx, "tenant create", args[1:], env, stderr, nil, func(st store, args []string) error {
+		return withStore(ctx, "tenant create", args[1:], env, stderr, nil, func(st hookd.TenantService, args []string) error {
 			if len(args) != 1 {
 				return usageErr("hookd tenant create NAME")
 			}
@@ -71,7 +71,7 @@ func runTenant(ctx context.Context, args, env []string, stdout, stderr io.Writer
 			return nil
 		})
 	case "list":
-		return withStore(ctx, "tenant list", args[1:], env, stderr, nil, func(st store, _ []string) error {
+		return withStore(ctx, "tenant list", args[1:], env, stderr, nil, func(st hookd.TenantService, _ []string) error {
 			ts, err := st.ListTenants(ctx)
 			if err != nil {
 				return err
@@ -98,7 +98,7 @@ func runKey(ctx context.Context, args, env []string, stdout, stderr io.Writer) e
 		return withStore(ctx, "key create", args[1:], env, stderr, func(fs *flag.FlagSet) {
 			tenantFlag(fs)
 			fs.StringVar(&mode, "mode", "live", "live or test")
-		}, func(st store, _ []string) error {
+		}, func(st hookd.TenantService, _ []string) error {
 			if tenant == "" {
 				return usageErr("--tenant is required")
 			}
@@ -118,7 +118,7 @@ func runKey(ctx context.Context, args, env []string, stdout, stderr io.Writer) e
 			return nil
 		})
 	case "list":
-		return withStore(ctx, "key list", args[1:], env, stderr, tenantFlag, func(st store, _ []string) error {
+		return withStore(ctx, "key list", args[1:], env, stderr, tenantFlag, func(st hookd.TenantService, _ []string) error {
 			names, tenantID, err := tenantNames(ctx, st, tenant)
 			if err != nil {
 				return err
@@ -139,7 +139,7 @@ func runKey(ctx context.Context, args, env []string, stdout, stderr io.Writer) e
 			return tw.Flush()
 		})
 	case "revoke":
-		return withStore(ctx, "key revoke", args[1:], env, stderr, nil, func(st store, args []string) error {
+		return withStore(ctx, "key revoke", args[1:], env, stderr, nil, func(st hookd.TenantService, args []string) error {
 			if len(args) != 1 {
 				return usageErr("hookd key revoke KEY_ID")
 			}
@@ -154,7 +154,7 @@ func runKey(ctx context.Context, args, env []string, stdout, stderr io.Writer) e
 }
 
 // tenantNames maps tenant ids to names, and resolves name to an id ("" = all).
-func tenantNames(ctx context.Context, st store, name string) (map[string]string, string, error) {
+func tenantNames(ctx context.Context, st hookd.TenantService, name string) (map[string]string, string, error) {
 	ts, err := st.ListTenants(ctx)
 	if err != nil {
 		return nil, "", err

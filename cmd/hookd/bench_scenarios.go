@@ -511,7 +511,7 @@ func fillQueue(ctx context.Context, dataDir, databaseURL, key string, events int
 		return err
 	}
 	defer st.Close()
-	scope, err := st.Authenticate(ctx, key)
+	scope, err := tenantsOf(st).Authenticate(ctx, key)
 	if err != nil {
 		return fmt.Errorf("backlog: %w", err)
 	}

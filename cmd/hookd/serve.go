@@ -44,7 +44,7 @@ func runServe(ctx context.Context, args, env []string, stdout, stderr io.Writer)
 		return err
 	}
 	defer st.Close()
-	if err := bootstrap(ctx, st, stdout, log); err != nil {
+	if err := bootstrap(ctx, tenantsOf(st), stdout, log); err != nil {
 		return err
 	}
 
@@ -85,10 +85,7 @@ func runServe(ctx context.Context, args, env []string, stdout, stderr io.Writer)
 		return err
 	}
 
-	svc := hookd.Services{
-		Tenants: st, Webhooks: hookd.GuardedWebhooks(st, c.netPolicy()), EventTypes: st,
-		Events: st, Deliveries: st, Publisher: publisher,
-	}
+	svc := hookd.NewServices(st, hookd.ServiceOptions{Policy: c.netPolicy(), Publisher: publisher})
 	var shuttingDown atomic.Bool
 	api, err := httpapi.New(httpapi.Config{
 		Services: svc, Logger: log, MaxBodyBytes: c.MaxBodyBytes, MaxEventBytes: c.MaxEventBytes,

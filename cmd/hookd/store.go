@@ -13,14 +13,15 @@ import (
 
 // store is what both databases provide.
 type store interface {
-	hookd.TenantService
-	hookd.WebhookService
-	hookd.EventTypeService
-	hookd.EventService
-	hookd.DeliveryService
-	hookd.Queue
+	hookd.Store
 	Ping(ctx context.Context) error
 	Close() error
+}
+
+// tenantsOf is the tenant service over st, for the commands that manage
+// tenants and keys without serving.
+func tenantsOf(st store) hookd.TenantService {
+	return hookd.NewServices(st, hookd.ServiceOptions{}).Tenants
 }
 
 // openStore opens PostgreSQL when a database URL is given, else the
@@ -54,7 +55,7 @@ func openStoreFor(ctx context.Context, c config, log *slog.Logger, serving bool)
 
 // bootstrap creates the tenant "default" and its live and test keys on an
 // empty database, and prints the keys once: only their hashes are stored.
-func bootstrap(ctx context.Context, st store, out interface{ Write([]byte) (int, error) }, log *slog.Logger) error {
+func bootstrap(ctx context.Context, st hookd.TenantService, out interface{ Write([]byte) (int, error) }, log *slog.Logger) error {
 	tenants, err := st.ListTenants(ctx)
 	if err != nil {
 		return fmt.Errorf("list tenants: %w", err)

@@ -267,7 +267,7 @@ func TestBadRequests(t *testing.T) {
 func TestAuthentication(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	_, testKey, err := f.env.DB.CreateAPIKey(context.Background(), f.scope.TenantID, hookd.ModeTest)
+	_, testKey, err := f.env.Services.Tenants.CreateAPIKey(context.Background(), f.scope.TenantID, hookd.ModeTest)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -53,15 +53,8 @@ func New(t testing.TB, policy hookd.NetPolicy) *Env {
 	}
 	t.Cleanup(pub.Stop)
 	return &Env{
-		DB: db,
-		Services: hookd.Services{
-			Tenants:    db,
-			Webhooks:   hookd.GuardedWebhooks(db, policy),
-			EventTypes: db,
-			Events:     db,
-			Deliveries: db,
-			Publisher:  pub,
-		},
+		DB:        db,
+		Services:  hookd.NewServices(db, hookd.ServiceOptions{Policy: policy, Publisher: pub}),
 		publisher: pub,
 	}
 }
@@ -72,11 +65,11 @@ func (e *Env) Key(t testing.TB) (string, hookd.Scope) {
 	ctx := context.Background()
 	id := hookd.NewID("t")
 	name := "tenant-" + strings.ToLower(id[len(id)-12:])
-	tn, err := e.DB.CreateTenant(ctx, name)
+	tn, err := e.Services.Tenants.CreateTenant(ctx, name)
 	if err != nil {
 		t.Fatalf("create tenant: %v", err)
 	}
-	_, plain, err := e.DB.CreateAPIKey(ctx, tn.ID, hookd.ModeLive)
+	_, plain, err := e.Services.Tenants.CreateAPIKey(ctx, tn.ID, hookd.ModeLive)
 	if err != nil {
 		t.Fatalf("create api key: %v", err)
 	}

@@ -1,0 +1,80 @@
+package hookd
+
+import (
+	"context"
+	"time"
+)
+
+// eventTypes is the EventTypeService: the catalog's names and texts.
+type eventTypes struct {
+	st  EventTypeStore
+	now func() time.Time
+}
+
+func (e *eventTypes) CreateEventType(ctx context.Context, s Scope, t *EventType) error {
+	if err := t.Validate(); err != nil {
+		return err
+	}
+	now := e.now().UTC()
+	t.CreatedAt, t.UpdatedAt = now, now
+	if err := e.st.InsertEventType(ctx, s, t); err != nil {
+		if ErrorCode(err) == ECONFLICT {
+			return Errorf(ECONFLICT, "event type %q already exists", t.Name)
+		}
+		return err
+	}
+	return nil
+}
+
+func (e *eventTypes) EnsureEventTypes(ctx context.Context, s Scope, ts []*EventType) error {
+	now := e.now().UTC()
+	for _, t := range ts {
+		if err := t.Validate(); err != nil {
+			return err
+		}
+		t.CreatedAt, t.UpdatedAt = now, now
+	}
+	if len(ts) == 0 {
+		return nil
+	}
+	return e.st.EnsureEventTypes(ctx, s, ts)
+}
+
+func (e *eventTypes) FindEventType(ctx context.Context, s Scope, name string) (*EventType, error) {
+	return e.st.FindEventType(ctx, s, name)
+}
+
+func (e *eventTypes) FindEventTypes(ctx context.Context, s Scope, f EventTypeFilter) ([]*EventType, int, error) {
+	if err := f.Page.Normalize(); err != nil {
+		return nil, 0, err
+	}
+	return e.st.FindEventTypes(ctx, s, f)
+}
+
+func (e *eventTypes) UpdateEventType(ctx context.Context, s Scope, name, description string) (*EventType, error) {
+	if err := ValidateText("description", description); err != nil {
+		return nil, err
+	}
+	return e.st.UpdateEventType(ctx, s, name, description, e.now().UTC())
+}
+
+func (e *eventTypes) DeleteEventType(ctx context.Context, s Scope, name string) error {
+	return e.st.DeleteEventType(ctx, s, name)
+}
+
+// checkCatalog returns EINVALID for the first pattern that is neither a
+// wildcard nor in the scope's catalog.
+func checkCatalog(ctx context.Context, st EventTypeStore, s Scope, patterns []string) error {
+	concrete := ConcreteEventTypes(patterns)
+	if len(concrete) == 0 {
+		return nil
+	}
+	have, err := st.KnownEventTypes(ctx, s, concrete)
+	if err != nil {
+		return err
+	}
+	if missing := MissingEventTypes(patterns, have); len(missing) > 0 {
+		return Errorf(EINVALID, "event_types: unknown event type %q (create it first with POST /v1/event-types)", missing[0])
+	}
+	return nil
+}

@@ -1,0 +1,64 @@
+package hookd
+
+import (
+	"context"
+	"time"
+)
+
+// Services is what the API layers (canonical and compatibility) work with:
+// the rules of the domain over a Store. NewServices makes it; the API layers
+// never call a store.
+type Services struct {
+	Tenants    TenantService
+	Webhooks   WebhookService
+	EventTypes EventTypeService
+	Events     EventService
+	Deliveries DeliveryService
+	Publisher  Publisher
+}
+
+// ServiceOptions configure NewServices.
+type ServiceOptions struct {
+	// Now is the services' clock (default time.Now): creation times, "due
+	// now" and a webhook's status at the time of a read come from it.
+	Now func() time.Time
+	// Policy refuses webhook URLs that name a literal address it blocks
+	// (the dialer checks every address again when it connects).
+	Policy NetPolicy
+	// Publisher accepts events; package delivery's batches them into
+	// EventStore.PublishEvents. Nil leaves Services.Publisher nil.
+	Publisher Publisher
+}
+
+// NewServices returns the domain's services over st.
+func NewServices(st Store, o ServiceOptions) Services {
+	clock := time.Now
+	if o.Now != nil {
+		clock = o.Now
+	}
+	// Both stores keep milliseconds: times made here are made at that
+	// precision, so that what a call returns is what a read returns.
+	o.Now = func() time.Time { return clock().UTC().Truncate(time.Millisecond) }
+	return Services{
+		Tenants:    &tenants{st: st, now: o.Now},
+		Webhooks:   &webhooks{st: st, now: o.Now, policy: o.Policy},
+		EventTypes: &eventTypes{st: st, now: o.Now},
+		Events:     &events{st: st},
+		Deliveries: &deliveries{st: st, now: o.Now},
+		Publisher:  o.Publisher,
+	}
+}
+
+// events is the EventService: reads, with the page rules.
+type events struct{ st EventStore }
+
+func (e *events) FindEventByID(ctx context.Context, s Scope, id string) (*Event, error) {
+	return e.st.FindEventByID(ctx, s, id)
+}
+
+func (e *events) FindEvents(ctx context.Context, s Scope, f EventFilter) ([]*Event, error) {
+	if err := f.Page.Normalize(); err != nil {
+		return nil, err
+	}
+	return e.st.FindEvents(ctx, s, f)
+}

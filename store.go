@@ -1,0 +1,153 @@
+package hookd
+
+import (
+	"context"
+	"time"
+)
+
+// The store interfaces are what a database adapter implements: verbs on rows,
+// each atomic, with the conditions passed in. They make no business decision:
+// what a retry, a recover, an expiry or a disable means is decided by the
+// services (services.go) that call them. Where a rule has to hold inside a
+// transaction (a uniqueness, a read-decide-write), the method's comment says
+// so, and package storetest checks it on every store.
+//
+// Reads return rows as stored: derived fields (a webhook's status at a time)
+// are the services' to compute.
+
+// TenantStore keeps tenants and API keys.
+type TenantStore interface {
+	// InsertTenant stores t. Returns ECONFLICT if a tenant has its name.
+	InsertTenant(ctx context.Context, t *Tenant) error
+	// FindTenantByName returns ENOTFOUND if there is none.
+	FindTenantByName(ctx context.Context, name string) (*Tenant, error)
+	// FindTenantByID returns ENOTFOUND if there is none.
+	FindTenantByID(ctx context.Context, id string) (*Tenant, error)
+	// ListTenants returns every tenant, ordered by id.
+	ListTenants(ctx context.Context) ([]*Tenant, error)
+
+	// InsertAPIKey stores k. Returns ENOTFOUND, and stores nothing, if its
+	// tenant does not exist (checked in the same statement).
+	InsertAPIKey(ctx context.Context, k *APIKey) error
+	// ListAPIKeys lists the keys of a tenant, or of every tenant if tenantID is "".
+	ListAPIKeys(ctx context.Context, tenantID string) ([]*APIKey, error)
+	// RevokeAPIKey sets the key's revoked_at to at unless it is already set.
+	// Returns ENOTFOUND for an unknown id.
+	RevokeAPIKey(ctx context.Context, id string, at time.Time) error
+	// FindAPIKeyByHash returns the key whose hash is hash, revoked or not, or
+	// ENOTFOUND.
+	FindAPIKeyByHash(ctx context.Context, hash []byte) (*APIKey, error)
+}
+
+// WebhookQuery selects a scope's webhooks by stored columns; zero fields do
+// not filter.
+type WebhookQuery struct {
+	URL     string
+	Enabled *bool
+	Name    string
+}
+
+// WebhookWrite is what a change to a webhook asks of the store besides
+// writing the row.
+type WebhookWrite struct {
+	// CancelPending, when set, cancels the webhook's pending deliveries in
+	// the same transaction, with this as their last error.
+	CancelPending string
+}
+
+// WebhookStore keeps webhooks. Every method is confined to its Scope: another
+// scope's row answers ENOTFOUND exactly like a missing one.
+type WebhookStore interface {
+	// InsertWebhook stores w as given and assigns w.Number.
+	InsertWebhook(ctx context.Context, w *Webhook) error
+	// FindWebhookByID returns ENOTFOUND.
+	FindWebhookByID(ctx context.Context, s Scope, id string) (*Webhook, error)
+	// FindWebhookByNumber returns ENOTFOUND.
+	FindWebhookByNumber(ctx context.Context, s Scope, n int64) (*Webhook, error)
+	// ListWebhooks returns every webhook of the scope that q selects, ordered by id.
+	ListWebhooks(ctx context.Context, s Scope, q WebhookQuery) ([]*Webhook, error)
+	// UpdateWebhook reads the webhook, calls change on it and writes what
+	// change left, all in one transaction that holds the row: no other
+	// write of the webhook comes between the read and the write. If change
+	// returns an error nothing is written and that error is returned.
+	// Returns ENOTFOUND.
+	UpdateWebhook(ctx context.Context, s Scope, id string, change func(*Webhook) (WebhookWrite, error)) (*Webhook, error)
+	// DeleteWebhook deletes the webhook and cancels its pending deliveries
+	// with why as their last error, in one transaction. Returns ENOTFOUND.
+	DeleteWebhook(ctx context.Context, s Scope, id, why string) error
+}
+
+// EventTypeStore keeps a scope's catalog of event types.
+type EventTypeStore interface {
+	// InsertEventType stores t. Returns ECONFLICT if the scope has its name.
+	InsertEventType(ctx context.Context, s Scope, t *EventType) error
+	// EnsureEventTypes stores those of ts whose names the scope lacks and
+	// leaves the rest, in one transaction.
+	EnsureEventTypes(ctx context.Context, s Scope, ts []*EventType) error
+	// FindEventType returns ENOTFOUND.
+	FindEventType(ctx context.Context, s Scope, name string) (*EventType, error)
+	// FindEventTypes returns the page f.Page (already normalized) of the
+	// types of f.Resource, ordered by name, and how many there are in all.
+	FindEventTypes(ctx context.Context, s Scope, f EventTypeFilter) ([]*EventType, int, error)
+	// KnownEventTypes returns which of names the scope's catalog has.
+	KnownEventTypes(ctx context.Context, s Scope, names []string) (map[string]bool, error)
+	// UpdateEventType sets the description and updated_at. Returns ENOTFOUND.
+	UpdateEventType(ctx context.Context, s Scope, name, description string, at time.Time) (*EventType, error)
+	// DeleteEventType returns ENOTFOUND.
+	DeleteEventType(ctx context.Context, s Scope, name string) error
+}
+
+// EventStore commits published events and reads them back.
+type EventStore interface {
+	// PublishEvents commits every request's event and its deliveries — one
+	// per webhook of the scope that Recipients picks — in one transaction,
+	// and answers each request in order. Requests are valid (the caller ran
+	// PublishRequest.Validate). An event type the scope's catalog lacks is
+	// added to it, except for test events. The error is for the batch as a
+	// whole (nothing was committed).
+	PublishEvents(ctx context.Context, reqs []PublishRequest) ([]PublishResult, error)
+	// FindEventByID returns ENOTFOUND.
+	FindEventByID(ctx context.Context, s Scope, id string) (*Event, error)
+	// FindEvents returns the page f.Page (already normalized), newest first.
+	FindEvents(ctx context.Context, s Scope, f EventFilter) ([]*Event, error)
+}
+
+// Requeue is what RequeueDeliveries changes and which rows it takes.
+type Requeue struct {
+	WebhookID string
+	// Statuses are the statuses a delivery must have to be requeued.
+	Statuses []DeliveryStatus
+	// CreatedSince and CreatedUntil bound the deliveries' creation: [since, until).
+	CreatedSince, CreatedUntil time.Time
+	// DueAt is when the requeued deliveries become due; Manual is the
+	// manual flag they get.
+	DueAt  time.Time
+	Manual bool
+}
+
+// DeliveryStore keeps deliveries and their attempts outside the queue's hot path.
+type DeliveryStore interface {
+	// FindDeliveries returns the page f.Page (already normalized), newest first.
+	FindDeliveries(ctx context.Context, s Scope, f DeliveryFilter) ([]*Delivery, error)
+	// FindDeliveryByID returns the delivery with its attempts, oldest first. ENOTFOUND.
+	FindDeliveryByID(ctx context.Context, s Scope, id string) (*Delivery, []*Attempt, error)
+	// RequeueDelivery reads the delivery, asks decide whether it is to be
+	// manual, and makes it pending and due at dueAt with that flag, ending
+	// any lease on it (an outcome for the old lease is not written), all in
+	// one transaction. If decide returns an error nothing changes and that
+	// error is returned. Returns ENOTFOUND.
+	RequeueDelivery(ctx context.Context, s Scope, id string, dueAt time.Time, decide func(*Delivery) (manual bool, err error)) (*Delivery, error)
+	// RequeueDeliveries makes the deliveries that r selects pending, due at
+	// r.DueAt with r.Manual, and returns how many it changed.
+	RequeueDeliveries(ctx context.Context, s Scope, r Requeue) (int, error)
+}
+
+// Store is everything a database adapter provides.
+type Store interface {
+	TenantStore
+	WebhookStore
+	EventTypeStore
+	EventStore
+	DeliveryStore
+	Queue
+}

@@ -1,0 +1,118 @@
+package hookd
+
+import (
+	"context"
+	"time"
+)
+
+// webhooks is the WebhookService: validation, the network policy, the
+// catalog check, server-owned fields, the status derived when read, and
+// what disabling or deleting does to pending deliveries.
+type webhooks struct {
+	st interface {
+		WebhookStore
+		EventTypeStore
+	}
+	now    func() time.Time
+	policy NetPolicy
+}
+
+func (h *webhooks) CreateWebhook(ctx context.Context, s Scope, w *Webhook) error {
+	now := h.now().UTC()
+	if err := w.Validate(now); err != nil {
+		return err
+	}
+	if err := h.policy.CheckURL("url", w.URL); err != nil {
+		return err
+	}
+	if err := checkCatalog(ctx, h.st, s, w.EventTypes); err != nil {
+		return err
+	}
+	w.Prepare(s, now)
+	if err := h.st.InsertWebhook(ctx, w); err != nil {
+		return err
+	}
+	w.Status = w.StatusAt(now)
+	return nil
+}
+
+func (h *webhooks) FindWebhookByID(ctx context.Context, s Scope, id string) (*Webhook, error) {
+	return h.read(h.st.FindWebhookByID(ctx, s, id))
+}
+
+func (h *webhooks) FindWebhookByNumber(ctx context.Context, s Scope, n int64) (*Webhook, error) {
+	return h.read(h.st.FindWebhookByNumber(ctx, s, n))
+}
+
+// read sets a webhook's status at the time of the read.
+func (h *webhooks) read(w *Webhook, err error) (*Webhook, error) {
+	if err != nil {
+		return nil, err
+	}
+	w.Status = w.StatusAt(h.now())
+	return w, nil
+}
+
+// FindWebhooks selects in Go what depends on rules (status at now, event
+// type and resource matching) over the scope's webhooks, which are few.
+func (h *webhooks) FindWebhooks(ctx context.Context, s Scope, f WebhookFilter) ([]*Webhook, int, error) {
+	if err := f.Page.Normalize(); err != nil {
+		return nil, 0, err
+	}
+	all, err := h.st.ListWebhooks(ctx, s, WebhookQuery{URL: f.URL, Enabled: f.Enabled, Name: f.Name})
+	if err != nil {
+		return nil, 0, err
+	}
+	now := h.now()
+	for _, w := range all {
+		w.Status = w.StatusAt(now)
+	}
+	page, total := f.Select(all)
+	return page, total, nil
+}
+
+func (h *webhooks) UpdateWebhook(ctx context.Context, s Scope, id string, u WebhookUpdate) (*Webhook, error) {
+	if u.URL != nil {
+		if err := h.policy.CheckURL("url", *u.URL); err != nil {
+			return nil, err
+		}
+	}
+	if u.EventTypes != nil {
+		// A type deleted from the catalog meanwhile is harmless: webhooks
+		// that name a deleted type keep the name.
+		if err := checkCatalog(ctx, h.st, s, *u.EventTypes); err != nil {
+			return nil, err
+		}
+	}
+	now := h.now().UTC()
+	w, err := h.st.UpdateWebhook(ctx, s, id, func(w *Webhook) (WebhookWrite, error) {
+		u.Apply(w, now)
+		if err := w.validate(now, u.ExpiresAt != nil); err != nil {
+			return WebhookWrite{}, err
+		}
+		if !w.Enabled {
+			return WebhookWrite{CancelPending: "webhook disabled"}, nil
+		}
+		return WebhookWrite{}, nil
+	})
+	return h.read(w, err)
+}
+
+func (h *webhooks) DeleteWebhook(ctx context.Context, s Scope, id string) error {
+	return h.st.DeleteWebhook(ctx, s, id, "webhook deleted")
+}
+
+func (h *webhooks) RotateWebhookSecret(ctx context.Context, s Scope, id string, grace time.Duration) (*Webhook, error) {
+	if grace < 0 {
+		return nil, Errorf(EINVALID, "grace period must not be negative")
+	}
+	now := h.now().UTC()
+	w, err := h.st.UpdateWebhook(ctx, s, id, func(w *Webhook) (WebhookWrite, error) {
+		until := now.Add(grace)
+		w.PreviousSecret, w.PreviousSecretExpiresAt = w.Secret, &until
+		w.Secret = NewSecret()
+		w.UpdatedAt = now
+		return WebhookWrite{}, nil
+	})
+	return h.read(w, err)
+}
