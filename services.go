@@ -15,6 +15,17 @@ type Services struct {
 	Events     EventService
 	Deliveries DeliveryService
 	Publisher  Publisher
+
+	forget func(change string)
+}
+
+// Forget is told a change made by another instance (PostgreSQL NOTIFY):
+// for ChangeKeys the cached authentications are dropped. Unknown changes
+// are ignored, and "" (after missed notifications) drops every cache.
+func (s Services) Forget(change string) {
+	if s.forget != nil {
+		s.forget(change)
+	}
 }
 
 // ServiceOptions configure NewServices.
@@ -28,6 +39,16 @@ type ServiceOptions struct {
 	// Publisher accepts events; package delivery's batches them into
 	// EventStore.PublishEvents. Nil leaves Services.Publisher nil.
 	Publisher Publisher
+	// AuthCacheTTL is how long a key that authenticated is trusted without
+	// asking the store again (default DefaultAuthCacheTTL; negative: not
+	// cached). A revocation on this instance, or one it hears of through
+	// Forget, ends the trust at once.
+	AuthCacheTTL time.Duration
+	// AuthCacheSize bounds the cached keys (default DefaultAuthCacheSize).
+	AuthCacheSize int
+	// WebhooksStopped, if set, is told the ids of webhooks that must start
+	// no new request (their tenant was deleted).
+	WebhooksStopped func(ids []string)
 }
 
 // NewServices returns the domain's services over st.
@@ -39,13 +60,19 @@ func NewServices(st Store, o ServiceOptions) Services {
 	// Both stores keep milliseconds: times made here are made at that
 	// precision, so that what a call returns is what a read returns.
 	o.Now = func() time.Time { return clock().UTC().Truncate(time.Millisecond) }
+	ten := &tenants{st: st, now: o.Now, cache: newAuthCache(o.AuthCacheTTL, o.AuthCacheSize, clock), stopped: o.WebhooksStopped}
 	return Services{
-		Tenants:    &tenants{st: st, now: o.Now},
+		Tenants:    ten,
 		Webhooks:   &webhooks{st: st, now: o.Now, policy: o.Policy},
 		EventTypes: &eventTypes{st: st, now: o.Now},
 		Events:     &events{st: st},
 		Deliveries: &deliveries{st: st, now: o.Now},
 		Publisher:  o.Publisher,
+		forget: func(change string) {
+			if change == ChangeKeys || change == "" {
+				ten.cache.forget()
+			}
+		},
 	}
 }
 

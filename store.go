@@ -15,16 +15,39 @@ import (
 // Reads return rows as stored: derived fields (a webhook's status at a time)
 // are the services' to compute.
 
-// TenantStore keeps tenants and API keys.
+// TenantFilter selects tenants in a list; zero fields do not filter.
+type TenantFilter struct {
+	Search string // a case-insensitive part of the name, or the whole uid
+	UID    string // exact
+	Page          // Cursor is a tenant id
+}
+
+// TenantStore keeps tenants, their API keys, operator keys and portal links.
 type TenantStore interface {
-	// InsertTenant stores t. Returns ECONFLICT if a tenant has its name.
+	// InsertTenant stores t. Returns ECONFLICT if a tenant has its name or
+	// its uid (checked by the database, atomically).
 	InsertTenant(ctx context.Context, t *Tenant) error
 	// FindTenantByName returns ENOTFOUND if there is none.
 	FindTenantByName(ctx context.Context, name string) (*Tenant, error)
 	// FindTenantByID returns ENOTFOUND if there is none.
 	FindTenantByID(ctx context.Context, id string) (*Tenant, error)
+	// FindTenantByUID returns ENOTFOUND if there is none.
+	FindTenantByUID(ctx context.Context, uid string) (*Tenant, error)
 	// ListTenants returns every tenant, ordered by id.
 	ListTenants(ctx context.Context) ([]*Tenant, error)
+	// FindTenants returns the page f.Page (already normalized) of the
+	// tenants f selects, ordered by id, and how many it selects in all.
+	FindTenants(ctx context.Context, f TenantFilter) ([]*Tenant, int, error)
+	// UpdateTenant reads the tenant, calls change on it and writes what it
+	// left, in one transaction that holds the row; an error from change
+	// writes nothing. Returns ENOTFOUND, and ECONFLICT for a name or uid
+	// another tenant has.
+	UpdateTenant(ctx context.Context, id string, change func(*Tenant) error) (*Tenant, error)
+	// DeleteTenant deletes the tenant with everything it owns — keys, portal
+	// links, event types, webhooks, events, deliveries and attempts — in one
+	// transaction, and returns the ids of the webhooks it deleted. Returns
+	// ENOTFOUND.
+	DeleteTenant(ctx context.Context, id string) ([]string, error)
 
 	// InsertAPIKey stores k. Returns ENOTFOUND, and stores nothing, if its
 	// tenant does not exist (checked in the same statement).
@@ -37,6 +60,29 @@ type TenantStore interface {
 	// FindAPIKeyByHash returns the key whose hash is hash, revoked or not, or
 	// ENOTFOUND.
 	FindAPIKeyByHash(ctx context.Context, hash []byte) (*APIKey, error)
+	// TouchAPIKey sets the key's last_used_at to at.
+	TouchAPIKey(ctx context.Context, id string, at time.Time) error
+
+	// InsertOperatorKey stores k.
+	InsertOperatorKey(ctx context.Context, k *OperatorKey) error
+	// ListOperatorKeys returns every operator key, ordered by id.
+	ListOperatorKeys(ctx context.Context) ([]*OperatorKey, error)
+	// RevokeOperatorKey sets revoked_at to at unless it is already set.
+	// Returns ENOTFOUND.
+	RevokeOperatorKey(ctx context.Context, id string, at time.Time) error
+	// FindOperatorKeyByHash returns the key whose hash is hash, or ENOTFOUND.
+	FindOperatorKeyByHash(ctx context.Context, hash []byte) (*OperatorKey, error)
+	// TouchOperatorKey sets the key's last_used_at to at.
+	TouchOperatorKey(ctx context.Context, id string, at time.Time) error
+
+	// InsertPortalLink stores l. Returns ENOTFOUND, and stores nothing, if
+	// its tenant does not exist (checked in the same statement).
+	InsertPortalLink(ctx context.Context, l *PortalLink) error
+	// UsePortalLink sets used_at to at on the link whose hash is hash if it
+	// is not set yet, in one statement, and returns the link as it was
+	// before: of two concurrent uses, exactly one sees UsedAt nil. Returns
+	// ENOTFOUND.
+	UsePortalLink(ctx context.Context, hash []byte, at time.Time) (*PortalLink, error)
 }
 
 // WebhookQuery selects a scope's webhooks by stored columns; zero fields do
@@ -151,3 +197,12 @@ type Store interface {
 	DeliveryStore
 	Queue
 }
+
+// Changes that every instance must hear of at once. A store that serves
+// several instances (PostgreSQL) announces them in the transaction that
+// makes them; cmd/hookd passes what it hears to Services.Forget.
+const (
+	// ChangeKeys: a key was revoked or a tenant deleted; cached
+	// authentications are forgotten.
+	ChangeKeys = "keys"
+)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/hookd/hookd"
 )
@@ -66,4 +67,15 @@ func (a *API) NotFound() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a.Render(w, http.StatusNotFound, hookd.ENOTFOUND, fmt.Sprintf("no such resource: %s %s", r.Method, r.URL.Path))
 	})
+}
+
+// Authenticate returns the scope that key acts in: a tenant key's own, or,
+// for an operator key, the tenant r names in the Hookd-Tenant header (id or
+// uid) in the mode of Hookd-Mode (default live).
+func Authenticate(r *http.Request, tenants hookd.TenantService, key string) (hookd.Scope, error) {
+	c, err := tenants.AuthenticateCaller(r.Context(), key)
+	if err != nil {
+		return hookd.Scope{}, err
+	}
+	return tenants.ActAs(r.Context(), c, strings.TrimSpace(r.Header.Get(hookd.TenantHeader)), hookd.Mode(strings.TrimSpace(r.Header.Get(hookd.ModeHeader))))
 }

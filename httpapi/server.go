@@ -23,8 +23,7 @@ import (
 	"github.com/hookd/hookd"
 )
 
-// Config is what the API needs. Services.Webhooks must already be guarded
-// (hookd.GuardedWebhooks).
+// Config is what the API needs.
 type Config struct {
 	Services hookd.Services
 	Logger   *slog.Logger
@@ -37,12 +36,9 @@ type Config struct {
 	// Ready reports whether the service can take traffic (database reachable,
 	// not shutting down). Nil means always ready.
 	Ready func(ctx context.Context) error
-	// AuthCacheTTL is how long a key that authenticated is trusted without
-	// asking the database again (default DefaultAuthCacheTTL; negative: not
-	// cached). A revoked key keeps working for up to this long.
-	AuthCacheTTL time.Duration
-	// AuthCacheSize bounds the cached keys (default DefaultAuthCacheSize).
-	AuthCacheSize int
+	// PortalURL is where portal links point: the token is appended as
+	// ?token=… (default "/portal/enter", relative to this server).
+	PortalURL string
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -63,11 +59,8 @@ func (c *Config) setDefaults() {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	if c.AuthCacheTTL == 0 {
-		c.AuthCacheTTL = DefaultAuthCacheTTL
-	}
-	if c.AuthCacheSize == 0 {
-		c.AuthCacheSize = DefaultAuthCacheSize
+	if c.PortalURL == "" {
+		c.PortalURL = "/portal/enter"
 	}
 }
 
@@ -78,9 +71,6 @@ func (c *Config) validate() error {
 	}
 	if c.MaxBodyBytes < 1024 {
 		return fmt.Errorf("httpapi: MaxBodyBytes must be at least 1024, got %d", c.MaxBodyBytes)
-	}
-	if c.AuthCacheSize < 1 {
-		return fmt.Errorf("httpapi: AuthCacheSize must be at least 1, got %d", c.AuthCacheSize)
 	}
 	if c.SecretGrace < 0 {
 		return fmt.Errorf("httpapi: SecretGrace must not be negative, got %s", c.SecretGrace)
@@ -95,8 +85,6 @@ type Server struct {
 	log *slog.Logger
 	api huma.API
 	mux *http.ServeMux
-	// auth caches authenticated keys; nil when disabled.
-	auth *authCache
 }
 
 // New builds the API. It returns an error for an incomplete Config.
@@ -105,8 +93,7 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, svc: cfg.Services, log: cfg.Logger, mux: http.NewServeMux(),
-		auth: newAuthCache(cfg.AuthCacheTTL, cfg.AuthCacheSize, cfg.Now)}
+	s := &Server{cfg: cfg, svc: cfg.Services, log: cfg.Logger, mux: http.NewServeMux()}
 
 	useErrorEnvelope()
 	hc := huma.Config{
@@ -120,8 +107,8 @@ func New(cfg Config) (*Server, error) {
 			Components: &huma.Components{
 				Schemas: huma.NewMapRegistry("#/components/schemas/", huma.DefaultSchemaNamer),
 				SecuritySchemes: map[string]*huma.SecurityScheme{
-					"bearer": {Type: "http", Scheme: "bearer", Description: "An API key: sk_live_… or sk_test_…"},
-					"apiKey": {Type: "apiKey", In: "header", Name: "X-API-Key", Description: "An API key: sk_live_… or sk_test_…"},
+					"bearer": {Type: "http", Scheme: "bearer", Description: "A tenant's API key (sk_live_… or sk_test_…), or an operator key (opk_…) with the Hookd-Tenant header"},
+					"apiKey": {Type: "apiKey", In: "header", Name: "X-API-Key", Description: "A tenant's API key (sk_live_… or sk_test_…), or an operator key (opk_…) with the Hookd-Tenant header"},
 				},
 			},
 		},
@@ -140,6 +127,7 @@ func New(cfg Config) (*Server, error) {
 	registerWebhooks(s)
 	registerEvents(s)
 	registerDeliveries(s)
+	registerTenants(s)
 	return s, nil
 }
 

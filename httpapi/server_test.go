@@ -32,8 +32,12 @@ type brokenStore struct {
 
 var errDisk = errors.New("disk on fire at /var/lib/hookd")
 
-func (brokenStore) Authenticate(context.Context, string) (hookd.Scope, error) {
-	return hookd.Scope{TenantID: "ten_1", Mode: hookd.ModeLive}, nil
+func (brokenStore) AuthenticateCaller(context.Context, string) (hookd.Caller, error) {
+	return hookd.Caller{Scope: hookd.Scope{TenantID: "ten_1", Mode: hookd.ModeLive}}, nil
+}
+
+func (brokenStore) ActAs(_ context.Context, c hookd.Caller, _ string, _ hookd.Mode) (hookd.Scope, error) {
+	return c.Scope, nil
 }
 
 func (brokenStore) FindWebhookByID(context.Context, hookd.Scope, string) (*hookd.Webhook, error) {

@@ -27,8 +27,10 @@ func testTenantCreateFind(e *env) {
 	}
 	_, err = e.svc.Tenants.CreateTenant(e.ctx, "acme")
 	wantCode(t, err, hookd.ECONFLICT, "acme")
-	_, err = e.svc.Tenants.CreateTenant(e.ctx, "Not Valid!")
-	wantCode(t, err, hookd.EINVALID, "tenant name")
+	_, err = e.svc.Tenants.CreateTenant(e.ctx, "")
+	wantCode(t, err, hookd.EINVALID, "name")
+	_, err = e.svc.Tenants.CreateTenant(e.ctx, "line\nbreak")
+	wantCode(t, err, hookd.EINVALID, "control characters")
 
 	byName, err := e.svc.Tenants.FindTenantByName(e.ctx, "acme")
 	if err != nil {

@@ -128,13 +128,10 @@ func runKey(ctx context.Context, args, env []string, stdout, stderr io.Writer) e
 				return err
 			}
 			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tTENANT\tMODE\tPREFIX\tCREATED\tREVOKED")
+			fmt.Fprintln(tw, "ID\tTENANT\tMODE\tPREFIX\tCREATED\tLAST USED\tREVOKED")
 			for _, k := range keys {
-				revoked := "-"
-				if k.RevokedAt != nil {
-					revoked = k.RevokedAt.UTC().Format(time.RFC3339)
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s…\t%s\t%s\n", k.ID, names[k.TenantID], k.Mode, k.Prefix, k.CreatedAt.UTC().Format(time.RFC3339), revoked)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s…\t%s\t%s\t%s\n", k.ID, names[k.TenantID], k.Mode, k.Prefix, k.CreatedAt.UTC().Format(time.RFC3339),
+					timeOrDash(k.LastUsedAt), timeOrDash(k.RevokedAt))
 			}
 			return tw.Flush()
 		})
@@ -151,6 +148,60 @@ func runKey(ctx context.Context, args, env []string, stdout, stderr io.Writer) e
 		})
 	}
 	return usageErr("unknown key command %q (create, list, revoke)", args[0])
+}
+
+func runOperatorKey(ctx context.Context, args, env []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usageErr("hookd operator-key create|list|revoke")
+	}
+	var name string
+	switch args[0] {
+	case "create":
+		return withStore(ctx, "operator-key create", args[1:], env, stderr, func(fs *flag.FlagSet) {
+			fs.StringVar(&name, "name", "", "what the key is for")
+		}, func(st hookd.TenantService, _ []string) error {
+			k, plain, err := st.CreateOperatorKey(ctx, name)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "created operator key %s; it is shown once:\n%s\n", k.ID, plain)
+			return nil
+		})
+	case "list":
+		return withStore(ctx, "operator-key list", args[1:], env, stderr, nil, func(st hookd.TenantService, _ []string) error {
+			keys, err := st.ListOperatorKeys(ctx)
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tNAME\tPREFIX\tCREATED\tLAST USED\tREVOKED")
+			for _, k := range keys {
+				fmt.Fprintf(tw, "%s\t%s\t%s…\t%s\t%s\t%s\n", k.ID, k.Name, k.Prefix, k.CreatedAt.UTC().Format(time.RFC3339),
+					timeOrDash(k.LastUsedAt), timeOrDash(k.RevokedAt))
+			}
+			return tw.Flush()
+		})
+	case "revoke":
+		return withStore(ctx, "operator-key revoke", args[1:], env, stderr, nil, func(st hookd.TenantService, args []string) error {
+			if len(args) != 1 {
+				return usageErr("hookd operator-key revoke KEY_ID")
+			}
+			if err := st.RevokeOperatorKey(ctx, args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "revoked %s\n", args[0])
+			return nil
+		})
+	}
+	return usageErr("unknown operator-key command %q (create, list, revoke)", args[0])
+}
+
+// timeOrDash is t in RFC 3339, or "-".
+func timeOrDash(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
 }
 
 // tenantNames maps tenant ids to names, and resolves name to an id ("" = all).

@@ -225,7 +225,8 @@ func TestAPIEndToEnd(t *testing.T) {
 	c.must(204, "DELETE", "/v1/webhooks/{id}", nil, otherID)
 	c.must(404, "GET", "/v1/webhooks/{id}", nil, otherID)
 
-	// The OpenAPI document lists exactly the routes called above.
+	// The OpenAPI document lists exactly the routes called above (the
+	// operator's, /v1/tenants…, are TestTenancy's).
 	doc := c.must(200, "GET", "/openapi.json", nil).json(t)
 	if doc["openapi"] != "3.1.0" {
 		t.Fatalf("openapi version = %v", doc["openapi"])
@@ -233,7 +234,9 @@ func TestAPIEndToEnd(t *testing.T) {
 	documented := map[string]bool{}
 	for path, item := range doc["paths"].(map[string]any) {
 		for method := range item.(map[string]any) {
-			documented[strings.ToUpper(method)+" "+path] = true
+			if !strings.HasPrefix(path, "/v1/tenants") {
+				documented[strings.ToUpper(method)+" "+path] = true
+			}
 		}
 	}
 	called := map[string]bool{}

@@ -38,6 +38,7 @@ type instance struct {
 	dataDir  string
 	liveKey  string
 	testKey  string
+	opKey    string // the operator key printed on the first start
 	stdout   *syncBuffer
 	stderr   *syncBuffer
 	stop     context.CancelFunc
@@ -47,6 +48,7 @@ type instance struct {
 var (
 	listenRE = regexp.MustCompile(`msg=listening addr=(\S+)`)
 	keyRE    = regexp.MustCompile(`(live|test): (sk_(?:live|test)_\S+)`)
+	opKeyRE  = regexp.MustCompile(`operator: (opk_\S+)`)
 )
 
 // startHookd boots Main("serve") on a free port with a fresh data dir and
@@ -88,6 +90,9 @@ func startHookdIn(t *testing.T, dir string, extra ...string) *instance {
 	}
 	if in.base == "" {
 		t.Fatalf("hookd serve did not log its address; stderr:\n%s", in.stderr.String())
+	}
+	if m := opKeyRE.FindStringSubmatch(in.stdout.String()); m != nil {
+		in.opKey = m[1]
 	}
 	for _, m := range keyRE.FindAllStringSubmatch(in.stdout.String(), -1) {
 		if m[1] == "live" {
@@ -131,6 +136,8 @@ type client struct {
 	base string
 	key  string
 	seen map[string]bool // "METHOD /template"
+	// header is sent with every request (Hookd-Tenant …).
+	header http.Header
 }
 
 func (in *instance) client(t *testing.T, key string) *client {
@@ -224,6 +231,9 @@ func (c *client) do(method, tmpl string, body any, args ...string) response {
 	}
 	if c.key != "" {
 		req.Header.Set("Authorization", "Bearer "+c.key)
+	}
+	for k, v := range c.header {
+		req.Header[k] = v
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

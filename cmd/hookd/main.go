@@ -38,6 +38,9 @@ Usage:
                                                create an API key (printed once)
   hookd key list [--tenant NAME] [flags]       list API keys (never their secrets)
   hookd key revoke KEY_ID [flags]              revoke an API key
+  hookd operator-key create [--name NAME]      create an operator key (printed once; docs/tenancy.md)
+  hookd operator-key list                      list operator keys
+  hookd operator-key revoke KEY_ID             revoke an operator key
   hookd bench [flags]                          measure hookd against a plain client (docs/benchmarks.md)
   hookd listen [--addr 127.0.0.1:9000] [--secret whsec_…]
                                                receive deliveries locally and print them
@@ -65,6 +68,8 @@ func Main(ctx context.Context, args, env []string, stdout, stderr io.Writer) int
 		err = runTenant(ctx, rest, env, stdout, stderr)
 	case "key":
 		err = runKey(ctx, rest, env, stdout, stderr)
+	case "operator-key":
+		err = runOperatorKey(ctx, rest, env, stdout, stderr)
 	case "bench":
 		err = runBench(ctx, rest, env, stdout, stderr)
 	case "listen":

@@ -144,6 +144,13 @@ func runServe(ctx context.Context, args, env []string, stdout, stderr io.Writer)
 				log.Warn("postgres listen stopped; falling back to polling", "err", err)
 			}
 		}()
+		// Revocations and deletions made by other instances reach this
+		// one's caches at once.
+		go func() {
+			if err := pg.ListenChanges(bg, svc.Forget); err != nil && bg.Err() == nil {
+				log.Warn("postgres listen for changes stopped; caches expire by their TTL", "err", err)
+			}
+		}()
 	}
 
 	serveErr := make(chan error, 1)

@@ -76,8 +76,14 @@ func bootstrap(ctx context.Context, st hookd.TenantService, out interface{ Write
 			return fmt.Errorf("create %s key: %w", m, err)
 		}
 	}
-	log.Info("created tenant default with a live and a test API key")
-	fmt.Fprintf(out, "\nCreated tenant \"default\". Its API keys are shown once and stored only as hashes:\n\n  live: %s\n  test: %s\n\n", keys[0], keys[1])
+	_, operator, err := st.CreateOperatorKey(ctx, "default")
+	if err != nil {
+		return fmt.Errorf("create operator key: %w", err)
+	}
+	log.Info("created tenant default with a live and a test API key, and an operator key")
+	fmt.Fprintf(out, "\nCreated tenant \"default\". Its API keys are shown once and stored only as hashes:\n\n  live: %s\n  test: %s\n\n"+
+		"The operator key manages every tenant and acts as any of them (docs/tenancy.md); it too is shown once:\n\n  operator: %s\n\n",
+		keys[0], keys[1], operator)
 	return nil
 }
 

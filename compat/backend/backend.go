@@ -70,7 +70,7 @@ func (a *api) authenticate(r *http.Request) (hookd.Scope, error) {
 	if key == "" {
 		return hookd.Scope{}, hookd.Errorf(hookd.EUNAUTHORIZED, "an API key is required: Authorization: Bearer sk_live_… or X-API-Key")
 	}
-	return a.svc.Tenants.Authenticate(r.Context(), key)
+	return compat.Authenticate(r, a.svc.Tenants, key)
 }
 
 type errorJSON struct {

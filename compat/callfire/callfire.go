@@ -84,7 +84,7 @@ func (a *api) authenticate(r *http.Request) (hookd.Scope, error) {
 	if key == "" {
 		return hookd.Scope{}, hookd.Errorf(hookd.EUNAUTHORIZED, "authentication required: use HTTP Basic auth with a hookd API key as the password")
 	}
-	return a.svc.Tenants.Authenticate(r.Context(), key)
+	return compat.Authenticate(r, a.svc.Tenants, key)
 }
 
 // errorJSON is CallFire's error object.

@@ -87,7 +87,7 @@ func (a *api) authenticate(r *http.Request) (hookd.Scope, error) {
 	if key == "" {
 		return hookd.Scope{}, hookd.Errorf(hookd.EUNAUTHORIZED, "the x-api-key header is required")
 	}
-	return a.svc.Tenants.Authenticate(r.Context(), key)
+	return compat.Authenticate(r, a.svc.Tenants, key)
 }
 
 // errorJSON is the error shape of a NestJS API such as Salesfinity's.

@@ -1,0 +1,172 @@
+package main
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestTenancy drives the operator's API on the real binary: tenants by uid,
+// their keys, acting as a tenant with the operator key (on /v1 and a compat
+// API), portal links, deletion, and what a tenant key may not do.
+func TestTenancy(t *testing.T) {
+	t.Parallel()
+	in := startHookd(t, "--allow-cidr", "127.0.0.0/8")
+	if in.opKey == "" {
+		t.Fatalf("the first start printed no operator key:\n%s", in.stdout.String())
+	}
+	op := in.client(t, in.opKey)
+
+	// Create or get by uid: one idempotent call.
+	body := map[string]any{"uid": "cust-42", "name": "Acme Corp", "metadata": map[string]string{"plan": "pro"}}
+	created := op.must(201, "POST", "/v1/tenants", body).data(t)
+	again := op.must(200, "POST", "/v1/tenants", body).data(t)
+	if created["id"] != again["id"] || created["uid"] != "cust-42" || created["name"] != "Acme Corp" {
+		t.Fatalf("create %v, then again %v", created, again)
+	}
+	tenantID := str(created["id"])
+	op.must(201, "POST", "/v1/tenants", map[string]any{"uid": "cust-43"}) // name defaults to the uid
+	op.must(409, "POST", "/v1/tenants", map[string]any{"uid": "cust-44", "name": "Acme Corp"})
+	for _, bad := range []map[string]any{
+		{},
+		{"uid": "has space"},
+		{"uid": "ten_looks_like_an_id"},
+		{"uid": "x", "limits": map[string]any{"publish_rate": 0}},
+	} {
+		if r := op.do("POST", "/v1/tenants", bad); r.status != 422 || r.errorCode(t) != "invalid" {
+			t.Errorf("POST /v1/tenants %v: %d %s", bad, r.status, r.body)
+		}
+	}
+
+	// Find it by id, by uid, by a search of its name.
+	for _, ref := range []string{tenantID, "cust-42"} {
+		if got := op.must(200, "GET", "/v1/tenants/{tenant}", nil, ref).data(t); got["id"] != tenantID {
+			t.Errorf("GET /v1/tenants/%s = %v", ref, got)
+		}
+	}
+	if l := op.must(200, "GET", "/v1/tenants?search=acme", nil).list(t); len(l) != 1 {
+		t.Errorf("search acme: %d tenants", len(l))
+	}
+	if l := op.must(200, "GET", "/v1/tenants?uid=cust-43", nil).list(t); len(l) != 1 {
+		t.Errorf("uid cust-43: %d tenants", len(l))
+	}
+	up := op.must(200, "PATCH", "/v1/tenants/{tenant}", map[string]any{"limits": map[string]any{"max_webhooks": 10}}, "cust-42").data(t)
+	if lim := up["limits"].(map[string]any); lim["max_webhooks"] != float64(10) || up["name"] != "Acme Corp" {
+		t.Errorf("PATCH limits: %v", up)
+	}
+	op.must(404, "GET", "/v1/tenants/{tenant}", nil, "cust-nobody")
+
+	// A tenant key of its own, shown once, listed by prefix.
+	k := op.must(201, "POST", "/v1/tenants/{tenant}/keys", map[string]any{"mode": "live"}, "cust-42").data(t)
+	tenantKey := str(k["key"])
+	if !strings.HasPrefix(tenantKey, "sk_live_") {
+		t.Fatalf("tenant key = %v", k)
+	}
+	keys := op.must(200, "GET", "/v1/tenants/{tenant}/keys", nil, "cust-42").list(t)
+	if len(keys) != 1 || keys[0].(map[string]any)["key"] != nil || keys[0].(map[string]any)["prefix"] == "" {
+		t.Errorf("listed keys: %v", keys)
+	}
+
+	// The operator acts as the tenant: its webhooks and events are the tenant's.
+	var received atomic.Int64
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		received.Add(1)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(recv.Close)
+	as := in.client(t, in.opKey)
+	as.header = http.Header{"Hookd-Tenant": {"cust-42"}}
+	wh := as.must(201, "POST", "/v1/webhooks", map[string]any{"url": recv.URL + "/hook"}).data(t)
+	as.must(202, "POST", "/v1/events", map[string]any{"type": "Order.created", "data": map[string]any{"n": 1}})
+	own := in.client(t, tenantKey)
+	if l := own.must(200, "GET", "/v1/webhooks", nil).list(t); len(l) != 1 || l[0].(map[string]any)["id"] != wh["id"] {
+		t.Fatalf("the tenant's own key sees %v", l)
+	}
+	waitFor(t, "the delivery published by the operator", func() bool { return received.Load() >= 1 })
+	if l := in.client(t, in.liveKey).must(200, "GET", "/v1/webhooks", nil).list(t); len(l) != 0 {
+		t.Errorf("the default tenant sees %d of another tenant's webhooks", len(l))
+	}
+	test := in.client(t, in.opKey)
+	test.header = http.Header{"Hookd-Tenant": {tenantID}, "Hookd-Mode": {"test"}}
+	if l := test.must(200, "GET", "/v1/webhooks", nil).list(t); len(l) != 0 {
+		t.Errorf("test mode sees %d live webhooks", len(l))
+	}
+	// … and on a compat API, with the same headers.
+	sf := in.client(t, in.opKey)
+	sf.header = http.Header{"Hookd-Tenant": {"cust-42"}, "X-Api-Key": {in.opKey}}
+	sf.key = ""
+	if r := sf.do("GET", "/compat/salesfinity/v1/webhooks", nil); r.status != 200 || !strings.Contains(string(r.body), str(wh["id"])) {
+		t.Errorf("salesfinity as the tenant: %d %s", r.status, r.body)
+	}
+
+	// What keys may not do.
+	if r := op.do("GET", "/v1/webhooks", nil); r.status != 422 || !strings.Contains(string(r.body), "Hookd-Tenant") {
+		t.Errorf("operator key naming no tenant: %d %s", r.status, r.body)
+	}
+	nobody := in.client(t, in.opKey)
+	nobody.header = http.Header{"Hookd-Tenant": {"cust-nobody"}}
+	if r := nobody.do("GET", "/v1/webhooks", nil); r.status != 404 {
+		t.Errorf("operator key naming an unknown tenant: %d %s", r.status, r.body)
+	}
+	for _, p := range []string{"/v1/tenants", "/v1/tenants/cust-42", "/v1/tenants/cust-42/keys"} {
+		if r := own.do("GET", p, nil); r.status != 403 || r.errorCode(t) != "forbidden" {
+			t.Errorf("tenant key GET %s: %d %s", p, r.status, r.body)
+		}
+	}
+	other := in.client(t, tenantKey)
+	other.header = http.Header{"Hookd-Tenant": {"default"}}
+	if r := other.do("GET", "/v1/webhooks", nil); r.status != 403 {
+		t.Errorf("tenant key naming another tenant: %d %s", r.status, r.body)
+	}
+
+	// A portal link opens once, and says so after.
+	pl := op.must(201, "POST", "/v1/tenants/{tenant}/portal-links", map[string]any{"read_only": true, "expires_in": 300}, "cust-42").data(t)
+	u, err := url.Parse(str(pl["url"]))
+	if err != nil || u.Query().Get("token") == "" || pl["read_only"] != true {
+		t.Fatalf("portal link = %v", pl)
+	}
+	op.must(422, "POST", "/v1/tenants/{tenant}/portal-links", map[string]any{"expires_in": 10}, "cust-42")
+
+	// Revoking a key works at once; deleting the tenant takes everything.
+	kid := str(k["id"])
+	op.must(204, "DELETE", "/v1/tenants/{tenant}/keys/{key}", nil, "cust-42", kid)
+	if r := own.do("GET", "/v1/webhooks", nil); r.status != 401 {
+		t.Errorf("revoked tenant key: %d %s", r.status, r.body)
+	}
+	op.must(404, "DELETE", "/v1/tenants/{tenant}/keys/{key}", nil, "cust-43", kid)
+	k2 := str(op.must(201, "POST", "/v1/tenants/{tenant}/keys", map[string]any{}, "cust-42").data(t)["key"])
+	in.client(t, k2).must(200, "GET", "/v1/webhooks", nil)
+	op.must(204, "DELETE", "/v1/tenants/{tenant}", nil, "cust-42")
+	if r := in.client(t, k2).do("GET", "/v1/webhooks", nil); r.status != 401 {
+		t.Errorf("a deleted tenant's key: %d %s", r.status, r.body)
+	}
+	op.must(404, "GET", "/v1/tenants/{tenant}", nil, "cust-42")
+	if r := as.do("GET", "/v1/webhooks", nil); r.status != 404 {
+		t.Errorf("acting as a deleted tenant: %d %s", r.status, r.body)
+	}
+
+	// Every operator route is in the OpenAPI document and was called above.
+	doc := op.must(200, "GET", "/openapi.json", nil).json(t)
+	documented := map[string]bool{}
+	for path, item := range doc["paths"].(map[string]any) {
+		for method := range item.(map[string]any) {
+			if strings.HasPrefix(path, "/v1/tenants") {
+				documented[strings.ToUpper(method)+" "+path] = true
+			}
+		}
+	}
+	called := map[string]bool{}
+	for k := range op.seen {
+		if r, _, _ := strings.Cut(k, "?"); strings.Contains(r, "/v1/tenants") {
+			called[r] = true
+		}
+	}
+	if diff := cmp.Diff(documented, called); diff != "" {
+		t.Errorf("operator routes documented vs called (-documented +called):\n%s", diff)
+	}
+}
