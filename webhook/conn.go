@@ -369,6 +369,13 @@ func (c *Client) dial(ctx context.Context, k poolKey, deadline time.Time) (*conn
 	return newConn(nc, k), nil
 }
 
+// lookAfterIdle is how long a connection idles before it is looked at
+// (closedWhileIdle) on reuse. Receivers close idle connections after a
+// second or more; the look costs a system call, about 2 µs here, which a
+// connection reused at once, as at full speed, does not pay. One closed
+// sooner fails the request, which is sent again on a new connection.
+const lookAfterIdle = 100 * time.Millisecond
+
 // idleConn returns a kept-alive connection for k that the receiver has not
 // closed, with its deadline set, or nil. Those it finds closed it closes
 // and passes over: after a receiver's restart, all of them.
@@ -378,7 +385,8 @@ func (c *Client) idleConn(k poolKey, deadline time.Time) *conn {
 		if cn == nil {
 			return nil
 		}
-		if cn.nc.SetDeadline(deadline) == nil && !cn.closedWhileIdle() {
+		if cn.nc.SetDeadline(deadline) == nil &&
+			(c.pool.now().Sub(cn.idleAt) < lookAfterIdle || !cn.closedWhileIdle()) {
 			return cn
 		}
 		cn.nc.Close()

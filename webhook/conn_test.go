@@ -31,6 +31,8 @@ type scripted struct {
 	heads  []string
 	answer func(n int) (raw string, closeAfter bool)
 	keep   keepAlive
+	late   atomic.Int32 // connections written on after an idle close (keep.halfClose)
+	stop   func()       // closes the listener and waits for every connection to end
 }
 
 // keepAlive is how a scripted receiver ends kept-alive connections, as
@@ -46,6 +48,9 @@ type keepAlive struct {
 	// farewell is written before an idle connection is closed, as servers
 	// that answer 408 to a connection without a request do.
 	farewell string
+	// halfClose ends an idle connection with a FIN but reads on, until the
+	// client closes, to count requests sent after that FIN in late.
+	halfClose bool
 }
 
 func newScripted(t *testing.T, answer func(n int) (string, bool)) *scripted {
@@ -61,10 +66,11 @@ func startScripted(t *testing.T, answer func(n int) (string, bool), keep keepAli
 	}
 	s := &scripted{url: "http://" + ln.Addr().String() + "/hook", answer: answer, keep: keep}
 	var wg sync.WaitGroup
-	t.Cleanup(func() {
+	s.stop = sync.OnceFunc(func() {
 		ln.Close()
 		wg.Wait()
 	})
+	t.Cleanup(s.stop)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -88,21 +94,8 @@ func startScripted(t *testing.T, answer func(n int) (string, bool), keep keepAli
 func (s *scripted) serve(conn net.Conn) {
 	r := bufio.NewReader(conn)
 	for served := 0; ; served++ {
-		if s.keep.idle > 0 || s.keep.perConn > 0 {
-			wait := 10 * time.Second
-			if s.keep.idle > 0 {
-				wait = s.keep.idle
-			}
-			conn.SetReadDeadline(time.Now().Add(wait)) //nolint:errcheck // a failed read ends the connection either way
-			if _, err := r.Peek(1); err != nil || (s.keep.perConn > 0 && served == s.keep.perConn) {
-				if err != nil && s.keep.farewell != "" {
-					io.WriteString(conn, s.keep.farewell) //nolint:errcheck // closing anyway
-				}
-				if s.keep.reset {
-					conn.(*net.TCPConn).SetLinger(0) //nolint:errcheck // without it, a FIN
-				}
-				return
-			}
+		if (s.keep.idle > 0 || s.keep.perConn > 0) && !s.awaitRequest(conn.(*net.TCPConn), r, served) {
+			return
 		}
 		conn.SetDeadline(time.Now().Add(10 * time.Second)) //nolint:errcheck // a test guard
 		req, err := http.ReadRequest(r)
@@ -123,6 +116,35 @@ func (s *scripted) serve(conn net.Conn) {
 			return
 		}
 	}
+}
+
+// awaitRequest waits for the next request on conn as s.keep says, having
+// served served requests on it, and reports whether to read it; if not,
+// the caller closes conn.
+func (s *scripted) awaitRequest(conn *net.TCPConn, r *bufio.Reader, served int) bool {
+	wait := 10 * time.Second
+	if s.keep.idle > 0 {
+		wait = s.keep.idle
+	}
+	conn.SetReadDeadline(time.Now().Add(wait)) //nolint:errcheck // a failed read ends the connection either way
+	_, err := r.Peek(1)
+	if err == nil && (s.keep.perConn == 0 || served < s.keep.perConn) {
+		return true
+	}
+	if err != nil && s.keep.farewell != "" {
+		io.WriteString(conn, s.keep.farewell) //nolint:errcheck // closing anyway
+	}
+	if err != nil && s.keep.halfClose {
+		conn.CloseWrite()                                      //nolint:errcheck // then nothing is seen closed
+		conn.SetReadDeadline(time.Now().Add(10 * time.Second)) //nolint:errcheck // a test guard
+		if n, _ := io.Copy(io.Discard, r); n > 0 {
+			s.late.Add(1)
+		}
+	}
+	if s.keep.reset {
+		conn.SetLinger(0) //nolint:errcheck // without it, a FIN
+	}
+	return false
 }
 
 func (s *scripted) requests() []string {

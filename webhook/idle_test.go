@@ -274,3 +274,25 @@ func TestSendResendsAfter408(t *testing.T) {
 		t.Errorf("receiver got %d requests, want 4 (one resent after the 408 on a kept-alive connection)", n)
 	}
 }
+
+// TestSendLooksBeforeReuse: a kept-alive connection the receiver closed
+// while it idled carries no request: hookd sees the close and dials anew.
+// The receiver closes only its side, and counts the connections a request
+// still arrived on.
+func TestSendLooksBeforeReuse(t *testing.T) {
+	t.Parallel()
+	// Well above the client's lookAfterIdle, so that no connection the
+	// receiver closed is taken unlooked-at.
+	const idle = 500 * time.Millisecond
+	rcv := startScripted(t, func(int) (string, bool) { return ok204, false }, keepAlive{idle: idle, halfClose: true})
+	c := newClient(t, webhook.Config{Policy: loopback})
+	sent := sendWaves(t, c, newJob(rcv.url), []wave{{0, 24}, {2 * idle, 1}, {0, 24}, {2 * idle, 24}})
+	if n := len(rcv.requests()); n != sent {
+		t.Errorf("the receiver answered %d requests, want %d (one per send)", n, sent)
+	}
+	c.CloseIdleConnections()
+	rcv.stop()
+	if n := rcv.late.Load(); n != 0 {
+		t.Errorf("%d connections the receiver had closed still carried a request", n)
+	}
+}
