@@ -79,8 +79,8 @@ func TestClosedWhileIdle(t *testing.T) {
 	}
 }
 
-// BenchmarkClosedWhileIdle is the cost the look adds to each send on a
-// kept-alive connection.
+// BenchmarkClosedWhileIdle is the cost the look adds to a send on a
+// kept-alive connection that idled lookAfterIdle or more.
 func BenchmarkClosedWhileIdle(b *testing.B) {
 	c, _ := connPair(b)
 	b.ReportAllocs()
