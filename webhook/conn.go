@@ -26,7 +26,10 @@ import (
 // uses: webhooks were only ever sent over HTTP/1.1, never through a proxy,
 // and redirects are not followed. What the Transport's reader goroutine also
 // did, noticing that a receiver closed an idle connection, is a look at the
-// socket before reuse (closedWhileIdle): one system call, no goroutine.
+// socket before reuse (closedWhileIdle): one system call, no goroutine. And
+// where the Transport resends a POST only if none of it was written (a
+// receiver closing the connection as the request arrives fails it), this
+// client resends it on a new connection: webhook-id makes it idempotent.
 
 // poolKey names the connections that may carry a request: same address,
 // same TLS settings.
