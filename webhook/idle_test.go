@@ -170,13 +170,8 @@ func TestSendAfterReceiverRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
-	var answered atomic.Int64
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, err := io.Copy(io.Discard, r.Body); err == nil {
-			answered.Add(1)
-			w.WriteHeader(http.StatusNoContent)
-		}
-	})
+	var counter idleServer // its handler, before and after the restart
+	h := http.HandlerFunc(counter.serve)
 	before := &http.Server{Handler: h}
 	go before.Serve(ln) //nolint:errcheck // ends with Close
 	t.Cleanup(func() { before.Close() })
@@ -195,7 +190,7 @@ func TestSendAfterReceiverRestart(t *testing.T) {
 	t.Cleanup(func() { after.Close() })
 
 	sent += sendWaves(t, c, job, []wave{{0, 1}, {0, 1}, {0, 24}})
-	if n := answered.Load(); n != int64(sent) {
+	if n := counter.answered.Load(); n != int64(sent) {
 		t.Errorf("the receivers answered %d requests, want %d (one per send)", n, sent)
 	}
 }
