@@ -204,15 +204,13 @@ var errNoAnswer = errors.New("the receiver closed the connection without answeri
 var aLongTimeAgo = time.Unix(1, 0)
 
 // exchange sends o and reads the answer, on a kept-alive connection if
-// one is idle. A reused connection that fails before any byte of an answer
-// arrived was most likely closed by the receiver while idle (its keep-alive
-// timeout); the request is then sent once more on a new connection.
+// one is idle and still open, else on a new one.
 func (c *Client) exchange(ctx context.Context, o *outbound, deadline time.Time) (answer, error) {
 	if err := ctx.Err(); err != nil {
 		return answer{}, err
 	}
-	for try := 0; ; try++ {
-		cn := c.pool.get(o.t.key)
+	cn := c.idleConn(o.t.key, deadline)
+	for {
 		reused := cn != nil
 		if !reused {
 			var err error
@@ -220,29 +218,41 @@ func (c *Client) exchange(ctx context.Context, o *outbound, deadline time.Time) 
 				return answer{}, err
 			}
 		}
-		a, keep, err := c.roundTrip(ctx, cn, o, deadline)
-		if err == nil {
-			if keep {
-				c.pool.put(cn)
-			} else {
-				cn.nc.Close()
-			}
-			return a, nil
+		a, keep, err := c.roundTrip(ctx, cn, o)
+		if keep {
+			c.pool.put(cn)
+		} else {
+			cn.nc.Close()
 		}
-		cn.nc.Close()
-		if reused && try == 0 && !cn.received() && ctx.Err() == nil && !errors.Is(err, os.ErrDeadlineExceeded) {
-			continue
+		// Once, and never on another idle connection, which may have been
+		// closed in the same way; the body is in memory.
+		if !reused || !closedAsSent(ctx, cn, a, err) {
+			return a, err
 		}
-		return answer{}, err
+		cn = nil
 	}
 }
 
-// roundTrip writes o on cn and reads the answer within ctx. keep says
-// whether cn may carry another request.
-func (c *Client) roundTrip(ctx context.Context, cn *conn, o *outbound, deadline time.Time) (a answer, keep bool, err error) {
-	if err := cn.nc.SetDeadline(deadline); err != nil {
-		return a, false, err
+// closedAsSent reports whether the receiver closed a kept-alive connection
+// as the request went out (its keep-alive timeout ran out just then), so
+// that the request may be sent again on a new connection: the exchange
+// failed before any byte of an answer arrived, and not by the deadline or a
+// cancellation; or the answer was 408, which servers send as they close a
+// connection that brought no request in time, and which says that the
+// request was not taken.
+func closedAsSent(ctx context.Context, cn *conn, a answer, err error) bool {
+	switch {
+	case ctx.Err() != nil:
+		return false
+	case err == nil:
+		return a.status == http.StatusRequestTimeout
 	}
+	return !cn.received() && !errors.Is(err, os.ErrDeadlineExceeded)
+}
+
+// roundTrip writes o on cn, whose deadline is set, and reads the answer
+// within ctx. keep says whether cn may carry another request.
+func (c *Client) roundTrip(ctx context.Context, cn *conn, o *outbound) (a answer, keep bool, err error) {
 	// Cancellation (shutdown) interrupts the exchange at once; a
 	// connection it interrupted is not reused.
 	if ctx.Done() != nil {

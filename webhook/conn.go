@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -23,7 +24,12 @@ import (
 // allocations per request, a fifth more time per send
 // (BenchmarkSendClientOnly, docs/benchmarks.md). It gives up nothing a delivery
 // uses: webhooks were only ever sent over HTTP/1.1, never through a proxy,
-// and redirects are not followed.
+// and redirects are not followed. What the Transport's reader goroutine also
+// did, noticing that a receiver closed an idle connection, is a look at the
+// socket before reuse (closedWhileIdle): one system call, no goroutine. And
+// where the Transport resends a POST only if none of it was written (a
+// receiver closing the connection as the request arrives fails it), this
+// client resends it on a new connection: webhook-id makes it idempotent.
 
 // poolKey names the connections that may carry a request: same address,
 // same TLS settings.
@@ -139,6 +145,12 @@ type conn struct {
 	wbuf   []byte
 	key    poolKey
 	idleAt time.Time
+	// socket is the TCP socket (under TLS, if any), for the look before
+	// reuse; nil if there is none. peek and peeked are that look, made
+	// once per connection so that each look allocates nothing.
+	socket syscall.RawConn
+	peek   func(fd uintptr) bool
+	peeked bool
 }
 
 // budgetReader reads from r at most n bytes, then fails with errTooLarge,
@@ -175,7 +187,37 @@ func newConn(nc net.Conn, key poolKey) *conn {
 	c := &conn{nc: nc, key: key}
 	c.budget.r = nc
 	c.br = bufio.NewReaderSize(&c.budget, readBufferSize)
+	tcp := nc
+	if tc, ok := nc.(*tls.Conn); ok {
+		tcp = tc.NetConn()
+	}
+	if sc, ok := tcp.(syscall.Conn); ok {
+		if raw, err := sc.SyscallConn(); err == nil {
+			c.socket = raw
+			c.peek = func(fd uintptr) bool {
+				c.peeked = peekClosed(fd)
+				return true // done: never wait for the socket
+			}
+		}
+	}
 	return c
+}
+
+// closedWhileIdle reports whether the receiver closed or reset c while it
+// was idle, or sent something unasked on it (a TLS alert, a 408): a look
+// at the socket that neither blocks nor reads. A receiver's keep-alive
+// timeout is often shorter than hookd's (Node closes after 5 s, gunicorn
+// after 2 s), so kept-alive connections are often dead when taken. c's
+// deadline must not have passed.
+func (c *conn) closedWhileIdle() bool {
+	if c.socket == nil {
+		return false
+	}
+	c.peeked = false
+	if err := c.socket.Read(c.peek); err != nil {
+		return false // not looked at; the request will tell
+	}
+	return c.peeked
 }
 
 // limitHeaders starts the budget of reading one response's headers:
@@ -299,7 +341,7 @@ func (p *connPool) closeIdle() {
 
 // dial opens a connection for k: the policy-checked TCP connect, then the
 // TLS handshake for https, both within the connect timeout and before the
-// attempt's deadline.
+// attempt's deadline, which then bounds the connection's reads and writes.
 func (c *Client) dial(ctx context.Context, k poolKey, deadline time.Time) (*conn, error) {
 	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
@@ -323,5 +365,33 @@ func (c *Client) dial(ctx context.Context, k poolKey, deadline time.Time) (*conn
 		}
 		nc = tc
 	}
+	if err := nc.SetDeadline(deadline); err != nil {
+		nc.Close()
+		return nil, err
+	}
 	return newConn(nc, k), nil
+}
+
+// lookAfterIdle is how long a connection idles before it is looked at
+// (closedWhileIdle) on reuse. Receivers close idle connections after a
+// second or more; the look costs a system call, about 2 µs here, which a
+// connection reused at once, as at full speed, does not pay. One closed
+// sooner fails the request, which is sent again on a new connection.
+const lookAfterIdle = 100 * time.Millisecond
+
+// idleConn returns a kept-alive connection for k that the receiver has not
+// closed, with its deadline set, or nil. Those it finds closed it closes
+// and passes over: after a receiver's restart, all of them.
+func (c *Client) idleConn(k poolKey, deadline time.Time) *conn {
+	for {
+		cn := c.pool.get(k)
+		if cn == nil {
+			return nil
+		}
+		if cn.nc.SetDeadline(deadline) == nil &&
+			(c.pool.now().Sub(cn.idleAt) < lookAfterIdle || !cn.closedWhileIdle()) {
+			return cn
+		}
+		cn.nc.Close()
+	}
 }

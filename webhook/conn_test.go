@@ -30,20 +30,47 @@ type scripted struct {
 	mu     sync.Mutex
 	heads  []string
 	answer func(n int) (raw string, closeAfter bool)
+	keep   keepAlive
+	late   atomic.Int32 // connections written on after an idle close (keep.halfClose)
+	stop   func()       // closes the listener and waits for every connection to end
+}
+
+// keepAlive is how a scripted receiver ends kept-alive connections, as
+// real servers do; the zero value keeps them open.
+type keepAlive struct {
+	// idle closes a connection that waited this long for its next request.
+	idle time.Duration
+	// perConn closes a connection when the request after its perConn-th
+	// arrives, unread: the race of a keep-alive timeout with a request.
+	perConn int
+	// reset closes with a TCP reset (SO_LINGER 0) rather than a FIN.
+	reset bool
+	// farewell is written before an idle connection is closed, as servers
+	// that answer 408 to a connection without a request do.
+	farewell string
+	// halfClose ends an idle connection with a FIN but reads on, until the
+	// client closes, to count requests sent after that FIN in late.
+	halfClose bool
 }
 
 func newScripted(t *testing.T, answer func(n int) (string, bool)) *scripted {
+	t.Helper()
+	return startScripted(t, answer, keepAlive{})
+}
+
+func startScripted(t *testing.T, answer func(n int) (string, bool), keep keepAlive) *scripted {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &scripted{url: "http://" + ln.Addr().String() + "/hook", answer: answer}
+	s := &scripted{url: "http://" + ln.Addr().String() + "/hook", answer: answer, keep: keep}
 	var wg sync.WaitGroup
-	t.Cleanup(func() {
+	s.stop = sync.OnceFunc(func() {
 		ln.Close()
 		wg.Wait()
 	})
+	t.Cleanup(s.stop)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -65,9 +92,12 @@ func newScripted(t *testing.T, answer func(n int) (string, bool)) *scripted {
 }
 
 func (s *scripted) serve(conn net.Conn) {
-	conn.SetDeadline(time.Now().Add(10 * time.Second)) //nolint:errcheck // a test guard
 	r := bufio.NewReader(conn)
-	for {
+	for served := 0; ; served++ {
+		if (s.keep.idle > 0 || s.keep.perConn > 0) && !s.awaitRequest(conn.(*net.TCPConn), r, served) {
+			return
+		}
+		conn.SetDeadline(time.Now().Add(10 * time.Second)) //nolint:errcheck // a test guard
 		req, err := http.ReadRequest(r)
 		if err != nil {
 			return
@@ -86,6 +116,35 @@ func (s *scripted) serve(conn net.Conn) {
 			return
 		}
 	}
+}
+
+// awaitRequest waits for the next request on conn as s.keep says, having
+// served served requests on it, and reports whether to read it; if not,
+// the caller closes conn.
+func (s *scripted) awaitRequest(conn *net.TCPConn, r *bufio.Reader, served int) bool {
+	wait := 10 * time.Second
+	if s.keep.idle > 0 {
+		wait = s.keep.idle
+	}
+	conn.SetReadDeadline(time.Now().Add(wait)) //nolint:errcheck // a failed read ends the connection either way
+	_, err := r.Peek(1)
+	if err == nil && (s.keep.perConn == 0 || served < s.keep.perConn) {
+		return true
+	}
+	if err != nil && s.keep.farewell != "" {
+		io.WriteString(conn, s.keep.farewell) //nolint:errcheck // closing anyway
+	}
+	if err != nil && s.keep.halfClose {
+		conn.CloseWrite()                                      //nolint:errcheck // then nothing is seen closed
+		conn.SetReadDeadline(time.Now().Add(10 * time.Second)) //nolint:errcheck // a test guard
+		if n, _ := io.Copy(io.Discard, r); n > 0 {
+			s.late.Add(1)
+		}
+	}
+	if s.keep.reset {
+		conn.SetLinger(0) //nolint:errcheck // without it, a FIN
+	}
+	return false
 }
 
 func (s *scripted) requests() []string {
@@ -385,8 +444,16 @@ type connCounts struct {
 // newCountingServer starts an httptest server that counts its connections.
 func newCountingServer(t *testing.T, h http.HandlerFunc) (*httptest.Server, *connCounts) {
 	t.Helper()
-	cc := &connCounts{closed: make(chan struct{}, 16)}
 	srv := httptest.NewUnstartedServer(h)
+	cc := countConns(srv)
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv, cc
+}
+
+// countConns counts the connections of srv, which has not started.
+func countConns(srv *httptest.Server) *connCounts {
+	cc := &connCounts{closed: make(chan struct{}, 16)}
 	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
 		switch s {
 		case http.StateNew:
@@ -400,7 +467,5 @@ func newCountingServer(t *testing.T, h http.HandlerFunc) (*httptest.Server, *con
 			}
 		}
 	}
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return srv, cc
+	return cc
 }
