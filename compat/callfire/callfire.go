@@ -55,6 +55,7 @@ func New(svc hookd.Services, opts Options) http.Handler {
 	mux.Handle("GET /webhooks", h(a.findWebhooks))
 	mux.Handle("POST /webhooks", h(a.createWebhook))
 	mux.Handle("GET /webhooks/resources", h(a.findResources))
+	mux.Handle("GET /webhooks/resources/{resource}", h(a.getResource))
 	mux.Handle("GET /webhooks/{id}", h(a.getWebhook))
 	mux.Handle("PUT /webhooks/{id}", h(a.updateWebhook))
 	mux.Handle("DELETE /webhooks/{id}", h(a.deleteWebhook))
@@ -62,6 +63,7 @@ func New(svc hookd.Services, opts Options) http.Handler {
 	mux.Handle("/webhooks/{id}", a.http.MethodNotAllowed("GET, PUT, DELETE"))
 	for _, m := range []string{"POST", "PUT", "PATCH", "DELETE"} {
 		mux.Handle(m+" /webhooks/resources", a.http.MethodNotAllowed("GET"))
+		mux.Handle(m+" /webhooks/resources/{resource}", a.http.MethodNotAllowed("GET"))
 	}
 	mux.Handle("/", a.http.NotFound())
 	return mux
@@ -87,18 +89,22 @@ func (a *api) authenticate(r *http.Request) (hookd.Scope, error) {
 	return a.svc.Tenants.Authenticate(r.Context(), key)
 }
 
-// errorJSON is CallFire's error object.
+// errorJSON is CallFire's ErrorMessage. Its clients read developerMessage
+// too (helpLink, the other optional property, is left out: hookd has no
+// page to link to).
 type errorJSON struct {
-	HTTPStatusCode int    `json:"httpStatusCode"`
-	InternalCode   int    `json:"internalCode"`
-	Message        string `json:"message"`
+	HTTPStatusCode   int    `json:"httpStatusCode"`
+	InternalCode     int    `json:"internalCode"`
+	Message          string `json:"message"`
+	DeveloperMessage string `json:"developerMessage"`
 }
 
-func renderError(w http.ResponseWriter, st int, _, msg string) {
+func renderError(w http.ResponseWriter, st int, code, msg string) {
 	if st == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Basic realm="hookd"`)
 	}
-	compat.WriteJSON(w, st, errorJSON{HTTPStatusCode: st, InternalCode: 0, Message: msg})
+	compat.WriteJSON(w, st, errorJSON{HTTPStatusCode: st, InternalCode: 0, Message: msg,
+		DeveloperMessage: "hookd error code " + code + ": " + msg})
 }
 
 // writeProjected writes v keeping only the properties sel names.
@@ -124,15 +130,26 @@ func writeProjected(w http.ResponseWriter, v any, sel selection) error {
 // pageSelection applies a fields expression to a page: one that names none
 // of the page's own properties applies to its items.
 func pageSelection(sel selection) selection {
+	return wrapSelection(sel, "items", "limit", "offset", "totalCount")
+}
+
+// listSelection is pageSelection for a list without paging properties.
+func listSelection(sel selection) selection { return wrapSelection(sel, "items") }
+
+func wrapSelection(sel selection, props ...string) selection {
 	if sel == nil {
 		return nil
 	}
-	for _, k := range []string{"items", "limit", "offset", "totalCount"} {
+	for _, k := range props {
 		if _, ok := sel.find(k); ok {
 			return sel
 		}
 	}
-	return selection{{name: "items", sub: sel}, {name: "limit"}, {name: "offset"}, {name: "totalCount"}}
+	out := selection{{name: "items", sub: sel}}
+	for _, k := range props[1:] {
+		out = append(out, selected{name: k})
+	}
+	return out
 }
 
 // webhookNumber parses the {id} path segment.
@@ -247,13 +264,32 @@ func (a *api) findResources(w http.ResponseWriter, r *http.Request, s hookd.Scop
 	if err != nil {
 		return err
 	}
-	items := cat.list
-	if items == nil {
-		items = []resource{}
+	items := make([]resourceJSON, len(cat.list))
+	for i, res := range cat.list {
+		items[i] = res.toJSON()
 	}
 	return writeProjected(w, struct {
-		Items []resource `json:"items"`
-	}{items}, pageSelection(sel))
+		Items []resourceJSON `json:"items"`
+	}{items}, listSelection(sel))
+}
+
+// getResource answers one WebhookResource. The name is matched as fold
+// does: CallBroadcast, CALL_BROADCAST and call-broadcast are one resource.
+func (a *api) getResource(w http.ResponseWriter, r *http.Request, s hookd.Scope) error {
+	sel, err := parseSelection("fields", r.URL.Query().Get("fields"))
+	if err != nil {
+		return err
+	}
+	cat, err := a.loadCatalog(r.Context(), s)
+	if err != nil {
+		return err
+	}
+	name := r.PathValue("resource")
+	i, ok := cat.byName[fold(name)]
+	if !ok {
+		return hookd.Errorf(hookd.ENOTFOUND, "webhook resource %q not found; available: %s", name, cat.names())
+	}
+	return writeProjected(w, cat.list[i].toJSON(), sel)
 }
 
 type pageJSON struct {

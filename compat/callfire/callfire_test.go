@@ -95,9 +95,9 @@ func TestCreateAndGetWebhookObject(t *testing.T) {
 	delete(got, "updatedAt")
 	want := map[string]any{
 		"id": float64(id), "name": "API hook", "resource": "CallBroadcast",
-		"events": []any{"started", "finished"}, "callback": "https://example.com/callfire",
+		"events": []any{"Started", "Finished"}, "callback": "https://example.com/callfire",
 		"enabled": true, "secret": "s3cr3t-token", "singleUse": true, "nonStrictSsl": true,
-		"fields": "id,toNumber,contact.id,contact.homePhone", "expiresAt": float64(expires),
+		"fields": "id,toNumber,contact(id,homePhone)", "expiresAt": float64(expires),
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("GET /webhooks/%d (-want +got):\n%s", id, diff)
@@ -157,6 +157,10 @@ func TestResourceWithoutEventsSubscribesToAll(t *testing.T) {
 	}
 }
 
+// TestResources replays CallFire's answer to GET /webhooks/resources as
+// its Java and C# clients record it (findWebhookResources.json): the same
+// resources in the same order with the same events, then ContactList and
+// OutboundTextDeliveryReport, which the clients' models name.
 func TestResources(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, callfire.Options{})
@@ -164,34 +168,73 @@ func TestResources(t *testing.T) {
 	if res.Status != http.StatusOK {
 		t.Fatalf("GET /webhooks/resources = %d %s", res.Status, res.Body)
 	}
-	var got struct {
-		Items []struct {
-			Resource        string
-			SupportedEvents []string
-		}
-	}
-	res.JSON(t, &got)
-	byName := map[string][]string{}
-	for _, it := range got.Items {
-		slices.Sort(it.SupportedEvents)
-		byName[it.Resource] = it.SupportedEvents
-	}
-	three := []string{"finished", "started", "stopped"}
-	want := map[string][]string{
-		"CccCampaign": three, "CallBroadcast": three, "TextBroadcast": three,
-		"OutboundCall": {"finished"}, "InboundCall": {"finished"}, "OutboundText": {"finished"}, "InboundText": {"finished"},
-		"ContactList": {"validationFailed", "validationFinished"},
-	}
-	if diff := cmp.Diff(want, byName); diff != "" {
-		t.Errorf("resources (-want +got):\n%s", diff)
+	three := []any{"Started", "Stopped", "Finished"}
+	item := func(r string, events ...any) any { return map[string]any{"resource": r, "supportedEvents": events} }
+	want := map[string]any{"items": []any{
+		item("MonthlyRenewal", "Finished", "Failed"),
+		item("LowBalance", "Finished", "Failed"),
+		item("CccCampaign", three...),
+		item("CallBroadcast", three...),
+		item("TextBroadcast", three...),
+		item("OutboundCall", "Finished"),
+		item("InboundCall", "Finished"),
+		item("OutboundText", "Finished"),
+		item("InboundText", "Finished"),
+		item("ContactList", "ValidationFinished", "ValidationFailed"),
+		item("OutboundTextDeliveryReport", "Received"),
+	}}
+	if diff := cmp.Diff(want, res.Map(t)); diff != "" {
+		t.Errorf("GET /webhooks/resources (-want +got):\n%s", diff)
 	}
 
-	// fields applies to the items.
-	res = f.do(t, "GET", "/webhooks/resources?fields=resource", "")
-	var only struct{ Items []map[string]any }
-	res.JSON(t, &only)
-	if len(only.Items) != len(want) || len(only.Items[0]) != 1 || only.Items[0]["resource"] == nil {
-		t.Errorf("fields=resource answered %s", res.Body)
+	// fields applies to the items, as in CallFire's integration test
+	// (fields=items(resource) leaves supportedEvents out).
+	for _, q := range []string{"resource", "items(resource)"} {
+		res = f.do(t, "GET", "/webhooks/resources?fields="+q, "")
+		var only struct{ Items []map[string]any }
+		res.JSON(t, &only)
+		if len(only.Items) != 11 || len(only.Items[0]) != 1 || only.Items[0]["resource"] != "MonthlyRenewal" {
+			t.Errorf("fields=%s answered %s", q, res.Body)
+		}
+	}
+
+	// A tenant's own event types of the form Resource.event follow,
+	// resources and events by name.
+	if err := f.env.DB.EnsureEventTypes(context.Background(), f.scope, []*hookd.EventType{
+		{Name: "order.shipped"}, {Name: "order.created"}, {Name: "CALL_LOGGED"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var got struct{ Items []map[string]any }
+	f.do(t, "GET", "/webhooks/resources", "").JSON(t, &got)
+	if n := len(got.Items); n != 12 || !cmp.Equal(got.Items[11], item("order", "Created", "Shipped")) {
+		t.Errorf("with the tenant's own types: %d items, last %v", n, got.Items[n-1])
+	}
+}
+
+// TestResource replays CallFire's answer to GET /webhooks/resources/{resource}
+// (findSpecificWebhookResource.json), with the resource spelled as CallFire's
+// clients, samples and spec send it.
+func TestResource(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, callfire.Options{})
+	want := map[string]any{"resource": "CallBroadcast", "supportedEvents": []any{"Started", "Stopped", "Finished"}}
+	for _, name := range []string{"CallBroadcast", "CALL_BROADCAST", "call-broadcast", "callbroadcast"} {
+		res := f.do(t, "GET", "/webhooks/resources/"+name, "")
+		if diff := cmp.Diff(want, res.Map(t)); res.Status != http.StatusOK || diff != "" {
+			t.Errorf("GET /webhooks/resources/%s = %d (-want +got):\n%s", name, res.Status, diff)
+		}
+	}
+	tests := []struct{ query, want string }{
+		{"fields=resource", `{"resource":"CallBroadcast"}`},
+		{"fields=resource,supportedEvents", `{"resource":"CallBroadcast","supportedEvents":["Started","Stopped","Finished"]}`},
+		{"fields=resource,events", `{"resource":"CallBroadcast"}`}, // CallFire's samples ask for events, which it does not have
+	}
+	for _, tt := range tests {
+		res := f.do(t, "GET", "/webhooks/resources/CallBroadcast?"+tt.query, "")
+		if got := strings.TrimSpace(string(res.Body)); res.Status != http.StatusOK || got != tt.want {
+			t.Errorf("GET ?%s = %d %s, want %s", tt.query, res.Status, got, tt.want)
+		}
 	}
 }
 
@@ -321,7 +364,7 @@ func TestUpdateWebhook(t *testing.T) {
 	}
 	got := f.do(t, "GET", path, "").Map(t)
 	if got["name"] != "new" || got["nonStrictSsl"] != true || got["secret"] != "first-secret" ||
-		!cmp.Equal(got["events"], []any{"stopped", "finished"}) || got["callback"] != "https://example.com/old" {
+		!cmp.Equal(got["events"], []any{"Stopped", "Finished"}) || got["callback"] != "https://example.com/old" {
 		t.Errorf("after PUT: %v", got)
 	}
 
@@ -355,7 +398,8 @@ func TestDeleteWebhook(t *testing.T) {
 		t.Fatalf("DELETE = %d %s, want 204", res.Status, res.Body)
 	}
 	res := f.do(t, "GET", path, "")
-	want := map[string]any{"httpStatusCode": float64(404), "internalCode": float64(0), "message": fmt.Sprintf("webhook %d not found", id)}
+	msg := fmt.Sprintf("webhook %d not found", id)
+	want := map[string]any{"httpStatusCode": float64(404), "internalCode": float64(0), "message": msg, "developerMessage": "hookd error code not_found: " + msg}
 	if diff := cmp.Diff(want, res.Map(t)); res.Status != http.StatusNotFound || diff != "" {
 		t.Errorf("GET after DELETE = %d (-want +got):\n%s", res.Status, diff)
 	}
@@ -456,6 +500,10 @@ func TestBadRequests(t *testing.T) {
 		{"method not allowed", "PATCH", "/webhooks", "", "", 405, "not allowed"},
 		{"method not allowed on resources", "POST", "/webhooks/resources", "", "", 405, "allowed: GET"},
 		{"unknown path", "GET", "/calls", "", "", 404, "no such resource"},
+		{"unknown webhook resource", "GET", "/webhooks/resources/Fax", "", "", 404, `webhook resource "Fax" not found`},
+		{"bad fields on a resource", "GET", "/webhooks/resources/CallBroadcast?fields=(", "", "", 400, "fields:"},
+		{"method not allowed on a resource", "PUT", "/webhooks/resources/CallBroadcast", "{}", "", 405, "allowed: GET"},
+		{"event of another resource (spelled as CallFire)", "POST", "/webhooks", `{"resource": "ContactList", "events": ["Finished"], "callback": "https://example.com/"}`, "", 400, "available: ValidationFinished, ValidationFailed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -500,7 +548,7 @@ func TestTenantsAreIsolated(t *testing.T) {
 		if res.Status != http.StatusNotFound {
 			t.Errorf("other tenant %s %s = %d %s, want 404", tt.method, path, res.Status, res.Body)
 		}
-		want := strings.Replace(string(missing.Body), "999999", fmt.Sprint(id), 1)
+		want := strings.ReplaceAll(string(missing.Body), "999999", fmt.Sprint(id))
 		if string(res.Body) != want {
 			t.Errorf("other tenant %s: body %s differs from a missing id's %s", tt.method, res.Body, want)
 		}
@@ -540,7 +588,7 @@ func TestStoreFailureIsInternalError(t *testing.T) {
 	f.do(t, "GET", "/webhooks", "") // authenticate once while the store works
 	f.env.DB.Close()
 	res := f.do(t, "GET", "/webhooks", "")
-	want := map[string]any{"httpStatusCode": float64(500), "internalCode": float64(0), "message": "internal error"}
+	want := map[string]any{"httpStatusCode": float64(500), "internalCode": float64(0), "message": "internal error", "developerMessage": "hookd error code internal: internal error"}
 	if diff := cmp.Diff(want, res.Map(t)); res.Status != http.StatusInternalServerError || diff != "" {
 		t.Errorf("with the store closed: %d (-want +got):\n%s", res.Status, diff)
 	}
