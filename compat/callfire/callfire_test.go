@@ -598,19 +598,22 @@ func TestStoreFailureIsInternalError(t *testing.T) {
 }
 
 // TestDeliveryCarriesCallFireSignature creates a webhook through this API
-// and checks that an event reaches it signed as CallFire documents.
+// and checks that an event reaches it in CallFire's notification shape
+// (its documentation's callbackPayloadOnContactList.json, property by
+// property), signed as CallFire's published verifiers check.
 func TestDeliveryCarriesCallFireSignature(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, callfire.Options{})
 	f.env.StartDelivery(t)
 	rc := compattest.NewReceiver(t)
-	f.create(t, fmt.Sprintf(`{"name": "e2e", "resource": "CallBroadcast", "events": ["FINISHED"], "callback": %q, "secret": "callfire-secret"}`, rc.URL))
+	id := f.create(t, fmt.Sprintf(`{"name": "testContactListValidationFinish", "resource": "ContactList", "events": ["ValidationFinished"], "callback": %q, "secret": "callfire-secret"}`, rc.URL))
 
-	res := f.env.Publish(t, f.scope, "CallBroadcast.finished", `{"id": 15, "name": "Example API VB"}`)
+	list := `{"id":10,"name":"API Contact List 2017-06-06 07:11:24","size":2,"created":1496758285000,"status":"ACTIVE"}`
+	res := f.env.Publish(t, f.scope, "ContactList.validationFinished", list)
 	if res.Deliveries != 1 {
 		t.Fatalf("publish made %d deliveries, want 1", res.Deliveries)
 	}
-	if n := f.env.Publish(t, f.scope, "CallBroadcast.started", `{"id": 15}`).Deliveries; n != 0 {
+	if n := f.env.Publish(t, f.scope, "ContactList.validationFailed", `{"id": 10}`).Deliveries; n != 0 {
 		t.Errorf("an event the webhook did not subscribe to made %d deliveries", n)
 	}
 	req := rc.Next(t)
@@ -620,14 +623,24 @@ func TestDeliveryCarriesCallFireSignature(t *testing.T) {
 	if err := verify.VerifyCallFire("another-secret", req.Header, req.Body); err == nil {
 		t.Error("X-CallFire-Signature verifies with the wrong secret")
 	}
-	var env struct {
-		ID, Type string
-		Data     map[string]any
+	if req.Header.Get("webhook-id") != res.Event.ID {
+		t.Errorf("webhook-id = %q, want the event id %q", req.Header.Get("webhook-id"), res.Event.ID)
 	}
-	if err := json.Unmarshal(req.Body, &env); err != nil {
-		t.Fatal(err)
+	ms := float64(res.Event.CreatedAt.UnixMilli())
+	var resource any
+	json.Unmarshal([]byte(list), &resource)
+	want := map[string]any{
+		"timestamp": ms, "webhookId": float64(id), "webhookName": "testContactListValidationFinish", "resourceType": "ContactList",
+		"events": []any{map[string]any{
+			"timestamp": ms, "webhookId": float64(id), "resourceType": "ContactList", "eventType": "ValidationFinished",
+			"resource": resource,
+		}},
 	}
-	if env.ID != res.Event.ID || env.Type != "CallBroadcast.finished" || env.Data["name"] != "Example API VB" {
-		t.Errorf("delivered %s", req.Body)
+	var got map[string]any
+	if err := json.Unmarshal(req.Body, &got); err != nil {
+		t.Fatalf("body %s: %v", req.Body, err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("delivered body (-want +got):\n%s", diff)
 	}
 }
