@@ -65,6 +65,7 @@ func New(svc hookd.Services, opts Options) http.Handler {
 		mux.Handle(m+" /webhooks/resources", a.http.MethodNotAllowed("GET"))
 		mux.Handle(m+" /webhooks/resources/{resource}", a.http.MethodNotAllowed("GET"))
 	}
+	mux.HandleFunc("GET "+swaggerPath, serveSwagger)
 	mux.Handle("/", a.http.NotFound())
 	return mux
 }

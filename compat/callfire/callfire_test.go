@@ -27,6 +27,7 @@ type fixture struct {
 	env   *compattest.Env
 	h     http.Handler
 	auth  string
+	key   string
 	scope hookd.Scope
 }
 
@@ -42,7 +43,7 @@ func mount(t *testing.T, env *compattest.Env, opts callfire.Options) *fixture {
 	mux := http.NewServeMux()
 	mux.Handle(base+"/", http.StripPrefix(base, callfire.New(env.Services, opts)))
 	key, s := env.Key(t)
-	return &fixture{env: env, h: mux, auth: basic("account", key), scope: s}
+	return &fixture{env: env, h: mux, auth: basic("account", key), key: key, scope: s}
 }
 
 func basic(user, pass string) string {
@@ -642,5 +643,57 @@ func TestDeliveryCarriesCallFireSignature(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("delivered body (-want +got):\n%s", diff)
+	}
+}
+
+// TestSwaggerDocument: the document CallFire's spec-driven clients load
+// names this hookd (host, basePath, scheme), needs no credentials, and
+// declares the statuses the API answers.
+func TestSwaggerDocument(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, callfire.Options{})
+	for _, tt := range []struct{ header, scheme string }{{"", "http"}, {"X-Forwarded-Proto: https", "https"}} {
+		var hdr []string
+		if tt.header != "" {
+			hdr = append(hdr, tt.header)
+		}
+		res := compattest.Do(t, f.h, "GET", "http://hookd.example:8080"+base+"/api-docs/swagger.json", "", hdr...)
+		if res.Status != http.StatusOK {
+			t.Fatalf("GET swagger.json = %d %s", res.Status, res.Body)
+		}
+		var doc struct {
+			Swagger, Host, BasePath string
+			Schemes                 []string
+			Paths                   map[string]map[string]struct {
+				OperationID string
+				Responses   map[string]any
+			}
+		}
+		res.JSON(t, &doc)
+		if doc.Swagger != "2.0" || doc.Host != "hookd.example:8080" || doc.BasePath != base || !cmp.Equal(doc.Schemes, []string{tt.scheme}) {
+			t.Errorf("swagger %q host %q basePath %q schemes %v", doc.Swagger, doc.Host, doc.BasePath, doc.Schemes)
+		}
+		ops := map[string]string{}
+		for p, methods := range doc.Paths {
+			for m, op := range methods {
+				for code := range op.Responses {
+					if code != "default" {
+						ops[op.OperationID] = strings.ToUpper(m) + " " + p + " " + code
+					}
+				}
+			}
+		}
+		want := map[string]string{
+			"findWebhooks":         "GET /webhooks 200",
+			"createWebhook":        "POST /webhooks 200",
+			"getWebhook":           "GET /webhooks/{id} 200",
+			"updateWebhook":        "PUT /webhooks/{id} 204",
+			"deleteWebhook":        "DELETE /webhooks/{id} 204",
+			"findWebhookResources": "GET /webhooks/resources 200",
+			"getWebhookResource":   "GET /webhooks/resources/{resource} 200",
+		}
+		if diff := cmp.Diff(want, ops); diff != "" {
+			t.Errorf("operations (-want +got):\n%s", diff)
+		}
 	}
 }
