@@ -59,4 +59,3 @@ func scheme(r *http.Request) string {
 	}
 	return "http"
 }
-
