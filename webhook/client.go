@@ -173,12 +173,14 @@ func (c *Client) prepare(o *outbound, j *hookd.Job, now time.Time) error {
 			}
 		}
 		o.body = appendCallFireNotification(make([]byte, 0, len(data)+len(w.Name)+len(e.Type)+192), e, w, data)
-	case len(w.Fields) > 0:
-		data, err := project([]byte(e.Data), w.Fields)
-		if err != nil {
-			return err
+	case len(w.Fields) > 0 || w.Source == backendSource:
+		data := []byte(e.Data)
+		if len(w.Fields) > 0 {
+			if data, err = project(data, w.Fields); err != nil {
+				return err
+			}
 		}
-		o.body = appendEnvelope(make([]byte, 0, len(data)+len(e.ID)+len(e.Type)+64), e, data)
+		o.body = appendEnvelopeWith(make([]byte, 0, len(data)+len(e.ID)+2*len(e.Type)+80), e, data, w.Source == backendSource)
 	default:
 		o.body = c.envelopes.body(e)
 	}

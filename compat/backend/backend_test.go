@@ -390,6 +390,12 @@ func TestDeliveries(t *testing.T) {
 	if err := v.Verify(req.Header, req.Body); err != nil {
 		t.Errorf("event delivery does not verify: %v", err)
 	}
+	// The envelope, with event_type, which TellCasey's n8n node reads.
+	want := fmt.Sprintf(`{"id":%q,"type":"conversation.completed","event_type":"conversation.completed","timestamp":%d,"data":{"conversation_id": "c1"}}`,
+		ev.Event.ID, ev.Event.CreatedAt.Unix())
+	if string(req.Body) != want {
+		t.Errorf("body = %s\nwant   %s", req.Body, want)
+	}
 	if req.Header.Get("webhook-id") != ev.Event.ID {
 		t.Errorf("webhook-id = %q, want %q", req.Header.Get("webhook-id"), ev.Event.ID)
 	}
