@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -169,7 +170,7 @@ func (a *api) findWebhook(r *http.Request, s hookd.Scope) (*hookd.Webhook, error
 		return nil, err
 	}
 	w, err := a.svc.Webhooks.FindWebhookByNumber(r.Context(), s, n)
-	if hookd.ErrorCode(err) == hookd.ENOTFOUND {
+	if hookd.ErrorCode(err) == hookd.ENOTFOUND || (err == nil && !representable(w)) {
 		return nil, hookd.Errorf(hookd.ENOTFOUND, "webhook %d not found", n)
 	}
 	return w, err
@@ -351,13 +352,7 @@ func (a *api) findWebhooks(w http.ResponseWriter, r *http.Request, s hookd.Scope
 			}
 		}
 	}
-	var page []*hookd.Webhook
-	var total int
-	if anyOf == nil {
-		page, total, err = a.svc.Webhooks.FindWebhooks(r.Context(), s, f)
-	} else {
-		page, total, err = a.findByAnyEventType(r, s, f, anyOf)
-	}
+	page, total, err := a.findRepresentable(r, s, f, anyOf)
 	if err != nil {
 		return err
 	}
@@ -368,33 +363,34 @@ func (a *api) findWebhooks(w http.ResponseWriter, r *http.Request, s hookd.Scope
 	return writeProjected(w, out, pageSelection(sel))
 }
 
-// findByAnyEventType serves a search by an event name that several
-// resources have (event=finished without resource): the store filters by
-// one event type, so the others are matched here over the scope's webhooks.
-func (a *api) findByAnyEventType(r *http.Request, s hookd.Scope, f hookd.WebhookFilter, types []string) ([]*hookd.Webhook, int, error) {
+// findRepresentable pages the webhooks that match f and that this API can
+// represent (see representable), and, when anyOf is set, receive one of
+// those event types (a search by an event name that several resources have,
+// event=finished without resource: the store filters by one event type).
+// Both conditions are decided here, so the store's pages are walked and
+// this API's page is cut from what passes.
+func (a *api) findRepresentable(r *http.Request, s hookd.Scope, f hookd.WebhookFilter, anyOf []string) ([]*hookd.Webhook, int, error) {
 	page := f.Page
 	f.Page = hookd.Page{Limit: hookd.MaxPageLimit}
-	var matched []*hookd.Webhook
+	out := []*hookd.Webhook{}
+	total := 0
 	for {
-		batch, total, err := a.svc.Webhooks.FindWebhooks(r.Context(), s, f)
+		batch, _, err := a.svc.Webhooks.FindWebhooks(r.Context(), s, f)
 		if err != nil {
 			return nil, 0, err
 		}
 		for _, wh := range batch {
-			for _, t := range types {
-				if hookd.MatchEventType(wh.EventTypes, t) {
-					matched = append(matched, wh)
-					break
-				}
+			if !representable(wh) || (anyOf != nil && !slices.ContainsFunc(anyOf, func(t string) bool { return hookd.MatchEventType(wh.EventTypes, t) })) {
+				continue
 			}
+			if total >= page.Offset && len(out) < page.Limit {
+				out = append(out, wh)
+			}
+			total++
 		}
-		f.Offset += len(batch)
-		if len(batch) == 0 || f.Offset >= total {
-			break
+		if len(batch) < f.Limit {
+			return out, total, nil
 		}
+		f.Cursor = batch[len(batch)-1].ID
 	}
-	total := len(matched)
-	lo := min(page.Offset, total)
-	hi := min(lo+page.Limit, total)
-	return matched[lo:hi], total, nil
 }

@@ -697,3 +697,61 @@ func TestSwaggerDocument(t *testing.T) {
 		}
 	}
 }
+
+// TestListsOnlyRepresentable: webhooks made through other APIs for every
+// event or for several resources are neither listed nor found (CallFire's
+// clients would read their events as "unknown"); one of a single resource
+// is, in CallFire's spelling.
+func TestListsOnlyRepresentable(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, callfire.Options{})
+	ctx := context.Background()
+	f.do(t, "GET", "/webhooks/resources", "") // the catalog
+	var hidden []*hookd.Webhook
+	for _, types := range [][]string{nil, {"*"}, {"CallBroadcast.finished", "TextBroadcast.started"}} {
+		w := &hookd.Webhook{URL: "https://example.com/other", EventTypes: types, Enabled: true, TLSVerify: true}
+		if err := f.env.Services.Webhooks.CreateWebhook(ctx, f.scope, w); err != nil {
+			t.Fatal(err)
+		}
+		hidden = append(hidden, w)
+	}
+	a := f.create(t, `{"name": "a", "resource": "CallBroadcast", "events": ["Finished"], "callback": "https://example.com/a"}`)
+	shown := &hookd.Webhook{URL: "https://example.com/shown", EventTypes: []string{"ContactList.validationFailed"}, Enabled: true, TLSVerify: true}
+	if err := f.env.Services.Webhooks.CreateWebhook(ctx, f.scope, shown); err != nil {
+		t.Fatal(err)
+	}
+	b := f.create(t, `{"name": "b", "resource": "CallBroadcast", "callback": "https://example.com/b"}`)
+
+	var page struct {
+		Items []struct {
+			ID       int64
+			Resource string
+			Events   []string
+		}
+		TotalCount int
+	}
+	f.do(t, "GET", "/webhooks", "").JSON(t, &page)
+	var ids []int64
+	for _, it := range page.Items {
+		ids = append(ids, it.ID)
+	}
+	slices.Sort(ids)
+	if diff := cmp.Diff([]int64{a, shown.Number, b}, ids); diff != "" || page.TotalCount != 3 {
+		t.Errorf("GET /webhooks: totalCount %d; ids (-want +got):\n%s", page.TotalCount, diff)
+	}
+	got := f.do(t, "GET", fmt.Sprintf("/webhooks/%d", shown.Number), "").Map(t)
+	if got["resource"] != "ContactList" || !cmp.Equal(got["events"], []any{"ValidationFailed"}) {
+		t.Errorf("a webhook made through the canonical API: %v", got)
+	}
+	f.do(t, "GET", "/webhooks?limit=1&offset=1&event=finished", "").JSON(t, &page)
+	if len(page.Items) != 1 || page.TotalCount != 2 {
+		t.Errorf("event=finished&limit=1&offset=1: %d items, totalCount %d, want 1 of 2", len(page.Items), page.TotalCount)
+	}
+	for _, w := range hidden {
+		for _, m := range []string{"GET", "PUT", "DELETE"} {
+			if res := f.do(t, m, fmt.Sprintf("/webhooks/%d", w.Number), `{"name": "x"}`); res.Status != http.StatusNotFound {
+				t.Errorf("%s a webhook for %v = %d, want 404", m, w.EventTypes, res.Status)
+			}
+		}
+	}
+}

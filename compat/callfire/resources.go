@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -238,24 +237,29 @@ func (c *catalog) patterns(resourceName string, events []string) ([]string, erro
 	return out, nil
 }
 
-// describe turns event-type patterns back into a CallFire resource and
-// events, spelled as CallFire answers them. Patterns of one resource give
-// that resource and its events (none for Resource.*, which means all);
-// anything else (all events, or several resources, from webhooks made
-// through another API) gives no resource and the full names.
+// representable reports whether a webhook can be shown as a CallFire
+// webhook: one resource and some or all of its events (Resource.event or
+// Resource.*). Webhooks made through other APIs for all events, or for
+// events of several resources, cannot: CallFire's clients would read their
+// events as "unknown" and fail to send them back. This API neither lists
+// nor finds them.
+func representable(w *hookd.Webhook) bool {
+	r, _ := describe(w.EventTypes)
+	return r != ""
+}
+
+// describe turns event-type patterns of one resource back into a CallFire
+// resource and events, spelled as CallFire answers them (none for
+// Resource.*, which means all). Other patterns (all events, several
+// resources, a type without a dot) give no resource.
 func describe(patterns []string) (string, []string) {
 	if len(patterns) == 0 {
 		return "", nil
 	}
 	r := hookd.ResourceOf(patterns[0])
 	for _, p := range patterns {
-		if p == "*" {
+		if p == "*" || hookd.ResourceOf(p) != r || !strings.Contains(p, ".") {
 			return "", nil
-		}
-		if hookd.ResourceOf(p) != r || !strings.Contains(p, ".") {
-			full := append([]string(nil), patterns...)
-			sort.Strings(full)
-			return "", full
 		}
 	}
 	var events []string
