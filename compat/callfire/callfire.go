@@ -257,12 +257,19 @@ func (a *api) deleteWebhook(w http.ResponseWriter, r *http.Request, s hookd.Scop
 	return nil
 }
 
-func (a *api) findResources(w http.ResponseWriter, r *http.Request, s hookd.Scope) error {
+// readCatalog parses the fields parameter and loads the scope's catalog,
+// for the two resource operations.
+func (a *api) readCatalog(r *http.Request, s hookd.Scope) (selection, *catalog, error) {
 	sel, err := parseSelection("fields", r.URL.Query().Get("fields"))
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	cat, err := a.loadCatalog(r.Context(), s)
+	return sel, cat, err
+}
+
+func (a *api) findResources(w http.ResponseWriter, r *http.Request, s hookd.Scope) error {
+	sel, cat, err := a.readCatalog(r, s)
 	if err != nil {
 		return err
 	}
@@ -278,11 +285,7 @@ func (a *api) findResources(w http.ResponseWriter, r *http.Request, s hookd.Scop
 // getResource answers one WebhookResource. The name is matched as fold
 // does: CallBroadcast, CALL_BROADCAST and call-broadcast are one resource.
 func (a *api) getResource(w http.ResponseWriter, r *http.Request, s hookd.Scope) error {
-	sel, err := parseSelection("fields", r.URL.Query().Get("fields"))
-	if err != nil {
-		return err
-	}
-	cat, err := a.loadCatalog(r.Context(), s)
+	sel, cat, err := a.readCatalog(r, s)
 	if err != nil {
 		return err
 	}
