@@ -69,7 +69,7 @@ var isoMillis = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$`)
 // domain returns the hookd webhook behind a Salesfinity _id.
 func (f *fixture) domain(t *testing.T, id string) (*hookd.Webhook, error) {
 	t.Helper()
-	ws, _, err := f.env.DB.FindWebhooks(context.Background(), f.scope, hookd.WebhookFilter{Page: hookd.Page{Limit: hookd.MaxPageLimit}})
+	ws, _, err := f.env.Services.Webhooks.FindWebhooks(context.Background(), f.scope, hookd.WebhookFilter{Page: hookd.Page{Limit: hookd.MaxPageLimit}})
 	if err != nil {
 		return nil, err
 	}
