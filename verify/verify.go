@@ -102,15 +102,16 @@ func (v *Verifier) Verify(header http.Header, body []byte) error {
 	return ErrNoMatchingSignature
 }
 
-// VerifyCallFire checks the X-CallFire-Signature header: the hex HMAC-SHA1
-// of body keyed by the secret's raw bytes, compared in constant time.
+// VerifyCallFire checks the X-CallFire-Signature header as CallFire's
+// published verifiers do: the standard Base64 of the HMAC-SHA1 of body,
+// keyed by the secret's raw bytes (a whsec_ secret is not decoded),
+// compared in constant time. body must be the exact bytes received.
 func VerifyCallFire(secret string, header http.Header, body []byte) error {
-	got := header.Get("X-CallFire-Signature")
+	got := strings.TrimSpace(header.Get("X-CallFire-Signature"))
 	if got == "" {
 		return ErrMissingHeaders
 	}
-	want := webhook.SignCallFire(secret, body) // lowercase hex
-	if !hmac.Equal([]byte(strings.ToLower(got)), []byte(want)) {
+	if !hmac.Equal([]byte(got), []byte(webhook.SignCallFire(secret, body))) {
 		return ErrNoMatchingSignature
 	}
 	return nil

@@ -1,9 +1,12 @@
 package verify_test
 
 import (
+	"bytes"
 	"errors"
+
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -154,25 +157,52 @@ func TestInteroperatesWithOfficialLibrary(t *testing.T) {
 
 func TestVerifyCallFire(t *testing.T) {
 	t.Parallel()
-	body := []byte(`{"id":"x"}`)
-	const secret = "my-callfire-secret"
-	const sig = "6dd5073cd54f6b84f9de873e4499ca41df78be2e" // computed with Python's hmac
-	h := http.Header{}
-	h.Set("X-CallFire-Signature", sig)
-	if err := verify.VerifyCallFire(secret, h, body); err != nil {
-		t.Errorf("VerifyCallFire = %v", err)
+	// CallFire's published vector: its Java and PHP verifiers expect this
+	// Base64 HMAC-SHA1 for this body and secret.
+	body := []byte(`{"name":"test webhook", "callback":"sms:callfire"}`)
+	const secret = "mysecrets"
+	const sig = "v14pF7d5C1+CHNIEWlg+sw9v0Xg="
+	header := func(v string) http.Header {
+		h := http.Header{}
+		if v != "" {
+			h.Set("X-CallFire-Signature", v)
+		}
+		return h
 	}
-	h.Set("X-CallFire-Signature", "6DD5073CD54F6B84F9DE873E4499CA41DF78BE2E")
-	if err := verify.VerifyCallFire(secret, h, body); err != nil {
-		t.Errorf("VerifyCallFire (upper-case hex) = %v", err)
+	if err := verify.VerifyCallFire(secret, header(sig), body); err != nil {
+		t.Errorf("VerifyCallFire(CallFire's vector) = %v", err)
 	}
-	if err := verify.VerifyCallFire("another-secret", h, body); !errors.Is(err, verify.ErrNoMatchingSignature) {
-		t.Errorf("VerifyCallFire with another secret = %v, want ErrNoMatchingSignature", err)
+	tests := []struct {
+		name, secret, sig, body string
+		want                    error
+	}{
+		{"another secret", "mysecret", sig, string(body), verify.ErrNoMatchingSignature},
+		{"another body", secret, sig, `{"name":"test webhook","callback":"sms:callfire"}`, verify.ErrNoMatchingSignature},
+		{"hex of the same MAC", secret, "bf5e2917b7790b5f821cd2045a583eb30f6fd178", string(body), verify.ErrNoMatchingSignature},
+		{"unpadded", secret, strings.TrimSuffix(sig, "="), string(body), verify.ErrNoMatchingSignature},
+		{"URL alphabet", secret, strings.ReplaceAll(sig, "+", "-"), string(body), verify.ErrNoMatchingSignature},
+		{"no header", secret, "", string(body), verify.ErrMissingHeaders},
 	}
-	if err := verify.VerifyCallFire(secret, h, []byte(`{"id":"y"}`)); !errors.Is(err, verify.ErrNoMatchingSignature) {
-		t.Errorf("VerifyCallFire with another body = %v, want ErrNoMatchingSignature", err)
+	for _, tt := range tests {
+		if err := verify.VerifyCallFire(tt.secret, header(tt.sig), []byte(tt.body)); !errors.Is(err, tt.want) {
+			t.Errorf("%s: VerifyCallFire = %v, want %v", tt.name, err, tt.want)
+		}
 	}
-	if err := verify.VerifyCallFire(secret, http.Header{}, body); !errors.Is(err, verify.ErrMissingHeaders) {
-		t.Errorf("VerifyCallFire without the header = %v, want ErrMissingHeaders", err)
-	}
+}
+
+// FuzzVerifyCallFire: what SignCallFire makes verifies, and any change of
+// the body does not.
+func FuzzVerifyCallFire(f *testing.F) {
+	f.Add("mysecrets", []byte(`{"name":"test webhook", "callback":"sms:callfire"}`))
+	f.Add("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", []byte(`{}`))
+	f.Fuzz(func(t *testing.T, secret string, body []byte) {
+		h := http.Header{}
+		h.Set("X-CallFire-Signature", webhook.SignCallFire(secret, body))
+		if err := verify.VerifyCallFire(secret, h, body); err != nil {
+			t.Fatalf("VerifyCallFire of its own signature = %v", err)
+		}
+		if err := verify.VerifyCallFire(secret, h, append(bytes.Clone(body), 'x')); err == nil {
+			t.Fatal("a changed body verifies")
+		}
+	})
 }

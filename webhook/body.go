@@ -16,10 +16,25 @@ import (
 // {"id","type","timestamp","data"} to dst. data is the event's raw JSON (or
 // its projection), copied as it is: the hot path never re-encodes it.
 func appendEnvelope(dst []byte, e *hookd.Event, data []byte) []byte {
+	return appendEnvelopeWith(dst, e, data, false)
+}
+
+// backendSource is the hookd.Webhook.Source of webhooks made through the
+// backend API (compat/backend, which this package does not import).
+const backendSource = "backend"
+
+// appendEnvelopeWith appends the envelope, with "event_type" (the type
+// again) after "type" when eventType is set: the backend API's published
+// integrations (TellCasey's n8n node) read the event's type from there.
+func appendEnvelopeWith(dst []byte, e *hookd.Event, data []byte, eventType bool) []byte {
 	dst = append(dst, `{"id":`...)
 	dst = appendJSONString(dst, e.ID)
 	dst = append(dst, `,"type":`...)
 	dst = appendJSONString(dst, e.Type)
+	if eventType {
+		dst = append(dst, `,"event_type":`...)
+		dst = appendJSONString(dst, e.Type)
+	}
 	dst = append(dst, `,"timestamp":`...)
 	dst = strconv.AppendInt(dst, e.CreatedAt.Unix(), 10)
 	dst = append(dst, `,"data":`...)

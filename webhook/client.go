@@ -164,13 +164,24 @@ func (c *Client) prepare(o *outbound, j *hookd.Job, now time.Time) error {
 		return fmt.Errorf("bad webhook URL: %w", err)
 	}
 	o.t, o.e, o.w = t, e, w
-	if len(w.Fields) > 0 {
-		data, err := project([]byte(e.Data), w.Fields)
-		if err != nil {
-			return err
+	switch {
+	case w.Source == callFireSource:
+		data := []byte(e.Data)
+		if len(w.Fields) > 0 {
+			if data, err = project(data, w.Fields); err != nil {
+				return err
+			}
 		}
-		o.body = appendEnvelope(make([]byte, 0, len(data)+len(e.ID)+len(e.Type)+64), e, data)
-	} else {
+		o.body = appendCallFireNotification(make([]byte, 0, len(data)+len(w.Name)+len(e.Type)+192), e, w, data)
+	case len(w.Fields) > 0 || w.Source == backendSource:
+		data := []byte(e.Data)
+		if len(w.Fields) > 0 {
+			if data, err = project(data, w.Fields); err != nil {
+				return err
+			}
+		}
+		o.body = appendEnvelopeWith(make([]byte, 0, len(data)+len(e.ID)+2*len(e.Type)+80), e, data, w.Source == backendSource)
+	default:
 		o.body = c.envelopes.body(e)
 	}
 	ts := now.Unix()
@@ -187,7 +198,7 @@ func (c *Client) prepare(o *outbound, j *hookd.Job, now time.Time) error {
 		o.sig = sg.appendSignature(o.sig, e.ID, ts, o.body)
 		c.macs.put(s, sg)
 	}
-	if w.Source == "callfire" {
+	if w.Source == callFireSource {
 		o.callfire = SignCallFire(w.Secret, o.body)
 	}
 	return nil

@@ -567,10 +567,22 @@ func TestSendCallFireSignature(t *testing.T) {
 	c := newClient(t, webhook.Config{Policy: loopback})
 	job := newJob(rcv.URL)
 	job.Webhook.Source = "callfire"
+	job.Webhook.Number, job.Webhook.Name = 3749003, "Test Webhook"
+	job.Webhook.Fields = []string{"broadcastId", "owner.id"}
 	if res := c.Send(context.Background(), job); res.Attempt.ErrorClass != hookd.ClassNone {
 		t.Fatalf("Send = %+v", res.Attempt)
 	}
 	got := rcv.only(t)
+	// CallFire's notification shape, with the projected data as the resource.
+	want := `{"timestamp":1700000000000,"webhookId":3749003,"webhookName":"Test Webhook","resourceType":"CallBroadcast",` +
+		`"events":[{"timestamp":1700000000000,"webhookId":3749003,"resourceType":"CallBroadcast","eventType":"Started",` +
+		`"resource":{"broadcastId":42,"owner":{"id":7}}}]}`
+	if string(got.Body) != want {
+		t.Errorf("body = %s\nwant   %s", got.Body, want)
+	}
+	if got.Header.Get("webhook-id") != job.Event.ID {
+		t.Errorf("webhook-id = %q, want the event id", got.Header.Get("webhook-id"))
+	}
 	if want := webhook.SignCallFire(testSecret, got.Body); got.Header.Get("X-CallFire-Signature") != want {
 		t.Errorf("X-CallFire-Signature = %q, want %q", got.Header.Get("X-CallFire-Signature"), want)
 	}

@@ -4,7 +4,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha1"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"strings"
 )
@@ -52,12 +51,13 @@ func AppendSignature(dst, key []byte, id string, ts int64, body []byte) []byte {
 	return newSigner(key).appendSignature(dst, id, ts, body)
 }
 
-// SignCallFire returns the X-CallFire-Signature of a body: the lowercase hex
-// HMAC-SHA1 of the exact body bytes, keyed by the secret's raw string bytes
-// (CallFire's scheme does not decode whsec_ secrets).
+// SignCallFire returns the X-CallFire-Signature of a body: the standard
+// Base64 (padded) of the HMAC-SHA1 of the exact body bytes, keyed by the
+// secret's raw string bytes, which is what CallFire's published verifiers
+// compute and compare (CallFire's scheme does not decode whsec_ secrets).
 func SignCallFire(secret string, body []byte) string {
 	mac := hmac.New(sha1.New, []byte(secret))
 	mac.Write(body)
 	var sum [sha1.Size]byte
-	return hex.EncodeToString(mac.Sum(sum[:0]))
+	return base64.StdEncoding.EncodeToString(mac.Sum(sum[:0]))
 }

@@ -40,10 +40,16 @@ func TestSignRawSecret(t *testing.T) {
 
 func TestSignCallFire(t *testing.T) {
 	t.Parallel()
-	// Computed with Python: hmac.new(secret, body, sha1).hexdigest().
-	got := webhook.SignCallFire("my-callfire-secret", []byte(`{"id":"x"}`))
-	if want := "6dd5073cd54f6b84f9de873e4499ca41df78be2e"; got != want {
-		t.Errorf("SignCallFire = %q, want %q", got, want)
+	tests := []struct{ secret, body, want string }{
+		// CallFire's published vector (its Java and PHP webhook verifiers).
+		{"mysecrets", `{"name":"test webhook", "callback":"sms:callfire"}`, "v14pF7d5C1+CHNIEWlg+sw9v0Xg="},
+		// Computed with openssl dgst -sha1 -hmac … -binary | base64.
+		{"my-callfire-secret", `{"id":"x"}`, "bdUHPNVPa4T53oc+RJnKQd94vi4="},
+	}
+	for _, tt := range tests {
+		if got := webhook.SignCallFire(tt.secret, []byte(tt.body)); got != tt.want {
+			t.Errorf("SignCallFire(%q, %s) = %q, want %q", tt.secret, tt.body, got, tt.want)
+		}
 	}
 }
 

@@ -23,7 +23,7 @@ func runListen(ctx context.Context, args, env []string, stdout, stderr io.Writer
 	fs := flag.NewFlagSet("hookd listen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:9000", "address to receive deliveries on")
-	secret := fs.String("secret", "", "the webhook's secret (whsec_…); when set, unsigned or badly signed requests are answered 401")
+	secret := fs.String("secret", "", "the webhook's secret (whsec_…, or the one chosen through a compatibility API); when set, unsigned or badly signed requests are answered 401, and X-CallFire-Signature is checked when present")
 	status := fs.Int("status", http.StatusNoContent, "status code to answer")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -62,6 +62,15 @@ func runListen(ctx context.Context, args, env []string, stdout, stderr io.Writer
 				verdict, code = "INVALID: "+err.Error(), http.StatusUnauthorized
 			} else {
 				verdict = "valid"
+			}
+		}
+		// Deliveries of webhooks made through the CallFire API carry
+		// CallFire's own signature too; check it as CallFire's verifiers do.
+		if r.Header.Get("X-CallFire-Signature") != "" && *secret != "" {
+			if err := verify.VerifyCallFire(*secret, r.Header, body); err != nil {
+				verdict, code = verdict+"; X-CallFire-Signature INVALID: "+err.Error(), http.StatusUnauthorized
+			} else {
+				verdict += "; X-CallFire-Signature valid"
 			}
 		}
 		var pretty bytes.Buffer

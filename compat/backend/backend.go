@@ -11,6 +11,7 @@ package backend
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,6 +24,20 @@ const Source = "backend"
 
 // TestEventType is the type of the event POST /webhooks/test publishes.
 const TestEventType = "webhook.test"
+
+// DefaultEventTypes is what a create without event_types subscribes to:
+// the document's default, ["conversation.completed"].
+var DefaultEventTypes = []string{"conversation.completed"}
+
+// eventTypes is the API's own catalog, made available in every scope that
+// uses it, as the other compatibility APIs seed theirs: the conversation
+// events its published integrations subscribe to (TellCasey's n8n node
+// offers these three).
+var eventTypes = []*hookd.EventType{
+	{Name: "conversation.started", Description: "A conversation began"},
+	{Name: "conversation.completed", Description: "A conversation finished successfully"},
+	{Name: "conversation.abandoned", Description: "A conversation was abandoned (timeout, disconnect, …)"},
+}
 
 // Options configure the handler: logger, body limit, clock.
 type Options = compat.Options
@@ -39,6 +54,7 @@ func New(svc hookd.Services, opts Options) http.Handler {
 	a.http = compat.API{
 		Logger:       a.opts.Logger,
 		Authenticate: a.authenticate,
+		Catalog:      compat.NewCatalog(svc.EventTypes, eventTypes),
 		Status:       compat.Status,
 		Render:       renderError,
 	}
@@ -147,7 +163,9 @@ func (a *api) createWebhook(w http.ResponseWriter, r *http.Request, s hookd.Scop
 		wh.Description = *in.Description
 	}
 	if in.EventTypes != nil {
-		wh.EventTypes = *in.EventTypes
+		wh.EventTypes = *in.EventTypes // [] means every event, as in the canonical API
+	} else {
+		wh.EventTypes = slices.Clone(DefaultEventTypes)
 	}
 	// The store validates every field, naming it as this API does (url,
 	// description, event_types).
@@ -160,35 +178,47 @@ func (a *api) createWebhook(w http.ResponseWriter, r *http.Request, s hookd.Scop
 	return nil
 }
 
-// listWebhooks answers {"data": [...]}, and "next_cursor" (the id to pass
-// as ?cursor=) when there may be more. limit and offset are accepted too.
+// listWebhooks answers {"data": [...]}: every webhook of the scope, since
+// the document has no paging and its integrations read one answer. Paging
+// is there for those who ask for it: with limit, offset or cursor the
+// answer is one page, and "next_cursor" (the id to pass as ?cursor=) says
+// when there may be more.
 func (a *api) listWebhooks(w http.ResponseWriter, r *http.Request, s hookd.Scope) error {
 	q := r.URL.Query()
+	paged := q.Has("limit") || q.Has("offset") || q.Has("cursor")
 	f := hookd.WebhookFilter{}
 	var err error
-	if f.Limit, err = compat.IntParam(q.Get("limit"), "limit", hookd.DefaultPageLimit, 1, hookd.MaxPageLimit); err != nil {
+	if f.Limit, err = compat.IntParam(q.Get("limit"), "limit", hookd.MaxPageLimit, 1, hookd.MaxPageLimit); err != nil {
 		return err
 	}
 	if f.Offset, err = compat.IntParam(q.Get("offset"), "offset", 0, 0, compat.MaxOffset); err != nil {
 		return err
 	}
 	f.Cursor = q.Get("cursor")
-	page, total, err := a.svc.Webhooks.FindWebhooks(r.Context(), s, f)
-	if err != nil {
-		return err
+	var all []*hookd.Webhook
+	for {
+		page, total, err := a.svc.Webhooks.FindWebhooks(r.Context(), s, f)
+		if err != nil {
+			return err
+		}
+		all = append(all, page...)
+		more := len(page) == f.Limit && (f.Cursor != "" || f.Offset+len(page) < total)
+		if paged || !more {
+			out := struct {
+				Data       []webhookJSON `json:"data"`
+				NextCursor string        `json:"next_cursor,omitempty"`
+			}{Data: make([]webhookJSON, len(all))}
+			for i, wh := range all {
+				out.Data[i] = toJSON(wh)
+			}
+			if paged && more {
+				out.NextCursor = page[len(page)-1].ID
+			}
+			compat.WriteJSON(w, http.StatusOK, out)
+			return nil
+		}
+		f.Cursor, f.Offset = page[len(page)-1].ID, 0
 	}
-	out := struct {
-		Data       []webhookJSON `json:"data"`
-		NextCursor string        `json:"next_cursor,omitempty"`
-	}{Data: make([]webhookJSON, len(page))}
-	for i, wh := range page {
-		out.Data[i] = toJSON(wh)
-	}
-	if len(page) == f.Limit && (f.Cursor != "" || f.Offset+len(page) < total) {
-		out.NextCursor = page[len(page)-1].ID
-	}
-	compat.WriteJSON(w, http.StatusOK, out)
-	return nil
 }
 
 func (a *api) findWebhook(r *http.Request, s hookd.Scope) (*hookd.Webhook, error) {

@@ -103,7 +103,8 @@ func TestDocumentExamples(t *testing.T) {
 	if !strings.HasPrefix(wh.Secret, "whsec_") || wh.ID == "" {
 		t.Errorf("id %q secret %q", wh.ID, wh.Secret)
 	}
-	want := webhookJSON{ID: wh.ID, URL: "http://example.com", Description: "", EventTypes: []string{}, Enabled: true, CreatedAt: wh.CreatedAt}
+	// event_types absent is the document's default, ["conversation.completed"].
+	want := webhookJSON{ID: wh.ID, URL: "http://example.com", Description: "", EventTypes: []string{"conversation.completed"}, Enabled: true, CreatedAt: wh.CreatedAt}
 	got := wh
 	got.Secret = ""
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -174,23 +175,58 @@ func TestDocumentExamples(t *testing.T) {
 	}
 }
 
-// TestEventTypesMustBeInCatalog: the document's example event type is
-// accepted once the catalog has it (publishing an event adds its type).
+// TestEventTypesMustBeInCatalog: the API's own event types (the
+// conversation events) exist on a brand-new tenant's first request; others
+// are accepted once the catalog has them (publishing an event adds its type).
 func TestEventTypesMustBeInCatalog(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	body := `{"url": "https://example.com/hooks", "description": "conversations", "event_types": ["conversation.completed"]}`
+	for _, typ := range []string{"conversation.started", "conversation.completed", "conversation.abandoned"} {
+		body := fmt.Sprintf(`{"url": "https://example.com/hooks", "description": "n8n workflow #1", "event_types": [%q]}`, typ)
+		if wh := f.create(t, body); !cmp.Equal(wh.EventTypes, []string{typ}) || wh.Description != "n8n workflow #1" {
+			t.Errorf("create for %s = %+v", typ, wh)
+		}
+	}
+	body := `{"url": "https://example.com/hooks", "event_types": ["invoice.paid"]}`
 	res := f.do(t, "POST", "/webhooks", body)
 	if m := res.Map(t); res.Status != 422 || m["error"].(map[string]any)["code"] != "invalid" {
 		t.Errorf("unknown event type: %d %s, want 422 invalid", res.Status, res.Body)
 	}
-	f.env.Publish(t, f.scope, "conversation.completed", `{"conversation_id": "c1"}`)
-	wh := f.create(t, body)
-	if wh.Description != "conversations" || !cmp.Equal(wh.EventTypes, []string{"conversation.completed"}) {
-		t.Errorf("create = %+v", wh)
+	f.env.Publish(t, f.scope, "invoice.paid", `{"invoice_id": "i1"}`)
+	if wh := f.create(t, body); !cmp.Equal(wh.EventTypes, []string{"invoice.paid"}) {
+		t.Errorf("create after publish = %+v", wh)
 	}
 	if wh := f.create(t, `{"url": "https://example.com/all", "event_types": ["conversation.*"]}`); !cmp.Equal(wh.EventTypes, []string{"conversation.*"}) {
 		t.Errorf("wildcard create = %+v", wh)
+	}
+	if wh := f.create(t, `{"url": "https://example.com/every", "event_types": []}`); len(wh.EventTypes) != 0 {
+		t.Errorf("explicit [] = %+v, want every event", wh)
+	}
+}
+
+// TestListShowsEveryWebhook: an integration that reads one answer of
+// GET /webhooks (TellCasey's n8n node looks for its own URL there) sees
+// every webhook, more than a default page holds.
+func TestListShowsEveryWebhook(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	const n = hookd.DefaultPageLimit + 10
+	for i := range n {
+		f.create(t, fmt.Sprintf(`{"url": "https://example.com/%d"}`, i))
+	}
+	var list map[string]json.RawMessage
+	f.do(t, "GET", "/webhooks", "").JSON(t, &list)
+	var data []webhookJSON
+	json.Unmarshal(list["data"], &data)
+	if len(data) != n || list["next_cursor"] != nil {
+		t.Errorf("GET /webhooks: %d webhooks, next_cursor %s; want %d and none", len(data), list["next_cursor"], n)
+	}
+	urls := map[string]bool{}
+	for _, wh := range data {
+		urls[wh.URL] = true
+	}
+	if len(urls) != n {
+		t.Errorf("GET /webhooks holds %d distinct webhooks, want %d", len(urls), n)
 	}
 }
 
@@ -353,6 +389,12 @@ func TestDeliveries(t *testing.T) {
 	req := rc.Next(t)
 	if err := v.Verify(req.Header, req.Body); err != nil {
 		t.Errorf("event delivery does not verify: %v", err)
+	}
+	// The envelope, with event_type, which TellCasey's n8n node reads.
+	want := fmt.Sprintf(`{"id":%q,"type":"conversation.completed","event_type":"conversation.completed","timestamp":%d,"data":{"conversation_id": "c1"}}`,
+		ev.Event.ID, ev.Event.CreatedAt.Unix())
+	if string(req.Body) != want {
+		t.Errorf("body = %s\nwant   %s", req.Body, want)
 	}
 	if req.Header.Get("webhook-id") != ev.Event.ID {
 		t.Errorf("webhook-id = %q, want %q", req.Header.Get("webhook-id"), ev.Event.ID)

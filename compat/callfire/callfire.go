@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -55,6 +56,7 @@ func New(svc hookd.Services, opts Options) http.Handler {
 	mux.Handle("GET /webhooks", h(a.findWebhooks))
 	mux.Handle("POST /webhooks", h(a.createWebhook))
 	mux.Handle("GET /webhooks/resources", h(a.findResources))
+	mux.Handle("GET /webhooks/resources/{resource}", h(a.getResource))
 	mux.Handle("GET /webhooks/{id}", h(a.getWebhook))
 	mux.Handle("PUT /webhooks/{id}", h(a.updateWebhook))
 	mux.Handle("DELETE /webhooks/{id}", h(a.deleteWebhook))
@@ -62,7 +64,9 @@ func New(svc hookd.Services, opts Options) http.Handler {
 	mux.Handle("/webhooks/{id}", a.http.MethodNotAllowed("GET, PUT, DELETE"))
 	for _, m := range []string{"POST", "PUT", "PATCH", "DELETE"} {
 		mux.Handle(m+" /webhooks/resources", a.http.MethodNotAllowed("GET"))
+		mux.Handle(m+" /webhooks/resources/{resource}", a.http.MethodNotAllowed("GET"))
 	}
+	mux.HandleFunc("GET "+swaggerPath, serveSwagger)
 	mux.Handle("/", a.http.NotFound())
 	return mux
 }
@@ -87,18 +91,22 @@ func (a *api) authenticate(r *http.Request) (hookd.Scope, error) {
 	return compat.Authenticate(r, a.svc.Tenants, key)
 }
 
-// errorJSON is CallFire's error object.
+// errorJSON is CallFire's ErrorMessage. Its clients read developerMessage
+// too (helpLink, the other optional property, is left out: hookd has no
+// page to link to).
 type errorJSON struct {
-	HTTPStatusCode int    `json:"httpStatusCode"`
-	InternalCode   int    `json:"internalCode"`
-	Message        string `json:"message"`
+	HTTPStatusCode   int    `json:"httpStatusCode"`
+	InternalCode     int    `json:"internalCode"`
+	Message          string `json:"message"`
+	DeveloperMessage string `json:"developerMessage"`
 }
 
-func renderError(w http.ResponseWriter, st int, _, msg string) {
+func renderError(w http.ResponseWriter, st int, code, msg string) {
 	if st == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Basic realm="hookd"`)
 	}
-	compat.WriteJSON(w, st, errorJSON{HTTPStatusCode: st, InternalCode: 0, Message: msg})
+	compat.WriteJSON(w, st, errorJSON{HTTPStatusCode: st, InternalCode: 0, Message: msg,
+		DeveloperMessage: "hookd error code " + code + ": " + msg})
 }
 
 // writeProjected writes v keeping only the properties sel names.
@@ -124,15 +132,26 @@ func writeProjected(w http.ResponseWriter, v any, sel selection) error {
 // pageSelection applies a fields expression to a page: one that names none
 // of the page's own properties applies to its items.
 func pageSelection(sel selection) selection {
+	return wrapSelection(sel, "items", "limit", "offset", "totalCount")
+}
+
+// listSelection is pageSelection for a list without paging properties.
+func listSelection(sel selection) selection { return wrapSelection(sel, "items") }
+
+func wrapSelection(sel selection, props ...string) selection {
 	if sel == nil {
 		return nil
 	}
-	for _, k := range []string{"items", "limit", "offset", "totalCount"} {
+	for _, k := range props {
 		if _, ok := sel.find(k); ok {
 			return sel
 		}
 	}
-	return selection{{name: "items", sub: sel}, {name: "limit"}, {name: "offset"}, {name: "totalCount"}}
+	out := selection{{name: "items", sub: sel}}
+	for _, k := range props[1:] {
+		out = append(out, selected{name: k})
+	}
+	return out
 }
 
 // webhookNumber parses the {id} path segment.
@@ -151,7 +170,7 @@ func (a *api) findWebhook(r *http.Request, s hookd.Scope) (*hookd.Webhook, error
 		return nil, err
 	}
 	w, err := a.svc.Webhooks.FindWebhookByNumber(r.Context(), s, n)
-	if hookd.ErrorCode(err) == hookd.ENOTFOUND {
+	if hookd.ErrorCode(err) == hookd.ENOTFOUND || (err == nil && !representable(w)) {
 		return nil, hookd.Errorf(hookd.ENOTFOUND, "webhook %d not found", n)
 	}
 	return w, err
@@ -238,22 +257,44 @@ func (a *api) deleteWebhook(w http.ResponseWriter, r *http.Request, s hookd.Scop
 	return nil
 }
 
-func (a *api) findResources(w http.ResponseWriter, r *http.Request, s hookd.Scope) error {
+// readCatalog parses the fields parameter and loads the scope's catalog,
+// for the two resource operations.
+func (a *api) readCatalog(r *http.Request, s hookd.Scope) (selection, *catalog, error) {
 	sel, err := parseSelection("fields", r.URL.Query().Get("fields"))
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	cat, err := a.loadCatalog(r.Context(), s)
+	return sel, cat, err
+}
+
+func (a *api) findResources(w http.ResponseWriter, r *http.Request, s hookd.Scope) error {
+	sel, cat, err := a.readCatalog(r, s)
 	if err != nil {
 		return err
 	}
-	items := cat.list
-	if items == nil {
-		items = []resource{}
+	items := make([]resourceJSON, len(cat.list))
+	for i, res := range cat.list {
+		items[i] = res.toJSON()
 	}
 	return writeProjected(w, struct {
-		Items []resource `json:"items"`
-	}{items}, pageSelection(sel))
+		Items []resourceJSON `json:"items"`
+	}{items}, listSelection(sel))
+}
+
+// getResource answers one WebhookResource. The name is matched as fold
+// does: CallBroadcast, CALL_BROADCAST and call-broadcast are one resource.
+func (a *api) getResource(w http.ResponseWriter, r *http.Request, s hookd.Scope) error {
+	sel, cat, err := a.readCatalog(r, s)
+	if err != nil {
+		return err
+	}
+	name := r.PathValue("resource")
+	i, ok := cat.byName[fold(name)]
+	if !ok {
+		return hookd.Errorf(hookd.ENOTFOUND, "webhook resource %q not found; available: %s", name, cat.names())
+	}
+	return writeProjected(w, cat.list[i].toJSON(), sel)
 }
 
 type pageJSON struct {
@@ -314,13 +355,7 @@ func (a *api) findWebhooks(w http.ResponseWriter, r *http.Request, s hookd.Scope
 			}
 		}
 	}
-	var page []*hookd.Webhook
-	var total int
-	if anyOf == nil {
-		page, total, err = a.svc.Webhooks.FindWebhooks(r.Context(), s, f)
-	} else {
-		page, total, err = a.findByAnyEventType(r, s, f, anyOf)
-	}
+	page, total, err := a.findRepresentable(r, s, f, anyOf)
 	if err != nil {
 		return err
 	}
@@ -331,33 +366,34 @@ func (a *api) findWebhooks(w http.ResponseWriter, r *http.Request, s hookd.Scope
 	return writeProjected(w, out, pageSelection(sel))
 }
 
-// findByAnyEventType serves a search by an event name that several
-// resources have (event=finished without resource): the store filters by
-// one event type, so the others are matched here over the scope's webhooks.
-func (a *api) findByAnyEventType(r *http.Request, s hookd.Scope, f hookd.WebhookFilter, types []string) ([]*hookd.Webhook, int, error) {
+// findRepresentable pages the webhooks that match f and that this API can
+// represent (see representable), and, when anyOf is set, receive one of
+// those event types (a search by an event name that several resources have,
+// event=finished without resource: the store filters by one event type).
+// Both conditions are decided here, so the store's pages are walked and
+// this API's page is cut from what passes.
+func (a *api) findRepresentable(r *http.Request, s hookd.Scope, f hookd.WebhookFilter, anyOf []string) ([]*hookd.Webhook, int, error) {
 	page := f.Page
 	f.Page = hookd.Page{Limit: hookd.MaxPageLimit}
-	var matched []*hookd.Webhook
+	out := []*hookd.Webhook{}
+	total := 0
 	for {
-		batch, total, err := a.svc.Webhooks.FindWebhooks(r.Context(), s, f)
+		batch, _, err := a.svc.Webhooks.FindWebhooks(r.Context(), s, f)
 		if err != nil {
 			return nil, 0, err
 		}
 		for _, wh := range batch {
-			for _, t := range types {
-				if hookd.MatchEventType(wh.EventTypes, t) {
-					matched = append(matched, wh)
-					break
-				}
+			if !representable(wh) || (anyOf != nil && !slices.ContainsFunc(anyOf, func(t string) bool { return hookd.MatchEventType(wh.EventTypes, t) })) {
+				continue
 			}
+			if total >= page.Offset && len(out) < page.Limit {
+				out = append(out, wh)
+			}
+			total++
 		}
-		f.Offset += len(batch)
-		if len(batch) == 0 || f.Offset >= total {
-			break
+		if len(batch) < f.Limit {
+			return out, total, nil
 		}
+		f.Cursor = batch[len(batch)-1].ID
 	}
-	total := len(matched)
-	lo := min(page.Offset, total)
-	hi := min(lo+page.Limit, total)
-	return matched[lo:hi], total, nil
 }

@@ -27,6 +27,7 @@ type fixture struct {
 	env   *compattest.Env
 	h     http.Handler
 	auth  string
+	key   string
 	scope hookd.Scope
 }
 
@@ -42,7 +43,7 @@ func mount(t *testing.T, env *compattest.Env, opts callfire.Options) *fixture {
 	mux := http.NewServeMux()
 	mux.Handle(base+"/", http.StripPrefix(base, callfire.New(env.Services, opts)))
 	key, s := env.Key(t)
-	return &fixture{env: env, h: mux, auth: basic("account", key), scope: s}
+	return &fixture{env: env, h: mux, auth: basic("account", key), key: key, scope: s}
 }
 
 func basic(user, pass string) string {
@@ -95,9 +96,9 @@ func TestCreateAndGetWebhookObject(t *testing.T) {
 	delete(got, "updatedAt")
 	want := map[string]any{
 		"id": float64(id), "name": "API hook", "resource": "CallBroadcast",
-		"events": []any{"started", "finished"}, "callback": "https://example.com/callfire",
+		"events": []any{"Started", "Finished"}, "callback": "https://example.com/callfire",
 		"enabled": true, "secret": "s3cr3t-token", "singleUse": true, "nonStrictSsl": true,
-		"fields": "id,toNumber,contact.id,contact.homePhone", "expiresAt": float64(expires),
+		"fields": "id,toNumber,contact(id,homePhone)", "expiresAt": float64(expires),
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("GET /webhooks/%d (-want +got):\n%s", id, diff)
@@ -157,6 +158,10 @@ func TestResourceWithoutEventsSubscribesToAll(t *testing.T) {
 	}
 }
 
+// TestResources replays CallFire's answer to GET /webhooks/resources as
+// its Java and C# clients record it (findWebhookResources.json): the same
+// resources in the same order with the same events, then ContactList and
+// OutboundTextDeliveryReport, which the clients' models name.
 func TestResources(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, callfire.Options{})
@@ -164,34 +169,73 @@ func TestResources(t *testing.T) {
 	if res.Status != http.StatusOK {
 		t.Fatalf("GET /webhooks/resources = %d %s", res.Status, res.Body)
 	}
-	var got struct {
-		Items []struct {
-			Resource        string
-			SupportedEvents []string
-		}
-	}
-	res.JSON(t, &got)
-	byName := map[string][]string{}
-	for _, it := range got.Items {
-		slices.Sort(it.SupportedEvents)
-		byName[it.Resource] = it.SupportedEvents
-	}
-	three := []string{"finished", "started", "stopped"}
-	want := map[string][]string{
-		"CccCampaign": three, "CallBroadcast": three, "TextBroadcast": three,
-		"OutboundCall": {"finished"}, "InboundCall": {"finished"}, "OutboundText": {"finished"}, "InboundText": {"finished"},
-		"ContactList": {"validationFailed", "validationFinished"},
-	}
-	if diff := cmp.Diff(want, byName); diff != "" {
-		t.Errorf("resources (-want +got):\n%s", diff)
+	three := []any{"Started", "Stopped", "Finished"}
+	item := func(r string, events ...any) any { return map[string]any{"resource": r, "supportedEvents": events} }
+	want := map[string]any{"items": []any{
+		item("MonthlyRenewal", "Finished", "Failed"),
+		item("LowBalance", "Finished", "Failed"),
+		item("CccCampaign", three...),
+		item("CallBroadcast", three...),
+		item("TextBroadcast", three...),
+		item("OutboundCall", "Finished"),
+		item("InboundCall", "Finished"),
+		item("OutboundText", "Finished"),
+		item("InboundText", "Finished"),
+		item("ContactList", "ValidationFinished", "ValidationFailed"),
+		item("OutboundTextDeliveryReport", "Received"),
+	}}
+	if diff := cmp.Diff(want, res.Map(t)); diff != "" {
+		t.Errorf("GET /webhooks/resources (-want +got):\n%s", diff)
 	}
 
-	// fields applies to the items.
-	res = f.do(t, "GET", "/webhooks/resources?fields=resource", "")
-	var only struct{ Items []map[string]any }
-	res.JSON(t, &only)
-	if len(only.Items) != len(want) || len(only.Items[0]) != 1 || only.Items[0]["resource"] == nil {
-		t.Errorf("fields=resource answered %s", res.Body)
+	// fields applies to the items, as in CallFire's integration test
+	// (fields=items(resource) leaves supportedEvents out).
+	for _, q := range []string{"resource", "items(resource)"} {
+		res = f.do(t, "GET", "/webhooks/resources?fields="+q, "")
+		var only struct{ Items []map[string]any }
+		res.JSON(t, &only)
+		if len(only.Items) != 11 || len(only.Items[0]) != 1 || only.Items[0]["resource"] != "MonthlyRenewal" {
+			t.Errorf("fields=%s answered %s", q, res.Body)
+		}
+	}
+
+	// A tenant's own event types of the form Resource.event follow,
+	// resources and events by name.
+	if err := f.env.DB.EnsureEventTypes(context.Background(), f.scope, []*hookd.EventType{
+		{Name: "order.shipped"}, {Name: "order.created"}, {Name: "CALL_LOGGED"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var got struct{ Items []map[string]any }
+	f.do(t, "GET", "/webhooks/resources", "").JSON(t, &got)
+	if n := len(got.Items); n != 12 || !cmp.Equal(got.Items[11], item("order", "Created", "Shipped")) {
+		t.Errorf("with the tenant's own types: %d items, last %v", n, got.Items[n-1])
+	}
+}
+
+// TestResource replays CallFire's answer to GET /webhooks/resources/{resource}
+// (findSpecificWebhookResource.json), with the resource spelled as CallFire's
+// clients, samples and spec send it.
+func TestResource(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, callfire.Options{})
+	want := map[string]any{"resource": "CallBroadcast", "supportedEvents": []any{"Started", "Stopped", "Finished"}}
+	for _, name := range []string{"CallBroadcast", "CALL_BROADCAST", "call-broadcast", "callbroadcast"} {
+		res := f.do(t, "GET", "/webhooks/resources/"+name, "")
+		if diff := cmp.Diff(want, res.Map(t)); res.Status != http.StatusOK || diff != "" {
+			t.Errorf("GET /webhooks/resources/%s = %d (-want +got):\n%s", name, res.Status, diff)
+		}
+	}
+	tests := []struct{ query, want string }{
+		{"fields=resource", `{"resource":"CallBroadcast"}`},
+		{"fields=resource,supportedEvents", `{"resource":"CallBroadcast","supportedEvents":["Started","Stopped","Finished"]}`},
+		{"fields=resource,events", `{"resource":"CallBroadcast"}`}, // CallFire's samples ask for events, which it does not have
+	}
+	for _, tt := range tests {
+		res := f.do(t, "GET", "/webhooks/resources/CallBroadcast?"+tt.query, "")
+		if got := strings.TrimSpace(string(res.Body)); res.Status != http.StatusOK || got != tt.want {
+			t.Errorf("GET ?%s = %d %s, want %s", tt.query, res.Status, got, tt.want)
+		}
 	}
 }
 
@@ -321,7 +365,7 @@ func TestUpdateWebhook(t *testing.T) {
 	}
 	got := f.do(t, "GET", path, "").Map(t)
 	if got["name"] != "new" || got["nonStrictSsl"] != true || got["secret"] != "first-secret" ||
-		!cmp.Equal(got["events"], []any{"stopped", "finished"}) || got["callback"] != "https://example.com/old" {
+		!cmp.Equal(got["events"], []any{"Stopped", "Finished"}) || got["callback"] != "https://example.com/old" {
 		t.Errorf("after PUT: %v", got)
 	}
 
@@ -355,7 +399,8 @@ func TestDeleteWebhook(t *testing.T) {
 		t.Fatalf("DELETE = %d %s, want 204", res.Status, res.Body)
 	}
 	res := f.do(t, "GET", path, "")
-	want := map[string]any{"httpStatusCode": float64(404), "internalCode": float64(0), "message": fmt.Sprintf("webhook %d not found", id)}
+	msg := fmt.Sprintf("webhook %d not found", id)
+	want := map[string]any{"httpStatusCode": float64(404), "internalCode": float64(0), "message": msg, "developerMessage": "hookd error code not_found: " + msg}
 	if diff := cmp.Diff(want, res.Map(t)); res.Status != http.StatusNotFound || diff != "" {
 		t.Errorf("GET after DELETE = %d (-want +got):\n%s", res.Status, diff)
 	}
@@ -456,6 +501,10 @@ func TestBadRequests(t *testing.T) {
 		{"method not allowed", "PATCH", "/webhooks", "", "", 405, "not allowed"},
 		{"method not allowed on resources", "POST", "/webhooks/resources", "", "", 405, "allowed: GET"},
 		{"unknown path", "GET", "/calls", "", "", 404, "no such resource"},
+		{"unknown webhook resource", "GET", "/webhooks/resources/Fax", "", "", 404, `webhook resource "Fax" not found`},
+		{"bad fields on a resource", "GET", "/webhooks/resources/CallBroadcast?fields=(", "", "", 400, "fields:"},
+		{"method not allowed on a resource", "PUT", "/webhooks/resources/CallBroadcast", "{}", "", 405, "allowed: GET"},
+		{"event of another resource (spelled as CallFire)", "POST", "/webhooks", `{"resource": "ContactList", "events": ["Finished"], "callback": "https://example.com/"}`, "", 400, "available: ValidationFinished, ValidationFailed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -500,7 +549,7 @@ func TestTenantsAreIsolated(t *testing.T) {
 		if res.Status != http.StatusNotFound {
 			t.Errorf("other tenant %s %s = %d %s, want 404", tt.method, path, res.Status, res.Body)
 		}
-		want := strings.Replace(string(missing.Body), "999999", fmt.Sprint(id), 1)
+		want := strings.ReplaceAll(string(missing.Body), "999999", fmt.Sprint(id))
 		if string(res.Body) != want {
 			t.Errorf("other tenant %s: body %s differs from a missing id's %s", tt.method, res.Body, want)
 		}
@@ -540,7 +589,7 @@ func TestStoreFailureIsInternalError(t *testing.T) {
 	f.do(t, "GET", "/webhooks", "") // authenticate once while the store works
 	f.env.DB.Close()
 	res := f.do(t, "GET", "/webhooks", "")
-	want := map[string]any{"httpStatusCode": float64(500), "internalCode": float64(0), "message": "internal error"}
+	want := map[string]any{"httpStatusCode": float64(500), "internalCode": float64(0), "message": "internal error", "developerMessage": "hookd error code internal: internal error"}
 	if diff := cmp.Diff(want, res.Map(t)); res.Status != http.StatusInternalServerError || diff != "" {
 		t.Errorf("with the store closed: %d (-want +got):\n%s", res.Status, diff)
 	}
@@ -550,19 +599,22 @@ func TestStoreFailureIsInternalError(t *testing.T) {
 }
 
 // TestDeliveryCarriesCallFireSignature creates a webhook through this API
-// and checks that an event reaches it signed as CallFire documents.
+// and checks that an event reaches it in CallFire's notification shape
+// (its documentation's callbackPayloadOnContactList.json, property by
+// property), signed as CallFire's published verifiers check.
 func TestDeliveryCarriesCallFireSignature(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, callfire.Options{})
 	f.env.StartDelivery(t)
 	rc := compattest.NewReceiver(t)
-	f.create(t, fmt.Sprintf(`{"name": "e2e", "resource": "CallBroadcast", "events": ["FINISHED"], "callback": %q, "secret": "callfire-secret"}`, rc.URL))
+	id := f.create(t, fmt.Sprintf(`{"name": "testContactListValidationFinish", "resource": "ContactList", "events": ["ValidationFinished"], "callback": %q, "secret": "callfire-secret"}`, rc.URL))
 
-	res := f.env.Publish(t, f.scope, "CallBroadcast.finished", `{"id": 15, "name": "Example API VB"}`)
+	list := `{"id":10,"name":"API Contact List 2017-06-06 07:11:24","size":2,"created":1496758285000,"status":"ACTIVE"}`
+	res := f.env.Publish(t, f.scope, "ContactList.validationFinished", list)
 	if res.Deliveries != 1 {
 		t.Fatalf("publish made %d deliveries, want 1", res.Deliveries)
 	}
-	if n := f.env.Publish(t, f.scope, "CallBroadcast.started", `{"id": 15}`).Deliveries; n != 0 {
+	if n := f.env.Publish(t, f.scope, "ContactList.validationFailed", `{"id": 10}`).Deliveries; n != 0 {
 		t.Errorf("an event the webhook did not subscribe to made %d deliveries", n)
 	}
 	req := rc.Next(t)
@@ -572,14 +624,134 @@ func TestDeliveryCarriesCallFireSignature(t *testing.T) {
 	if err := verify.VerifyCallFire("another-secret", req.Header, req.Body); err == nil {
 		t.Error("X-CallFire-Signature verifies with the wrong secret")
 	}
-	var env struct {
-		ID, Type string
-		Data     map[string]any
+	if req.Header.Get("webhook-id") != res.Event.ID {
+		t.Errorf("webhook-id = %q, want the event id %q", req.Header.Get("webhook-id"), res.Event.ID)
 	}
-	if err := json.Unmarshal(req.Body, &env); err != nil {
+	ms := float64(res.Event.CreatedAt.UnixMilli())
+	var resource any
+	json.Unmarshal([]byte(list), &resource)
+	want := map[string]any{
+		"timestamp": ms, "webhookId": float64(id), "webhookName": "testContactListValidationFinish", "resourceType": "ContactList",
+		"events": []any{map[string]any{
+			"timestamp": ms, "webhookId": float64(id), "resourceType": "ContactList", "eventType": "ValidationFinished",
+			"resource": resource,
+		}},
+	}
+	var got map[string]any
+	if err := json.Unmarshal(req.Body, &got); err != nil {
+		t.Fatalf("body %s: %v", req.Body, err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("delivered body (-want +got):\n%s", diff)
+	}
+}
+
+// TestSwaggerDocument: the document CallFire's spec-driven clients load
+// names this hookd (host, basePath, scheme), needs no credentials, and
+// declares the statuses the API answers.
+func TestSwaggerDocument(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, callfire.Options{})
+	for _, tt := range []struct{ header, scheme string }{{"", "http"}, {"X-Forwarded-Proto: https", "https"}} {
+		var hdr []string
+		if tt.header != "" {
+			hdr = append(hdr, tt.header)
+		}
+		res := compattest.Do(t, f.h, "GET", "http://hookd.example:8080"+base+"/api-docs/swagger.json", "", hdr...)
+		if res.Status != http.StatusOK {
+			t.Fatalf("GET swagger.json = %d %s", res.Status, res.Body)
+		}
+		var doc struct {
+			Swagger, Host, BasePath string
+			Schemes                 []string
+			Paths                   map[string]map[string]struct {
+				OperationID string
+				Responses   map[string]any
+			}
+		}
+		res.JSON(t, &doc)
+		if doc.Swagger != "2.0" || doc.Host != "hookd.example:8080" || doc.BasePath != base || !cmp.Equal(doc.Schemes, []string{tt.scheme}) {
+			t.Errorf("swagger %q host %q basePath %q schemes %v", doc.Swagger, doc.Host, doc.BasePath, doc.Schemes)
+		}
+		ops := map[string]string{}
+		for p, methods := range doc.Paths {
+			for m, op := range methods {
+				for code := range op.Responses {
+					if code != "default" {
+						ops[op.OperationID] = strings.ToUpper(m) + " " + p + " " + code
+					}
+				}
+			}
+		}
+		want := map[string]string{
+			"findWebhooks":         "GET /webhooks 200",
+			"createWebhook":        "POST /webhooks 200",
+			"getWebhook":           "GET /webhooks/{id} 200",
+			"updateWebhook":        "PUT /webhooks/{id} 204",
+			"deleteWebhook":        "DELETE /webhooks/{id} 204",
+			"findWebhookResources": "GET /webhooks/resources 200",
+			"getWebhookResource":   "GET /webhooks/resources/{resource} 200",
+		}
+		if diff := cmp.Diff(want, ops); diff != "" {
+			t.Errorf("operations (-want +got):\n%s", diff)
+		}
+	}
+}
+
+// TestListsOnlyRepresentable: webhooks made through other APIs for every
+// event or for several resources are neither listed nor found (CallFire's
+// clients would read their events as "unknown"); one of a single resource
+// is, in CallFire's spelling.
+func TestListsOnlyRepresentable(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, callfire.Options{})
+	ctx := context.Background()
+	f.do(t, "GET", "/webhooks/resources", "") // the catalog
+	var hidden []*hookd.Webhook
+	for _, types := range [][]string{nil, {"*"}, {"CallBroadcast.finished", "TextBroadcast.started"}} {
+		w := &hookd.Webhook{URL: "https://example.com/other", EventTypes: types, Enabled: true, TLSVerify: true}
+		if err := f.env.Services.Webhooks.CreateWebhook(ctx, f.scope, w); err != nil {
+			t.Fatal(err)
+		}
+		hidden = append(hidden, w)
+	}
+	a := f.create(t, `{"name": "a", "resource": "CallBroadcast", "events": ["Finished"], "callback": "https://example.com/a"}`)
+	shown := &hookd.Webhook{URL: "https://example.com/shown", EventTypes: []string{"ContactList.validationFailed"}, Enabled: true, TLSVerify: true}
+	if err := f.env.Services.Webhooks.CreateWebhook(ctx, f.scope, shown); err != nil {
 		t.Fatal(err)
 	}
-	if env.ID != res.Event.ID || env.Type != "CallBroadcast.finished" || env.Data["name"] != "Example API VB" {
-		t.Errorf("delivered %s", req.Body)
+	b := f.create(t, `{"name": "b", "resource": "CallBroadcast", "callback": "https://example.com/b"}`)
+
+	var page struct {
+		Items []struct {
+			ID       int64
+			Resource string
+			Events   []string
+		}
+		TotalCount int
+	}
+	f.do(t, "GET", "/webhooks", "").JSON(t, &page)
+	var ids []int64
+	for _, it := range page.Items {
+		ids = append(ids, it.ID)
+	}
+	slices.Sort(ids)
+	if diff := cmp.Diff([]int64{a, shown.Number, b}, ids); diff != "" || page.TotalCount != 3 {
+		t.Errorf("GET /webhooks: totalCount %d; ids (-want +got):\n%s", page.TotalCount, diff)
+	}
+	got := f.do(t, "GET", fmt.Sprintf("/webhooks/%d", shown.Number), "").Map(t)
+	if got["resource"] != "ContactList" || !cmp.Equal(got["events"], []any{"ValidationFailed"}) {
+		t.Errorf("a webhook made through the canonical API: %v", got)
+	}
+	f.do(t, "GET", "/webhooks?limit=1&offset=1&event=finished", "").JSON(t, &page)
+	if len(page.Items) != 1 || page.TotalCount != 2 {
+		t.Errorf("event=finished&limit=1&offset=1: %d items, totalCount %d, want 1 of 2", len(page.Items), page.TotalCount)
+	}
+	for _, w := range hidden {
+		for _, m := range []string{"GET", "PUT", "DELETE"} {
+			if res := f.do(t, m, fmt.Sprintf("/webhooks/%d", w.Number), `{"name": "x"}`); res.Status != http.StatusNotFound {
+				t.Errorf("%s a webhook for %v = %d, want 404", m, w.EventTypes, res.Status)
+			}
+		}
 	}
 }

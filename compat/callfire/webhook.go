@@ -3,6 +3,8 @@ package callfire
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -39,7 +41,7 @@ func toJSON(w *hookd.Webhook) webhookJSON {
 		Secret:       w.Secret,
 		SingleUse:    w.SingleUse,
 		NonStrictSsl: !w.TLSVerify,
-		Fields:       strings.Join(w.Fields, ","),
+		Fields:       fieldsOf(w),
 		CreatedAt:    w.CreatedAt.UnixMilli(),
 		UpdatedAt:    w.UpdatedAt.UnixMilli(),
 	}
@@ -48,6 +50,22 @@ func toJSON(w *hookd.Webhook) webhookJSON {
 		out.ExpiresAt = &ms
 	}
 	return out
+}
+
+// MetadataFields is the metadata key that keeps the fields expression as the
+// client wrote it (contact(id,homePhone)), since hookd keeps only the paths
+// it selects (contact.id, contact.homePhone).
+const MetadataFields = "callfire.fields"
+
+// fieldsOf answers the fields expression as it was written, unless the
+// webhook's fields were changed since through another API.
+func fieldsOf(w *hookd.Webhook) string {
+	if expr, ok := w.Metadata[MetadataFields]; ok {
+		if sel, err := parseSelection("fields", expr); err == nil && slices.Equal(sel.paths(), w.Fields) {
+			return expr
+		}
+	}
+	return strings.Join(w.Fields, ",")
 }
 
 // webhookInput is a Webhook object sent by a client. Absent (or null)
@@ -142,6 +160,16 @@ func (in *webhookInput) update(cur *hookd.Webhook, cat *catalog, now time.Time) 
 			paths = []string{}
 		}
 		u.Fields = &paths
+		md := map[string]string{}
+		if cur != nil {
+			maps.Copy(md, cur.Metadata)
+		}
+		if expr := strings.TrimSpace(*in.Fields); expr != "" {
+			md[MetadataFields] = expr
+		} else {
+			delete(md, MetadataFields)
+		}
+		u.Metadata = &md
 	}
 	if len(in.ExpiresAt) > 0 {
 		exp, err := expiresAt(in.ExpiresAt, now)

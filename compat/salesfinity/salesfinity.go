@@ -122,7 +122,7 @@ func toJSON(w *hookd.Webhook) webhookJSON {
 		events = []string{}
 	}
 	return webhookJSON{
-		ID:           w.ID,
+		ID:           ObjectID(w),
 		Name:         w.Name,
 		URL:          w.URL,
 		Events:       events,
@@ -294,13 +294,30 @@ func (a *api) createWebhook(w http.ResponseWriter, r *http.Request, s hookd.Scop
 	return nil
 }
 
+// findWebhook finds the {id} webhook, if this API can represent it.
 func (a *api) findWebhook(r *http.Request, s hookd.Scope) (*hookd.Webhook, error) {
 	id := r.PathValue("id")
-	wh, err := a.svc.Webhooks.FindWebhookByID(r.Context(), s, id)
-	if hookd.ErrorCode(err) == hookd.ENOTFOUND {
+	wh, err := findByID(r.Context(), a.svc.Webhooks, s, id)
+	if err == nil && !representable(wh) {
 		return nil, hookd.Errorf(hookd.ENOTFOUND, "webhook %s not found", id)
 	}
 	return wh, err
+}
+
+// representable reports whether a webhook can be shown as a Salesfinity
+// webhook: it receives a non-empty set of the document's events and
+// nothing else (no wildcard, no other event type). Webhooks made through
+// the other APIs usually cannot; this API neither lists nor finds them.
+func representable(w *hookd.Webhook) bool {
+	if len(w.EventTypes) == 0 {
+		return false
+	}
+	for _, t := range w.EventTypes {
+		if t != CallLogged && t != ContactSnoozed {
+			return false
+		}
+	}
+	return true
 }
 
 func (a *api) getWebhook(w http.ResponseWriter, r *http.Request, s hookd.Scope) error {
@@ -320,7 +337,7 @@ func (a *api) deleteWebhook(w http.ResponseWriter, r *http.Request, s hookd.Scop
 	}
 	if err := a.svc.Webhooks.DeleteWebhook(r.Context(), s, wh.ID); err != nil {
 		if hookd.ErrorCode(err) == hookd.ENOTFOUND {
-			return hookd.Errorf(hookd.ENOTFOUND, "webhook %s not found", wh.ID)
+			return hookd.Errorf(hookd.ENOTFOUND, "webhook %s not found", r.PathValue("id"))
 		}
 		return err
 	}
@@ -329,24 +346,41 @@ func (a *api) deleteWebhook(w http.ResponseWriter, r *http.Request, s hookd.Scop
 }
 
 // listWebhooks answers a bare array, newest last, like the create answers a
-// bare object. limit (default and maximum 1000) and offset page it.
+// bare object, of the webhooks this API can represent. limit (default and
+// maximum 1000) and offset page it.
 func (a *api) listWebhooks(w http.ResponseWriter, r *http.Request, s hookd.Scope) error {
-	var f hookd.WebhookFilter
-	var err error
 	q := r.URL.Query()
-	if f.Limit, err = compat.IntParam(q.Get("limit"), "limit", hookd.MaxPageLimit, 1, hookd.MaxPageLimit); err != nil {
-		return err
-	}
-	if f.Offset, err = compat.IntParam(q.Get("offset"), "offset", 0, 0, compat.MaxOffset); err != nil {
-		return err
-	}
-	page, _, err := a.svc.Webhooks.FindWebhooks(r.Context(), s, f)
+	limit, err := compat.IntParam(q.Get("limit"), "limit", hookd.MaxPageLimit, 1, hookd.MaxPageLimit)
 	if err != nil {
 		return err
 	}
-	out := make([]webhookJSON, len(page))
-	for i, wh := range page {
-		out[i] = toJSON(wh)
+	offset, err := compat.IntParam(q.Get("offset"), "offset", 0, 0, compat.MaxOffset)
+	if err != nil {
+		return err
+	}
+	// Which webhooks are representable is decided here, so the store's
+	// pages are walked and this API's page is cut from what passes.
+	out := []webhookJSON{}
+	f := hookd.WebhookFilter{Page: hookd.Page{Limit: hookd.MaxPageLimit}}
+	skipped := 0
+	for len(out) < limit {
+		page, _, err := a.svc.Webhooks.FindWebhooks(r.Context(), s, f)
+		if err != nil {
+			return err
+		}
+		for _, wh := range page {
+			switch {
+			case !representable(wh):
+			case skipped < offset:
+				skipped++
+			case len(out) < limit:
+				out = append(out, toJSON(wh))
+			}
+		}
+		if len(page) < f.Limit {
+			break
+		}
+		f.Cursor = page[len(page)-1].ID
 	}
 	compat.WriteJSON(w, http.StatusOK, out)
 	return nil

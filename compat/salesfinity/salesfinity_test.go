@@ -66,6 +66,21 @@ type webhookJSON struct {
 
 var isoMillis = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$`)
 
+// domain returns the hookd webhook behind a Salesfinity _id.
+func (f *fixture) domain(t *testing.T, id string) (*hookd.Webhook, error) {
+	t.Helper()
+	ws, _, err := f.env.Services.Webhooks.FindWebhooks(context.Background(), f.scope, hookd.WebhookFilter{Page: hookd.Page{Limit: hookd.MaxPageLimit}})
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range ws {
+		if salesfinity.ObjectID(w) == id {
+			return w, nil
+		}
+	}
+	return nil, fmt.Errorf("no webhook has _id %s", id)
+}
+
 func TestDocumentExample(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
@@ -103,7 +118,7 @@ func TestDocumentExample(t *testing.T) {
 	}
 
 	// The domain webhook: source, and dispositions as a filter.
-	w, err := f.env.DB.FindWebhookByID(context.Background(), f.scope, got.ID)
+	w, err := f.domain(t, got.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +183,7 @@ func TestWithoutDispositions(t *testing.T) {
 	if res.Status != 201 || got.Dispositions == nil || len(got.Dispositions) != 0 || !cmp.Equal(got.Events, []string{"CONTACT_SNOOZED", "CALL_LOGGED"}) {
 		t.Errorf("POST = %d %s, want dispositions [] and events canonical, once each", res.Status, res.Body)
 	}
-	w, _ := f.env.DB.FindWebhookByID(context.Background(), f.scope, got.ID)
+	w, _ := f.domain(t, got.ID)
 	if w.Filter != nil {
 		t.Errorf("filter = %s, want none", w.Filter)
 	}
@@ -294,7 +309,7 @@ func TestDeliveryFiltersByDisposition(t *testing.T) {
 		t.Fatalf("POST = %d %s", res.Status, res.Body)
 	}
 	res.JSON(t, &created)
-	w, err := f.env.DB.FindWebhookByID(context.Background(), f.scope, created.ID)
+	w, err := f.domain(t, created.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -339,5 +354,92 @@ func TestDeliveryFiltersByDisposition(t *testing.T) {
 	slices.Sort(got)
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("delivered event ids (-want +got):\n%s", diff)
+	}
+}
+
+// TestObjectIDs: _id has the document's shape (a MongoDB ObjectId, 24 hex
+// digits led by the creation time in seconds) and finds the webhook, as
+// does its hookd id; ids of other shapes are not found.
+func TestObjectIDs(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	var created webhookJSON
+	f.do(t, "POST", "/webhooks", exampleRequest).JSON(t, &created)
+	if !regexp.MustCompile(`^[0-9a-f]{24}$`).MatchString(created.ID) {
+		t.Fatalf("_id = %q, want 24 lowercase hex digits", created.ID)
+	}
+	at, _ := time.Parse(time.RFC3339, created.CreatedAt)
+	if want := fmt.Sprintf("%08x", at.Unix()); created.ID[:8] != want {
+		t.Errorf("_id %s does not start with its creation time %s", created.ID, want)
+	}
+	w, err := f.domain(t, created.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{created.ID, strings.ToUpper(created.ID), w.ID} {
+		if res := f.do(t, "GET", "/webhooks/"+id, ""); res.Status != http.StatusOK {
+			t.Errorf("GET /webhooks/%s = %d %s", id, res.Status, res.Body)
+		}
+	}
+	wrongTime := fmt.Sprintf("%08x", at.Unix()+1) + created.ID[8:]
+	for _, id := range []string{"507f1f77bcf86cd799439011", wrongTime, created.ID[:23], created.ID + "0", "zz" + created.ID[2:], "wh_nope", "000000000000000000000000"} {
+		if res := f.do(t, "GET", "/webhooks/"+id, ""); res.Status != http.StatusNotFound {
+			t.Errorf("GET /webhooks/%s = %d %s, want 404", id, res.Status, res.Body)
+		}
+	}
+}
+
+// TestListsOnlyRepresentable: webhooks made through other APIs for other
+// events (or all events) are neither listed nor found here, so a
+// Salesfinity list never shows an event outside the document's enum.
+func TestListsOnlyRepresentable(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	if err := f.env.DB.EnsureEventTypes(ctx, f.scope, []*hookd.EventType{{Name: "CALL_LOGGED"}, {Name: "deal.won"}}); err != nil {
+		t.Fatal(err)
+	}
+	var others []*hookd.Webhook
+	for _, types := range [][]string{nil, {"*"}, {"deal.won"}, {"CALL_LOGGED", "deal.won"}} {
+		w := &hookd.Webhook{URL: "https://example.com/other", EventTypes: types, Enabled: true, TLSVerify: true}
+		if err := f.env.Services.Webhooks.CreateWebhook(ctx, f.scope, w); err != nil {
+			t.Fatal(err)
+		}
+		others = append(others, w)
+	}
+	var ids []string
+	for i := range 3 {
+		var c webhookJSON
+		f.do(t, "POST", "/webhooks", fmt.Sprintf(`{"name": "n%d", "url": "https://example.com/%d", "events": ["CALL_LOGGED"]}`, i, i)).JSON(t, &c)
+		ids = append(ids, c.ID)
+	}
+	// One made elsewhere with only Salesfinity's events is representable.
+	plain := &hookd.Webhook{URL: "https://example.com/plain", EventTypes: []string{"CALL_LOGGED"}, Enabled: true, TLSVerify: true}
+	if err := f.env.Services.Webhooks.CreateWebhook(ctx, f.scope, plain); err != nil {
+		t.Fatal(err)
+	}
+	ids = append(ids, salesfinity.ObjectID(plain))
+
+	listIDs := func(q string) []string {
+		var list []webhookJSON
+		f.do(t, "GET", "/webhooks"+q, "").JSON(t, &list)
+		out := []string{}
+		for _, w := range list {
+			out = append(out, w.ID)
+		}
+		return out
+	}
+	if diff := cmp.Diff(ids, listIDs("")); diff != "" {
+		t.Errorf("GET /webhooks (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(ids[1:3], listIDs("?offset=1&limit=2")); diff != "" {
+		t.Errorf("GET /webhooks?offset=1&limit=2 (-want +got):\n%s", diff)
+	}
+	for _, w := range others {
+		for _, id := range []string{salesfinity.ObjectID(w), w.ID} {
+			if res := f.do(t, "GET", "/webhooks/"+id, ""); res.Status != http.StatusNotFound {
+				t.Errorf("GET a webhook for %v = %d, want 404", w.EventTypes, res.Status)
+			}
+		}
 	}
 }
