@@ -26,18 +26,23 @@ func (e *eventTypes) CreateEventType(ctx context.Context, s Scope, t *EventType)
 	return nil
 }
 
+// EnsureEventTypes works on copies: callers share their lists of types
+// (a compatibility API's fixed catalog) between requests.
 func (e *eventTypes) EnsureEventTypes(ctx context.Context, s Scope, ts []*EventType) error {
-	now := e.now().UTC()
-	for _, t := range ts {
-		if err := t.Validate(); err != nil {
-			return err
-		}
-		t.CreatedAt, t.UpdatedAt = now, now
-	}
 	if len(ts) == 0 {
 		return nil
 	}
-	return e.st.EnsureEventTypes(ctx, s, ts)
+	now := e.now()
+	out := make([]*EventType, len(ts))
+	for i, t := range ts {
+		if err := t.Validate(); err != nil {
+			return err
+		}
+		c := *t
+		c.CreatedAt, c.UpdatedAt = now, now
+		out[i] = &c
+	}
+	return e.st.EnsureEventTypes(ctx, s, out)
 }
 
 func (e *eventTypes) FindEventType(ctx context.Context, s Scope, name string) (*EventType, error) {

@@ -37,7 +37,8 @@ type ServiceOptions struct {
 	// (the dialer checks every address again when it connects).
 	Policy NetPolicy
 	// Publisher accepts events; package delivery's batches them into
-	// EventStore.PublishEvents. Nil leaves Services.Publisher nil.
+	// EventStore.PublishEvents. Services.Publisher holds each tenant to its
+	// publish_rate before it. Nil leaves Services.Publisher nil.
 	Publisher Publisher
 	// AuthCacheTTL is how long a key that authenticated is trusted without
 	// asking the store again (default DefaultAuthCacheTTL; negative: not
@@ -61,13 +62,17 @@ func NewServices(st Store, o ServiceOptions) Services {
 	// precision, so that what a call returns is what a read returns.
 	o.Now = func() time.Time { return clock().UTC().Truncate(time.Millisecond) }
 	ten := &tenants{st: st, now: o.Now, cache: newAuthCache(o.AuthCacheTTL, o.AuthCacheSize, clock), stopped: o.WebhooksStopped}
+	var publisher Publisher
+	if o.Publisher != nil {
+		publisher = newLimitedPublisher(o.Publisher, st, clock)
+	}
 	return Services{
 		Tenants:    ten,
 		Webhooks:   &webhooks{st: st, now: o.Now, policy: o.Policy},
 		EventTypes: &eventTypes{st: st, now: o.Now},
 		Events:     &events{st: st},
 		Deliveries: &deliveries{st: st, now: o.Now},
-		Publisher:  o.Publisher,
+		Publisher:  publisher,
 		forget: func(change string) {
 			if change == ChangeKeys || change == "" {
 				ten.cache.forget()

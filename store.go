@@ -104,8 +104,11 @@ type WebhookWrite struct {
 // WebhookStore keeps webhooks. Every method is confined to its Scope: another
 // scope's row answers ENOTFOUND exactly like a missing one.
 type WebhookStore interface {
-	// InsertWebhook stores w as given and assigns w.Number.
-	InsertWebhook(ctx context.Context, w *Webhook) error
+	// InsertWebhook stores w as given and assigns w.Number. With max set,
+	// it returns EFORBIDDEN and stores nothing if w's scope already has max
+	// webhooks, counted in the transaction that inserts (concurrent inserts
+	// of one tenant are serialized).
+	InsertWebhook(ctx context.Context, w *Webhook, max *int) error
 	// FindWebhookByID returns ENOTFOUND.
 	FindWebhookByID(ctx context.Context, s Scope, id string) (*Webhook, error)
 	// FindWebhookByNumber returns ENOTFOUND.

@@ -12,6 +12,7 @@ type webhooks struct {
 	st interface {
 		WebhookStore
 		EventTypeStore
+		TenantStore
 	}
 	now    func() time.Time
 	policy NetPolicy
@@ -28,8 +29,15 @@ func (h *webhooks) CreateWebhook(ctx context.Context, s Scope, w *Webhook) error
 	if err := checkCatalog(ctx, h.st, s, w.EventTypes); err != nil {
 		return err
 	}
+	ten, err := h.st.FindTenantByID(ctx, s.TenantID)
+	if err != nil {
+		return err
+	}
 	w.Prepare(s, now)
-	if err := h.st.InsertWebhook(ctx, w); err != nil {
+	if err := h.st.InsertWebhook(ctx, w, ten.Limits.MaxWebhooks); err != nil {
+		if ErrorCode(err) == EFORBIDDEN {
+			return Errorf(EFORBIDDEN, "the tenant may have %d webhooks in %s mode, and has them: delete one first, or ask the operator to raise max_webhooks", *ten.Limits.MaxWebhooks, s.Mode)
+		}
 		return err
 	}
 	w.Status = w.StatusAt(now)

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hookd/hookd"
 )
@@ -48,6 +50,9 @@ func (a *API) Handle(h HandlerFunc) http.Handler {
 // Error renders err, logging it first when it is not a domain error.
 func (a *API) Error(w http.ResponseWriter, r *http.Request, err error) {
 	LogInternal(a.Logger, r, err)
+	if d := hookd.ErrorRetryAfter(err); d > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(max(1, (d+time.Second-1)/time.Second))))
+	}
 	code := hookd.ErrorCode(err)
 	a.Render(w, a.Status(code), code, hookd.ErrorMessage(err))
 }

@@ -8,8 +8,10 @@ import (
 	"io"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -38,13 +40,23 @@ func statusOf(err error) (int, string) {
 
 // apiError is every error the API writes: {"error": {"code", "message"}}.
 type apiError struct {
-	status  int
-	Code    string
-	Message string
+	status     int
+	Code       string
+	Message    string
+	retryAfter time.Duration
 }
 
 func (e *apiError) Error() string  { return e.Message }
 func (e *apiError) GetStatus() int { return e.status }
+
+// GetHeaders sends Retry-After (whole seconds, at least 1) when the error
+// says when to try again.
+func (e *apiError) GetHeaders() http.Header {
+	if e.retryAfter <= 0 {
+		return nil
+	}
+	return http.Header{"Retry-After": {strconv.Itoa(int(max(1, (e.retryAfter+time.Second-1)/time.Second)))}}
+}
 
 // MarshalJSON renders the envelope.
 func (e *apiError) MarshalJSON() ([]byte, error) {

@@ -177,7 +177,7 @@ func (s *Server) fail(ctx context.Context, op string, err error) error {
 	if status >= 500 {
 		s.log.ErrorContext(ctx, "request failed", "op", op, "err", err)
 	}
-	return &apiError{status: status, Code: code, Message: hookd.ErrorMessage(err)}
+	return &apiError{status: status, Code: code, Message: hookd.ErrorMessage(err), retryAfter: hookd.ErrorRetryAfter(err)}
 }
 
 func registerHealth(s *Server) {

@@ -97,12 +97,30 @@ func placeholders(from, n int) string {
 }
 
 // InsertWebhook implements hookd.WebhookStore.
-func (db *DB) InsertWebhook(ctx context.Context, w *hookd.Webhook) error {
+func (db *DB) InsertWebhook(ctx context.Context, w *hookd.Webhook, max *int) error {
 	normalizeWebhook(w)
-	if err := db.pool.QueryRow(ctx, insertWebhookSQL, webhookValues(w)...).Scan(&w.Number); err != nil {
-		return fmt.Errorf("insert webhook: %w", badText(err, "webhook fields"))
+	if max == nil {
+		if err := db.pool.QueryRow(ctx, insertWebhookSQL, webhookValues(w)...).Scan(&w.Number); err != nil {
+			return fmt.Errorf("insert webhook: %w", badText(err, "webhook fields"))
+		}
+		return nil
 	}
-	return nil
+	return db.inTx(ctx, func(tx pgx.Tx) error {
+		// The tenant's row lock serializes its inserts, so that the count holds.
+		var n int
+		err := tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM webhooks WHERE tenant_id = t.id AND mode = $2)
+			FROM tenants t WHERE t.id = $1 FOR UPDATE`, w.TenantID, string(w.Mode)).Scan(&n)
+		if err != nil {
+			return notFound(err, "tenant %s", w.TenantID)
+		}
+		if n >= *max {
+			return hookd.Errorf(hookd.EFORBIDDEN, "the scope has %d webhooks, its limit", n)
+		}
+		if err := tx.QueryRow(ctx, insertWebhookSQL, webhookValues(w)...).Scan(&w.Number); err != nil {
+			return fmt.Errorf("insert webhook: %w", badText(err, "webhook fields"))
+		}
+		return nil
+	})
 }
 
 // FindWebhookByID implements hookd.WebhookStore.

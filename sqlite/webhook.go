@@ -122,13 +122,22 @@ func normalizeWebhook(w *hookd.Webhook) {
 }
 
 // InsertWebhook implements hookd.WebhookStore.
-func (db *DB) InsertWebhook(ctx context.Context, w *hookd.Webhook) error {
+func (db *DB) InsertWebhook(ctx context.Context, w *hookd.Webhook, max *int) error {
 	normalizeWebhook(w)
 	vals, err := webhookValues(w)
 	if err != nil {
 		return fmt.Errorf("insert webhook: %w", err)
 	}
 	return db.write(ctx, func(tx *sql.Tx) error {
+		if max != nil {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM webhooks WHERE tenant_id = ? AND mode = ?`, w.TenantID, string(w.Mode)).Scan(&n); err != nil {
+				return fmt.Errorf("count webhooks: %w", err)
+			}
+			if n >= *max {
+				return hookd.Errorf(hookd.EFORBIDDEN, "the scope has %d webhooks, its limit", n)
+			}
+		}
 		cols := strings.TrimPrefix(webhookColumns, "number, ")
 		err := tx.QueryRowContext(ctx, `INSERT INTO webhooks (`+cols+`) VALUES (`+placeholders(len(vals))+`) RETURNING number`, vals...).Scan(&w.Number)
 		if err != nil {

@@ -22,6 +22,52 @@ var primitiveTests = []test{
 	{"Store/RequeueDelivery", testRequeueDelivery},
 	{"Store/RequeueDeliveries", testRequeueDeliveries},
 	{"Store/KnownEventTypes", testKnownEventTypes},
+	{"Store/InsertWebhookLimit", testInsertWebhookLimit},
+}
+
+// Concurrent inserts under a limit store exactly the limit, per scope.
+func testInsertWebhookLimit(e *env) {
+	t := e.t
+	s := e.scope("acme")
+	const limit, tries = 3, 8
+	var (
+		wg              sync.WaitGroup
+		mu              sync.Mutex
+		stored, refused int
+	)
+	for range tries {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w := &hookd.Webhook{URL: "https://r.example/", Enabled: true}
+			w.Prepare(s, e.clock.Now())
+			err := e.store.InsertWebhook(e.ctx, w, ptr(limit))
+			mu.Lock()
+			defer mu.Unlock()
+			switch hookd.ErrorCode(err) {
+			case "":
+				stored++
+			case hookd.EFORBIDDEN:
+				refused++
+			default:
+				t.Errorf("InsertWebhook: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if stored != limit || refused != tries-limit {
+		t.Errorf("%d stored, %d refused; want %d and %d", stored, refused, limit, tries-limit)
+	}
+	ws, err := e.store.ListWebhooks(e.ctx, s, hookd.WebhookQuery{})
+	if err != nil || len(ws) != limit {
+		t.Errorf("ListWebhooks: %d, %v; want %d", len(ws), err, limit)
+	}
+	test := hookd.Scope{TenantID: s.TenantID, Mode: hookd.ModeTest}
+	w := &hookd.Webhook{URL: "https://r.example/", Enabled: true}
+	w.Prepare(test, e.clock.Now())
+	if err := e.store.InsertWebhook(e.ctx, w, ptr(limit)); err != nil {
+		t.Errorf("the limit counted another mode's webhooks: %v", err)
+	}
 }
 
 func testInsertTenantUnique(e *env) {
@@ -140,7 +186,7 @@ func testReadsAsStored(e *env) {
 	past := e.clock.Now().Add(-time.Hour)
 	w := &hookd.Webhook{URL: "https://r.example/", Enabled: true, ExpiresAt: &past}
 	w.Prepare(s, e.clock.Now())
-	if err := e.store.InsertWebhook(e.ctx, w); err != nil {
+	if err := e.store.InsertWebhook(e.ctx, w, nil); err != nil {
 		t.Fatal(err)
 	}
 	got, err := e.store.FindWebhookByID(e.ctx, s, w.ID)

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"sync"
 	"time"
 
@@ -23,6 +24,74 @@ var tenancyTests = []test{
 	{"Tenancy/PortalLink", testPortalLink},
 	{"Tenancy/PortalLinkConcurrent", testPortalLinkConcurrent},
 	{"Tenancy/LastUsed", testKeyLastUsed},
+	{"Tenancy/MaxWebhooks", testMaxWebhooks},
+	{"Tenancy/PublishRate", testPublishRate},
+}
+
+func testMaxWebhooks(e *env) {
+	t := e.t
+	ten, _ := e.put(&hookd.Tenant{UID: "small", Limits: hookd.TenantLimits{MaxWebhooks: ptr(1)}})
+	s := hookd.Scope{TenantID: ten.ID, Mode: hookd.ModeLive}
+	e.webhook(s, nil)
+	err := e.svc.Webhooks.CreateWebhook(e.ctx, s, &hookd.Webhook{URL: "https://r.example/2", Enabled: true})
+	wantCode(t, err, hookd.EFORBIDDEN, "max_webhooks")
+	if _, err := e.svc.Tenants.UpdateTenant(e.ctx, "small", hookd.TenantUpdate{Limits: &hookd.TenantLimits{}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.Webhooks.CreateWebhook(e.ctx, s, &hookd.Webhook{URL: "https://r.example/2", Enabled: true}); err != nil {
+		t.Errorf("with the limit lifted: %v", err)
+	}
+}
+
+// countingPublisher accepts every request and counts them.
+type countingPublisher struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (c *countingPublisher) Publish(_ context.Context, r hookd.PublishRequest) (hookd.PublishResult, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n++
+	return hookd.PublishResult{Event: r.Event}, nil
+}
+
+// A tenant publishes at most its rate, with a second's burst; over it the
+// publish is refused with when to retry, and nothing reaches the publisher.
+func testPublishRate(e *env) {
+	t := e.t
+	ten, _ := e.put(&hookd.Tenant{UID: "slow", Limits: hookd.TenantLimits{PublishRate: ptr(5)}})
+	free, _ := e.put(&hookd.Tenant{UID: "free"})
+	next := &countingPublisher{}
+	svc := hookd.NewServices(e.store, hookd.ServiceOptions{Now: e.clock.Now, Publisher: next})
+	publish := func(id string) error {
+		_, err := svc.Publisher.Publish(e.ctx, hookd.PublishRequest{Scope: hookd.Scope{TenantID: id, Mode: hookd.ModeLive}, Event: e.event("a.one", `{}`)})
+		return err
+	}
+	for i := range 5 {
+		if err := publish(ten.ID); err != nil {
+			t.Fatalf("publish %d within the burst: %v", i+1, err)
+		}
+	}
+	err := publish(ten.ID)
+	wantCode(t, err, hookd.ERATELIMITED, "5 events per second")
+	if ra := hookd.ErrorRetryAfter(err); ra <= 0 || ra > 200*time.Millisecond {
+		t.Errorf("Retry-After %v; want the 200 ms until the next token", ra)
+	}
+	for range 20 {
+		if err := publish(free.ID); err != nil {
+			t.Fatalf("a tenant without a limit: %v", err)
+		}
+	}
+	e.clock.Advance(200 * time.Millisecond)
+	if err := publish(ten.ID); err != nil {
+		t.Errorf("after a token's time: %v", err)
+	}
+	if next.n != 26 {
+		t.Errorf("the publisher got %d requests, want 26 (none of the refused)", next.n)
+	}
+	err = publish("ten_missing")
+	wantCode(t, err, hookd.ENOTFOUND)
 }
 
 func (e *env) put(t *hookd.Tenant) (*hookd.Tenant, bool) {

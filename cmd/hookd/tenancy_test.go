@@ -100,8 +100,23 @@ func TestTenancy(t *testing.T) {
 	sf := in.client(t, in.opKey)
 	sf.header = http.Header{"Hookd-Tenant": {"cust-42"}, "X-Api-Key": {in.opKey}}
 	sf.key = ""
-	if r := sf.do("GET", "/compat/salesfinity/v1/webhooks", nil); r.status != 200 || !strings.Contains(string(r.body), str(wh["id"])) {
-		t.Errorf("salesfinity as the tenant: %d %s", r.status, r.body)
+	sf.must(201, "POST", "/compat/salesfinity/v1/webhooks", map[string]any{"name": "sf", "url": recv.URL + "/sf", "events": []string{"CALL_LOGGED"}})
+	if l := own.must(200, "GET", "/v1/webhooks?name=sf", nil).list(t); len(l) != 1 {
+		t.Errorf("a webhook the operator made through Salesfinity's API as the tenant: the tenant sees %d", len(l))
+	}
+
+	// A tenant over its publish rate gets 429 with Retry-After, and the
+	// error envelope; one over its webhooks 403.
+	op.must(200, "PATCH", "/v1/tenants/{tenant}", map[string]any{"limits": map[string]any{"publish_rate": 1, "max_webhooks": 0}}, "cust-43")
+	slow := in.client(t, in.opKey)
+	slow.header = http.Header{"Hookd-Tenant": {"cust-43"}}
+	slow.must(202, "POST", "/v1/events", map[string]any{"type": "Order.created", "data": map[string]any{}})
+	if r := slow.do("POST", "/v1/events", map[string]any{"type": "Order.created", "data": map[string]any{}}); r.status != 429 ||
+		r.header.Get("Retry-After") != "1" || r.errorCode(t) != "rate_limited" {
+		t.Errorf("over the publish rate: %d, Retry-After %q: %s", r.status, r.header.Get("Retry-After"), r.body)
+	}
+	if r := slow.do("POST", "/v1/webhooks", map[string]any{"url": recv.URL}); r.status != 403 || !strings.Contains(string(r.body), "max_webhooks") {
+		t.Errorf("over max_webhooks: %d %s", r.status, r.body)
 	}
 
 	// What keys may not do.
