@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"time"
 )
 
@@ -48,6 +49,9 @@ type PublishRequest struct {
 	// and filters, and is not added to the catalog.
 	Test      bool
 	WebhookID string
+	// Atomic marks a request of an all-or-nothing batch: if it is refused,
+	// nothing of the batch it came in commits (see AtomicRefusal).
+	Atomic bool
 }
 
 // Validate checks what every store relies on before it accepts r, and
@@ -77,6 +81,29 @@ func (r *PublishRequest) Validate() error {
 	}
 	if e.BodyHash == nil {
 		e.BodyHash = ComputeBodyHash(e.Type, e.Data)
+	}
+	return nil
+}
+
+// BatchRefusal is the error of an all-or-nothing batch (requests marked
+// Atomic) one of whose requests was refused: nothing of the batch was
+// committed. Its code is the refused request's.
+type BatchRefusal struct {
+	Index int // of the first refused request
+	Err   error
+}
+
+func (b *BatchRefusal) Error() string { return fmt.Sprintf("events[%d]: %v", b.Index, b.Err) }
+func (b *BatchRefusal) Unwrap() error { return b.Err }
+
+// AtomicRefusal returns a *BatchRefusal for the first request marked Atomic
+// whose result is refused, or nil. Stores call it before they commit a
+// batch, and abort it on an error.
+func AtomicRefusal(reqs []PublishRequest, results []PublishResult) error {
+	for i := range reqs {
+		if reqs[i].Atomic && results[i].Err != nil {
+			return &BatchRefusal{Index: i, Err: results[i].Err}
+		}
 	}
 	return nil
 }
@@ -123,4 +150,7 @@ type Publisher interface {
 	// Publish returns the result, or the error of the whole batch. A
 	// per-event error (ECONFLICT) is returned as the error too.
 	Publish(ctx context.Context, r PublishRequest) (PublishResult, error)
+	// PublishBatch commits every request of reqs in one transaction, or
+	// none: a refused request makes the error a *BatchRefusal naming it.
+	PublishBatch(ctx context.Context, reqs []PublishRequest) ([]PublishResult, error)
 }

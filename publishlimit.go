@@ -45,6 +45,28 @@ func (l *limitedPublisher) Publish(ctx context.Context, r PublishRequest) (Publi
 	return l.next.Publish(ctx, r)
 }
 
+// PublishBatch takes each tenant's events from its bucket first: a tenant
+// over its rate refuses the whole batch, naming its first event.
+func (l *limitedPublisher) PublishBatch(ctx context.Context, reqs []PublishRequest) ([]PublishResult, error) {
+	first := map[string]int{}
+	count := map[string]int{}
+	var order []string
+	for i, r := range reqs {
+		id := r.Scope.TenantID
+		if _, ok := first[id]; !ok {
+			first[id] = i
+			order = append(order, id)
+		}
+		count[id]++
+	}
+	for _, id := range order {
+		if err := l.take(ctx, id, count[id]); err != nil {
+			return nil, &BatchRefusal{Index: first[id], Err: err}
+		}
+	}
+	return l.next.PublishBatch(ctx, reqs)
+}
+
 // take spends n tokens of tenantID's bucket, or returns ERATELIMITED.
 func (l *limitedPublisher) take(ctx context.Context, tenantID string, n int) error {
 	now := l.now()

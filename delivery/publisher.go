@@ -134,6 +134,48 @@ func (p *Publisher) Publish(ctx context.Context, r hookd.PublishRequest) (hookd.
 	}
 }
 
+// PublishBatch commits reqs all together, or none of them, in one
+// transaction of its own: a batch from one request is already a group
+// commit. A refused request makes the error a *hookd.BatchRefusal.
+func (p *Publisher) PublishBatch(ctx context.Context, reqs []hookd.PublishRequest) ([]hookd.PublishResult, error) {
+	p.mu.Lock()
+	running := p.running
+	p.mu.Unlock()
+	if !running {
+		return nil, hookd.Errorf(hookd.EUNAVAILABLE, "the publisher is not running")
+	}
+	for i := range reqs {
+		reqs[i].Atomic = true
+	}
+	p.opts.Metrics.publishBatch.Observe(float64(len(reqs)))
+	results, err := p.events.PublishEvents(ctx, reqs)
+	if err != nil {
+		return nil, err
+	}
+	if len(results) != len(reqs) {
+		return nil, fmt.Errorf("publish events: %d results for %d requests", len(results), len(reqs))
+	}
+	p.committed(results)
+	return results, nil
+}
+
+// committed counts a committed batch's events and wakes the dispatcher.
+func (p *Publisher) committed(results []hookd.PublishResult) {
+	deliveries, published := 0, 0
+	for _, r := range results {
+		if r.Err == nil {
+			deliveries += r.Deliveries
+			if !r.Replayed {
+				published++
+			}
+		}
+	}
+	p.opts.Metrics.eventsPublished.Add(float64(published))
+	if deliveries > 0 && p.opts.OnCommit != nil {
+		p.opts.OnCommit()
+	}
+}
+
 func (p *Publisher) loop(ctx context.Context) {
 	defer close(p.done)
 	for {
@@ -189,19 +231,9 @@ func (p *Publisher) commit(ctx context.Context, batch []*publishCall) {
 		}
 		return
 	}
-	deliveries, published := 0, 0
 	for i, c := range calls {
 		c.res = results[i]
-		if c.res.Err == nil {
-			deliveries += c.res.Deliveries
-			if !c.res.Replayed {
-				published++
-			}
-		}
 		close(c.done)
 	}
-	p.opts.Metrics.eventsPublished.Add(float64(published))
-	if deliveries > 0 && p.opts.OnCommit != nil {
-		p.opts.OnCommit()
-	}
+	p.committed(results)
 }

@@ -31,6 +31,8 @@ type Config struct {
 	MaxBodyBytes int64
 	// MaxEventBytes bounds POST /v1/events bodies (default 1 MiB).
 	MaxEventBytes int64
+	// MaxBatchBytes bounds POST /v1/events/batch bodies (default 8 MiB).
+	MaxBatchBytes int64
 	// SecretGrace is how long a rotated-out secret keeps signing (default 24 h).
 	SecretGrace time.Duration
 	// Ready reports whether the service can take traffic (database reachable,
@@ -52,6 +54,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxEventBytes == 0 {
 		c.MaxEventBytes = hookd.MaxEventBytes
+	}
+	if c.MaxBatchBytes == 0 {
+		c.MaxBatchBytes = 8 << 20
 	}
 	if c.SecretGrace == 0 {
 		c.SecretGrace = 24 * time.Hour
@@ -128,6 +133,7 @@ func New(cfg Config) (*Server, error) {
 	registerEvents(s)
 	registerDeliveries(s)
 	registerTenants(s)
+	registerBatch(s)
 	return s, nil
 }
 

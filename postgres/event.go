@@ -144,6 +144,9 @@ func (db *DB) publishOnce(ctx context.Context, reqs []hookd.PublishRequest, chos
 			}
 			results[i] = res
 		}
+		if err := hookd.AtomicRefusal(reqs, results); err != nil {
+			return err
+		}
 		return b.write()
 	})
 	if err != nil {

@@ -112,6 +112,9 @@ func (db *DB) PublishEvents(ctx context.Context, reqs []hookd.PublishRequest) ([
 			}
 			results[i] = res
 		}
+		if err := hookd.AtomicRefusal(reqs, results); err != nil {
+			return err
+		}
 		if err := b.events.flush(ctx); err != nil {
 			return err
 		}

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -20,6 +21,7 @@ var publishTests = []test{
 	{"Publish/IdempotencyKey", testPublishIdempotencyKey},
 	{"Publish/DuplicatesInBatch", testPublishDuplicatesInBatch},
 	{"Publish/ManyScopes", testPublishManyScopes},
+	{"Publish/AtomicBatch", testPublishAtomicBatch},
 	{"Event/Find", testEventFind},
 }
 
@@ -341,5 +343,65 @@ func testEventFind(e *env) {
 		if diff := cmp.Diff(c.want, list(c.f)); diff != "" {
 			t.Errorf("%s (-want +got):\n%s", c.name, diff)
 		}
+	}
+}
+
+// A batch of Atomic requests commits whole, or not at all when one of them
+// is refused; the refusal names the request.
+func testPublishAtomicBatch(e *env) {
+	t := e.t
+	a, b := e.scope("acme"), e.scope("globex")
+	e.webhook(a, nil)
+	e.webhook(b, nil)
+	taken := e.event("a.one", `{"x":1}`)
+	taken.ID = "evt_taken"
+	e.publishOne(a, taken)
+
+	batch := func(reqs ...hookd.PublishRequest) ([]hookd.PublishResult, error) {
+		for i := range reqs {
+			reqs[i].Atomic = true
+		}
+		return e.store.PublishEvents(e.ctx, reqs)
+	}
+	conflict := e.event("a.one", `{"x":2}`)
+	conflict.ID = "evt_taken"
+	_, err := batch(
+		hookd.PublishRequest{Scope: b, Event: e.event("a.one", `{}`)},
+		hookd.PublishRequest{Scope: a, Event: e.event("a.one", `{}`)},
+		hookd.PublishRequest{Scope: a, Event: conflict},
+		hookd.PublishRequest{Scope: b, Event: e.event("a.one", `{}`)},
+	)
+	var br *hookd.BatchRefusal
+	if !errors.As(err, &br) || br.Index != 2 || hookd.ErrorCode(err) != hookd.ECONFLICT {
+		t.Fatalf("batch with a conflict at 2: %v; want a BatchRefusal at 2, code conflict", err)
+	}
+	for _, s := range []hookd.Scope{a, b} {
+		evs, err := e.svc.Events.FindEvents(e.ctx, s, hookd.EventFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := map[hookd.Scope]int{a: 1, b: 0}[s]; len(evs) != want {
+			t.Errorf("after a refused batch scope %s has %d events, want %d", s.TenantID, len(evs), want)
+		}
+	}
+	bad := e.event("", `{}`)
+	_, err = batch(hookd.PublishRequest{Scope: a, Event: e.event("a.one", `{}`)}, hookd.PublishRequest{Scope: a, Event: bad})
+	if !errors.As(err, &br) || br.Index != 1 || hookd.ErrorCode(err) != hookd.EINVALID {
+		t.Errorf("batch with an invalid request at 1: %v", err)
+	}
+
+	res, err := batch(
+		hookd.PublishRequest{Scope: a, Event: e.event("a.one", `{}`)},
+		hookd.PublishRequest{Scope: b, Event: e.event("a.one", `{}`)},
+		hookd.PublishRequest{Scope: a, Event: taken},
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 3 || res[0].Deliveries != 1 || res[1].Deliveries != 1 || !res[2].Replayed {
+		t.Errorf("a good batch: %+v", res)
+	}
+	if jobs := e.claim("w", 10, time.Minute); len(jobs) != 3 {
+		t.Errorf("claimed %d jobs; want the first event's and the batch's two", len(jobs))
 	}
 }

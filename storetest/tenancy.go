@@ -56,6 +56,13 @@ func (c *countingPublisher) Publish(_ context.Context, r hookd.PublishRequest) (
 	return hookd.PublishResult{Event: r.Event}, nil
 }
 
+func (c *countingPublisher) PublishBatch(_ context.Context, reqs []hookd.PublishRequest) ([]hookd.PublishResult, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n += len(reqs)
+	return make([]hookd.PublishResult, len(reqs)), nil
+}
+
 // A tenant publishes at most its rate, with a second's burst; over it the
 // publish is refused with when to retry, and nothing reaches the publisher.
 func testPublishRate(e *env) {

@@ -119,6 +119,34 @@ func TestTenancy(t *testing.T) {
 		t.Errorf("over max_webhooks: %d %s", r.status, r.body)
 	}
 
+	// A batch for several tenants commits whole, or not at all.
+	ev := func(tenant, id string) map[string]any {
+		return map[string]any{"tenant": tenant, "type": "Order.created", "data": map[string]any{"id": id}, "id": id}
+	}
+	op.must(201, "POST", "/v1/tenants", map[string]any{"uid": "cust-45"})
+	done := op.must(202, "POST", "/v1/events/batch", map[string]any{"events": []any{ev("cust-42", "b1"), ev("cust-45", "b2"), ev(tenantID, "b3")}}).list(t)
+	if len(done) != 3 || done[0].(map[string]any)["tenant_id"] != tenantID || done[0].(map[string]any)["deliveries"] != float64(1) {
+		t.Errorf("batch: %v", done)
+	}
+	bad := ev("cust-42", "b1")
+	bad["data"] = map[string]any{"id": "changed"}
+	if r := op.do("POST", "/v1/events/batch", map[string]any{"events": []any{ev("cust-42", "b4"), bad}}); r.status != 409 ||
+		!strings.Contains(string(r.body), "events[1]") {
+		t.Errorf("batch with a conflict at 1: %d %s", r.status, r.body)
+	}
+	if r := op.do("POST", "/v1/events/batch", map[string]any{"events": []any{ev("cust-42", "b5"), ev("cust-nobody", "b6")}}); r.status != 422 ||
+		!strings.Contains(string(r.body), "events[1].tenant") {
+		t.Errorf("batch with an unknown tenant at 1: %d %s", r.status, r.body)
+	}
+	for _, id := range []string{"b4", "b5"} {
+		if r := as.do("GET", "/v1/events/{id}", nil, id); r.status != 404 {
+			t.Errorf("event %s of a refused batch: %d", id, r.status)
+		}
+	}
+	if r := own.do("POST", "/v1/events/batch", map[string]any{"events": []any{ev("cust-42", "b7")}}); r.status != 403 {
+		t.Errorf("batch with a tenant key: %d", r.status)
+	}
+
 	// What keys may not do.
 	if r := op.do("GET", "/v1/webhooks", nil); r.status != 422 || !strings.Contains(string(r.body), "Hookd-Tenant") {
 		t.Errorf("operator key naming no tenant: %d %s", r.status, r.body)
@@ -170,15 +198,15 @@ func TestTenancy(t *testing.T) {
 	documented := map[string]bool{}
 	for path, item := range doc["paths"].(map[string]any) {
 		for method := range item.(map[string]any) {
-			if strings.HasPrefix(path, "/v1/tenants") {
+			if operatorRoute(path) {
 				documented[strings.ToUpper(method)+" "+path] = true
 			}
 		}
 	}
 	called := map[string]bool{}
 	for k := range op.seen {
-		if r, _, _ := strings.Cut(k, "?"); strings.Contains(r, "/v1/tenants") {
-			called[r] = true
+		if method, path, _ := strings.Cut(k, " "); operatorRoute(path) {
+			called[method+" "+path] = true
 		}
 	}
 	if diff := cmp.Diff(documented, called); diff != "" {
