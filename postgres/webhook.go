@@ -106,12 +106,18 @@ func (db *DB) InsertWebhook(ctx context.Context, w *hookd.Webhook, max *int) err
 		return nil
 	}
 	return db.inTx(ctx, func(tx pgx.Tx) error {
-		// The tenant's row lock serializes its inserts, so that the count holds.
-		var n int
-		err := tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM webhooks WHERE tenant_id = t.id AND mode = $2)
-			FROM tenants t WHERE t.id = $1 FOR UPDATE`, w.TenantID, string(w.Mode)).Scan(&n)
-		if err != nil {
+		// The tenant's row lock serializes its inserts. The count is a
+		// statement of its own: in READ COMMITTED each statement sees what
+		// committed before it began, so it counts the webhooks inserted by
+		// the transaction that held the lock before (a subquery of the
+		// locking statement would count from before the wait).
+		var one int
+		if err := tx.QueryRow(ctx, `SELECT 1 FROM tenants WHERE id = $1 FOR UPDATE`, w.TenantID).Scan(&one); err != nil {
 			return notFound(err, "tenant %s", w.TenantID)
+		}
+		var n int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM webhooks WHERE tenant_id = $1 AND mode = $2`, w.TenantID, string(w.Mode)).Scan(&n); err != nil {
+			return fmt.Errorf("count webhooks: %w", err)
 		}
 		if n >= *max {
 			return hookd.Errorf(hookd.EFORBIDDEN, "the scope has %d webhooks, its limit", n)

@@ -45,12 +45,43 @@ func withStore(ctx context.Context, name string, args, env []string, stderr io.W
 	if err != nil {
 		return err
 	}
+	return onStore(ctx, c, stderr, func(st store) error { return fn(tenantsOf(st), pos) })
+}
+
+// withAdmin is withStore for the tenant and key commands, which also work
+// over a running hookd's operator API with --url and --key.
+func withAdmin(ctx context.Context, name string, args, env []string, stderr io.Writer, extra func(*flag.FlagSet), fn func(a tenantAdmin, args []string) error) error {
+	c := defaultConfig()
+	var base, key string
+	pos, err := parseFlags(name, args, env, stderr, &c, func(fs *flag.FlagSet, c *config) {
+		storeFlags(fs, c)
+		fs.StringVar(&base, "url", "", "a running hookd (http://host:port): work through its API instead of the database")
+		fs.StringVar(&key, "key", "", "an operator key (opk_…), with --url")
+		if extra != nil {
+			extra(fs)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if base != "" {
+		r, err := newRemoteAdmin(base, key)
+		if err != nil {
+			return err
+		}
+		return fn(r, pos)
+	}
+	return onStore(ctx, c, stderr, func(st store) error { return fn(tenantsOf(st), pos) })
+}
+
+// onStore opens the store that c names, runs fn on it, and closes it.
+func onStore(ctx context.Context, c config, stderr io.Writer, fn func(st store) error) error {
 	st, err := openStore(ctx, c, newLogger(c, stderr))
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	return fn(tenantsOf(st), pos)
+	return fn(st)
 }
 
 func runTenant(ctx context.Context, args, env []string, stdout, stderr io.Writer) error {
@@ -59,7 +90,7 @@ func runTenant(ctx context.Context, args, env []string, stdout, stderr io.Writer
 	}
 	switch args[0] {
 	case "create":
-		return withStore(ctx, "tenant create", args[1:], env, stderr, nil, func(st hookd.TenantService, args []string) error {
+		return withAdmin(ctx, "tenant create", args[1:], env, stderr, nil, func(st tenantAdmin, args []string) error {
 			if len(args) != 1 {
 				return usageErr("hookd tenant create NAME")
 			}
@@ -71,7 +102,7 @@ func runTenant(ctx context.Context, args, env []string, stdout, stderr io.Writer
 			return nil
 		})
 	case "list":
-		return withStore(ctx, "tenant list", args[1:], env, stderr, nil, func(st hookd.TenantService, _ []string) error {
+		return withAdmin(ctx, "tenant list", args[1:], env, stderr, nil, func(st tenantAdmin, _ []string) error {
 			ts, err := st.ListTenants(ctx)
 			if err != nil {
 				return err
@@ -95,10 +126,10 @@ func runKey(ctx context.Context, args, env []string, stdout, stderr io.Writer) e
 	tenantFlag := func(fs *flag.FlagSet) { fs.StringVar(&tenant, "tenant", "", "tenant name") }
 	switch args[0] {
 	case "create":
-		return withStore(ctx, "key create", args[1:], env, stderr, func(fs *flag.FlagSet) {
+		return withAdmin(ctx, "key create", args[1:], env, stderr, func(fs *flag.FlagSet) {
 			tenantFlag(fs)
 			fs.StringVar(&mode, "mode", "live", "live or test")
-		}, func(st hookd.TenantService, _ []string) error {
+		}, func(st tenantAdmin, _ []string) error {
 			if tenant == "" {
 				return usageErr("--tenant is required")
 			}
@@ -118,7 +149,7 @@ func runKey(ctx context.Context, args, env []string, stdout, stderr io.Writer) e
 			return nil
 		})
 	case "list":
-		return withStore(ctx, "key list", args[1:], env, stderr, tenantFlag, func(st hookd.TenantService, _ []string) error {
+		return withAdmin(ctx, "key list", args[1:], env, stderr, tenantFlag, func(st tenantAdmin, _ []string) error {
 			names, tenantID, err := tenantNames(ctx, st, tenant)
 			if err != nil {
 				return err
@@ -136,11 +167,19 @@ func runKey(ctx context.Context, args, env []string, stdout, stderr io.Writer) e
 			return tw.Flush()
 		})
 	case "revoke":
-		return withStore(ctx, "key revoke", args[1:], env, stderr, nil, func(st hookd.TenantService, args []string) error {
+		return withAdmin(ctx, "key revoke", args[1:], env, stderr, tenantFlag, func(st tenantAdmin, args []string) error {
 			if len(args) != 1 {
-				return usageErr("hookd key revoke KEY_ID")
+				return usageErr("hookd key revoke [--tenant NAME] KEY_ID")
 			}
-			if err := st.RevokeAPIKey(ctx, args[0]); err != nil {
+			revoke := st.RevokeAPIKey
+			if tenant != "" {
+				t, err := st.FindTenantByName(ctx, tenant)
+				if err != nil {
+					return err
+				}
+				revoke = func(ctx context.Context, id string) error { return st.RevokeTenantAPIKey(ctx, t.ID, id) }
+			}
+			if err := revoke(ctx, args[0]); err != nil {
 				return err
 			}
 			fmt.Fprintf(stdout, "revoked %s\n", args[0])
@@ -205,7 +244,7 @@ func timeOrDash(t *time.Time) string {
 }
 
 // tenantNames maps tenant ids to names, and resolves name to an id ("" = all).
-func tenantNames(ctx context.Context, st hookd.TenantService, name string) (map[string]string, string, error) {
+func tenantNames(ctx context.Context, st tenantAdmin, name string) (map[string]string, string, error) {
 	ts, err := st.ListTenants(ctx)
 	if err != nil {
 		return nil, "", err

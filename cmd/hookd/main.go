@@ -37,7 +37,9 @@ Usage:
   hookd key create --tenant NAME --mode live|test [flags]
                                                create an API key (printed once)
   hookd key list [--tenant NAME] [flags]       list API keys (never their secrets)
-  hookd key revoke KEY_ID [flags]              revoke an API key
+  hookd key revoke [--tenant NAME] KEY_ID      revoke an API key
+                                               tenant and key commands work on a running hookd
+                                               with --url http://host:port --key opk_… (no database access)
   hookd operator-key create [--name NAME]      create an operator key (printed once; docs/tenancy.md)
   hookd operator-key list                      list operator keys
   hookd operator-key revoke KEY_ID             revoke an operator key

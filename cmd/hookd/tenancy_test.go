@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -211,5 +214,52 @@ func TestTenancy(t *testing.T) {
 	}
 	if diff := cmp.Diff(documented, called); diff != "" {
 		t.Errorf("operator routes documented vs called (-documented +called):\n%s", diff)
+	}
+}
+
+// TestCLIOverAPI runs the tenant and key commands against a running hookd
+// with --url and --key: no access to its database.
+func TestCLIOverAPI(t *testing.T) {
+	t.Parallel()
+	in := startHookd(t)
+	remote := func(args ...string) string {
+		t.Helper()
+		var out, errb bytes.Buffer
+		args = append(args, "--url", in.base, "--key", in.opKey)
+		if code := Main(context.Background(), args, nil, &out, &errb); code != 0 {
+			t.Fatalf("hookd %s exited with %d: %s", strings.Join(args, " "), code, errb.String())
+		}
+		return out.String()
+	}
+	if out := remote("tenant", "create", "Remote Co"); !strings.Contains(out, "created tenant Remote Co (ten_") {
+		t.Fatalf("tenant create: %q", out)
+	}
+	if out := remote("tenant", "list"); !strings.Contains(out, "Remote Co") || !strings.Contains(out, "default") {
+		t.Errorf("tenant list: %q", out)
+	}
+	key := regexp.MustCompile(`sk_live_\S+`).FindString(remote("key", "create", "--tenant", "Remote Co", "--mode", "live"))
+	if key == "" {
+		t.Fatal("key create printed no key")
+	}
+	in.client(t, key).must(200, "GET", "/v1/webhooks", nil)
+	list := remote("key", "list", "--tenant", "Remote Co")
+	keyID := regexp.MustCompile(`key_\S+`).FindString(list)
+	if keyID == "" || !strings.Contains(list, "LAST USED") {
+		t.Fatalf("key list: %q", list)
+	}
+	remote("key", "revoke", "--tenant", "Remote Co", keyID)
+	if r := in.client(t, key).do("GET", "/v1/webhooks", nil); r.status != 401 {
+		t.Errorf("a key revoked over the API: %d", r.status)
+	}
+	// A tenant key, or no tenant for a revoke, is refused with a message.
+	var out, errb bytes.Buffer
+	if code := Main(context.Background(), []string{"tenant", "list", "--url", in.base, "--key", in.liveKey}, nil, &out, &errb); code == 0 ||
+		!strings.Contains(errb.String(), "operator key") {
+		t.Errorf("with a tenant key: exit %d: %s", code, errb.String())
+	}
+	errb.Reset()
+	if code := Main(context.Background(), []string{"key", "revoke", keyID, "--url", in.base, "--key", in.opKey}, nil, &out, &errb); code == 0 ||
+		!strings.Contains(errb.String(), "--tenant") {
+		t.Errorf("revoke without --tenant over the API: exit %d: %s", code, errb.String())
 	}
 }
