@@ -467,15 +467,15 @@ func testRecoverWebhook(e *env) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n != 1 {
-		t.Errorf("RecoverWebhook [1h, 2h) = %d, want 1", n)
+	if n.Total() != 1 {
+		t.Errorf("RecoverWebhook [1h, 2h) = %+v, want 1", n)
 	}
 	n, err = e.svc.Deliveries.RecoverWebhook(e.ctx, s, w.ID, Start, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n != 2 {
-		t.Errorf("RecoverWebhook [0, now) = %d, want the 2 still failed", n)
+	if n.Total() != 2 {
+		t.Errorf("RecoverWebhook [0, now) = %+v, want the 2 still failed", n)
 	}
 	jobs := e.claim("w", 10, time.Minute)
 	if len(jobs) != 3 {
