@@ -43,6 +43,7 @@ type benchConfig struct {
 	GrowthIdle      time.Duration
 	GrowthRate      int
 	GrowthPhase     time.Duration
+	GrowthAnalyze   bool
 	FailShare       float64
 	SlowShare       float64
 	SlowDelay       time.Duration
@@ -56,7 +57,7 @@ func defaultBenchConfig() benchConfig {
 		Scenarios: benchScenarios, Runs: 1,
 		Duration: 10 * time.Second, Publishers: 64, Webhooks: 10, BodySize: 1024, BaselineConns: 64,
 		LatencyRate: 1000, LatencyDuration: 30 * time.Second, FanoutWebhooks: 10000, BacklogEvents: 100000,
-		GrowthIdle: 10 * time.Second, GrowthRate: 100, GrowthPhase: 20 * time.Second,
+		GrowthIdle: 10 * time.Second, GrowthRate: 100, GrowthPhase: 20 * time.Second, GrowthAnalyze: true,
 		SlowDelay: 50 * time.Millisecond,
 	}
 }
@@ -147,6 +148,7 @@ func benchFlags(fs *flag.FlagSet, c *benchConfig) {
 	fs.DurationVar(&c.GrowthIdle, "growth-idle", c.GrowthIdle, "how long growth's fresh hookd idles, the CPUs kept busy, before publishing")
 	fs.IntVar(&c.GrowthRate, "growth-rate", c.GrowthRate, "events per second of growth's slow phase")
 	fs.DurationVar(&c.GrowthPhase, "growth-phase", c.GrowthPhase, "how long each of growth's phases publishes (slow, then --publishers at full speed)")
+	fs.BoolVar(&c.GrowthAnalyze, "growth-analyze", c.GrowthAnalyze, "on PostgreSQL, ANALYZE the fresh database halfway through growth's slow phase, as autovacuum may")
 	fs.Float64Var(&c.FailShare, "fail-share", c.FailShare, "share of deliveries whose first attempt the receivers answer 500")
 	fs.Float64Var(&c.SlowShare, "slow-share", c.SlowShare, "share of requests the receivers answer only after --slow-delay")
 	fs.DurationVar(&c.SlowDelay, "slow-delay", c.SlowDelay, "delay of the slow requests")

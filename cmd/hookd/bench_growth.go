@@ -18,7 +18,11 @@ import (
 // fresh data dir) hookd idles for --growth-idle while the machine is busy,
 // then takes --growth-rate events/s for --growth-phase, then --publishers
 // publish at full speed for --growth-phase; the bench then waits for the
-// backlog. It reports the delivery rate of each phase, the drain rate after
+// backlog. On PostgreSQL it runs ANALYZE halfway through the slow phase
+// (--growth-analyze), as autovacuum happened to in the stalled runs: the
+// statistics then say that nothing is pending just before a backlog forms,
+// and left to autovacuum's schedule (a visit a minute, at an offset of its
+// own) whether a run meets that history is luck. It reports the delivery rate of each phase, the drain rate after
 // publishing, and the slowest second while a backlog stood: a plan gone
 // bad on stale statistics shows as that second falling to a few hundred
 // deliveries, and the drain giving up. It needs an in-process hookd.
@@ -72,6 +76,11 @@ func (b *bencher) growth(ctx context.Context) (ms []metric, err error) {
 		return published, delivered, err
 	}
 	slowPub, slowDel, err := phase("slow phase", func() error {
+		if dbURL != "" && b.cfg.GrowthAnalyze {
+			analyzed := make(chan error, 1)
+			time.AfterFunc(b.cfg.GrowthPhase/2, func() { analyzed <- analyze(ctx, dbURL) })
+			defer func() { err = errors.Join(err, <-analyzed) }()
+		}
 		return pace(ctx, t, body, b.cfg.GrowthRate, b.cfg.GrowthPhase, &seq, &accepted)
 	})
 	if err != nil {
@@ -136,6 +145,19 @@ func freshDatabase(ctx context.Context, base string) (fresh string, drop func() 
 		return nil
 	}
 	return u.String(), drop, nil
+}
+
+// analyze runs ANALYZE on the database at url.
+func analyze(ctx context.Context, url string) error {
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return fmt.Errorf("growth: analyze: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "ANALYZE"); err != nil {
+		return fmt.Errorf("growth: analyze: %w", err)
+	}
+	return nil
 }
 
 // burnCPU keeps every CPU busy for d, as other work on the machine would.
