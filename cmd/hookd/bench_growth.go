@@ -75,7 +75,7 @@ func (b *bencher) growth(ctx context.Context) (ms []metric, err error) {
 			name, published, delivered, accepted.Load()*int64(s.n)-s.received.Load())
 		return published, delivered, err
 	}
-	slowPub, slowDel, err := phase("slow phase", func() error {
+	slowPub, slowDel, err := phase("slow phase", func() (err error) {
 		if dbURL != "" && b.cfg.GrowthAnalyze {
 			analyzed := make(chan error, 1)
 			time.AfterFunc(b.cfg.GrowthPhase/2, func() { analyzed <- analyze(ctx, dbURL) })
