@@ -175,7 +175,7 @@ type eventKey struct {
 // one row, and the plan hashed — or, cached as a generic plan, rescanned
 // the batch for — every pending row: O(pending × batch), 40 s and more per
 // batch once a backlog of 850,000 stood (issue 16). The lease is the fence:
-// the CHECK constraint deliveries_lease_pending (migration 00002) holds a
+// the CHECK constraint deliveries_lease_pending (migration 00003) holds a
 // lease only on a pending delivery, so the status test added nothing.
 const completeSQL = `UPDATE deliveries d SET status = u.status, attempts = d.attempts + u.inc, next_attempt_at = u.next,
 	last_error = COALESCE(u.err, d.last_error), last_status = COALESCE(u.code, d.last_status),
