@@ -38,6 +38,8 @@ func (b *bencher) run(ctx context.Context, name string) ([]metric, error) {
 		return b.isolation(ctx)
 	case "backlog":
 		return b.backlog(ctx)
+	case "growth":
+		return b.growth(ctx)
 	}
 	return nil, fmt.Errorf("unknown scenario %q", name)
 }

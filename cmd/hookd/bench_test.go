@@ -56,6 +56,20 @@ func TestIntField(t *testing.T) {
 	}
 }
 
+func TestSlowestBusySecond(t *testing.T) {
+	t.Parallel()
+	// Owed 10,000 from the start: 4,000 in the first second, then 200 (a
+	// stall), then 5,300 that leave less than busyBacklog owed.
+	ss := []sample{{0, 10000}, {4000, 10000}, {4200, 10000}, {9500, 10000}}
+	got, ok := slowestBusySecond(ss)
+	if !ok || got != 200 {
+		t.Errorf("slowestBusySecond = %v, %v; want 200, true", got, ok)
+	}
+	if _, ok := slowestBusySecond(ss[2:]); ok {
+		t.Error("slowestBusySecond without a backlog reported a second")
+	}
+}
+
 func TestEventBodySize(t *testing.T) {
 	t.Parallel()
 	b := newEventBody(1024)
@@ -78,6 +92,9 @@ func TestBenchConfigInvalid(t *testing.T) {
 		{"fail share", func(c *benchConfig) { c.FailShare = 1 }},
 		{"tiny body", func(c *benchConfig) { c.BodySize = 10 }},
 		{"isolation with one webhook", func(c *benchConfig) { c.Webhooks = 1 }},
+		{"growth phase", func(c *benchConfig) { c.GrowthPhase = 0 }},
+		{"growth idle", func(c *benchConfig) { c.GrowthIdle = -time.Second }},
+		{"growth rate", func(c *benchConfig) { c.GrowthRate = 0 }},
 	} {
 		cfg := defaultBenchConfig()
 		c.edit(&cfg)
