@@ -246,9 +246,23 @@ func (d *Dispatcher) work(ctx context.Context) {
 	}
 }
 
+// StopWebhooks makes the webhooks ids start no new request: what this
+// dispatcher holds of them is dropped, and a claim in progress that
+// brings them is not sent. The services call it when a webhook is deleted
+// or disabled (here or, through PostgreSQL, on another instance).
+func (d *Dispatcher) StopWebhooks(ids []string) {
+	d.sched.stop(ids, d.cfg.Now())
+}
+
 // run sends one job and decides its outcome.
 func (d *Dispatcher) run(ctx context.Context, t *task) hookd.Outcome {
 	start := d.cfg.Now()
+	if !d.sched.sendable(t) {
+		// Its webhook stopped after the claim: the store cancelled it, and
+		// the release below changes nothing.
+		d.sched.done(t, start)
+		return released(t.job, d.cfg.Owner, start)
+	}
 	if start.After(t.sendBy) {
 		// Waited too long for a slot: the request could outlive the lease.
 		d.sched.done(t, start)
@@ -271,5 +285,11 @@ func (d *Dispatcher) run(ctx context.Context, t *task) hookd.Outcome {
 		return released(t.job, d.cfg.Owner, end)
 	}
 	d.cfg.Metrics.attemptDuration.Observe(res.Attempt.Duration.Seconds())
-	return decide(t.job, res, d.cfg.RetryPolicy, d.cfg.Owner, end)
+	out := decide(t.job, res, d.cfg.RetryPolicy, d.cfg.Owner, end)
+	if out.DisableWebhook || out.DeleteWebhook {
+		// A 410, or a single-use webhook's success: nothing more starts to
+		// it from here, before the outcome is even written.
+		d.sched.stop([]string{t.job.Delivery.WebhookID}, end)
+	}
+	return out
 }

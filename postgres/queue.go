@@ -325,6 +325,10 @@ func (db *DB) complete(ctx context.Context, tx pgx.Tx, outs []hookd.Outcome) err
 		batch.Queue(`UPDATE webhooks SET enabled = false, status = 'auto_disabled', updated_at = $2 WHERE id = ANY($1)`, disabled, now)
 		batch.Queue(cancelPendingSQL, disabled, "webhook auto_disabled", now)
 	}
+	// Every instance stops sending to them when this commits.
+	for _, change := range hookd.StopChanges(append(deleted, disabled...)) {
+		batch.Queue(`SELECT pg_notify('`+changesChannel+`', $1)`, change)
+	}
 	if batch.Len() == 0 {
 		return nil
 	}
