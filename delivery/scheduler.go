@@ -73,8 +73,8 @@ type scheduler struct {
 
 func newScheduler(cfg Config) *scheduler {
 	s := &scheduler{
-		cfg:   cfg,
-		hooks: make(map[string]*hookState),
+		cfg:     cfg,
+		hooks:   make(map[string]*hookState),
 		byKey:   make(map[string]*tenantState),
 		room:    make(chan struct{}, 1),
 		stopped: make(map[string]time.Time),
