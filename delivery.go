@@ -109,6 +109,10 @@ type Job struct {
 	// ManualAttempt is true for a retry asked for by RetryDelivery: one attempt
 	// that does not reschedule on failure.
 	ManualAttempt bool
+	// Lease is the owner its claim named: a fencing token unique to that
+	// claim, which the job's outcome names as its Owner, so that an outcome
+	// can only ever complete the lease it was sent under.
+	Lease string
 }
 
 // OutcomeKind is what a worker decided for a claimed delivery.

@@ -135,7 +135,7 @@ func (s *scheduler) admit(jobs []*hookd.Job, claimedAt time.Time) []hookd.Outcom
 	defer s.mu.Unlock()
 	if s.closed {
 		for _, j := range jobs {
-			rel = append(rel, released(j, s.cfg.Owner, claimedAt))
+			rel = append(rel, released(j, claimedAt))
 		}
 		return rel
 	}
@@ -150,7 +150,7 @@ func (s *scheduler) admit(jobs []*hookd.Job, claimedAt time.Time) []hookd.Outcom
 		}
 		h := s.hook(j, claimedAt)
 		if len(h.queue) >= s.queueBound(h, claimedAt) {
-			rel = append(rel, released(j, s.cfg.Owner, claimedAt.Add(s.cfg.ReleaseBackoff)))
+			rel = append(rel, released(j, claimedAt.Add(s.cfg.ReleaseBackoff)))
 			continue
 		}
 		t := &task{job: j, hook: h, sendBy: sendBy, claimedAt: claimedAt}
@@ -162,7 +162,7 @@ func (s *scheduler) admit(jobs []*hookd.Job, claimedAt time.Time) []hookd.Outcom
 				}
 				k := overRate[h]
 				overRate[h] = k + 1
-				rel = append(rel, released(j, s.cfg.Owner, at.Add(time.Duration(k)*h.bucket.interval())))
+				rel = append(rel, released(j, at.Add(time.Duration(k)*h.bucket.interval())))
 				continue
 			}
 			t.notBefore = h.bucket.take(claimedAt)
@@ -377,13 +377,13 @@ func (s *scheduler) sweep(now time.Time) []hookd.Outcome {
 		// Tasks are queued in claim order, so the expired ones come first.
 		n := 0
 		for n < len(h.queue) && now.After(h.queue[n].sendBy) {
-			rel = append(rel, released(h.queue[n].job, s.cfg.Owner, now))
+			rel = append(rel, released(h.queue[n].job, now))
 			n++
 		}
 		h.queue = h.queue[n:]
 		if bound := s.queueBound(h, now); len(h.queue) > bound {
 			for _, t := range h.queue[bound:] {
-				rel = append(rel, released(t.job, s.cfg.Owner, now.Add(s.cfg.ReleaseBackoff)))
+				rel = append(rel, released(t.job, now.Add(s.cfg.ReleaseBackoff)))
 			}
 			n += len(h.queue) - bound
 			h.queue = h.queue[:bound]

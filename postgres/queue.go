@@ -188,6 +188,13 @@ const completeSQL = `UPDATE deliveries d SET status = u.status, attempts = d.att
 const insertAttemptsSQL = `INSERT INTO attempts (id, delivery_id, at, duration_ms, status_code, error_class, error, response_excerpt)
 	SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::bigint[], $5::int[], $6::text[], $7::text[], $8::text[])`
 
+// insertStaleAttemptsSQL is insertAttemptsSQL for the attempts of outcomes
+// whose lease was lost: kept only while their delivery is.
+const insertStaleAttemptsSQL = `INSERT INTO attempts (id, delivery_id, at, duration_ms, status_code, error_class, error, response_excerpt)
+	SELECT u.* FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::bigint[], $5::int[], $6::text[], $7::text[], $8::text[])
+		AS u (id, delivery_id, at, duration_ms, status_code, error_class, error, response_excerpt)
+	WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.id = u.delivery_id)`
+
 // healthSQL writes what a batch did to each webhook's failure streak:
 // kind 0 = a success ended it, 1 = it restarted at `at` after a success,
 // 2 = it goes on (or starts at `at`). Rows it would not change are not
@@ -264,9 +271,6 @@ func (db *DB) complete(ctx context.Context, tx pgx.Tx, outs []hookd.Outcome) err
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	if len(written) == 0 {
-		return nil
-	}
 
 	// Attempts and webhook changes of the written outcomes, in their order.
 	webhookOf := make([]string, len(outs))
@@ -291,6 +295,18 @@ func (db *DB) complete(ctx context.Context, tx pgx.Tx, outs []hookd.Outcome) err
 	var batch pgx.Batch
 	if len(aID) > 0 {
 		batch.Queue(insertAttemptsSQL, aID, aDelivery, aAt, aDur, aCode, aClass, aErr, aExcerpt)
+	}
+	if len(fx.StaleAttempts) > 0 {
+		var sID, sDelivery, sClass, sErr, sExcerpt []string
+		var sAt []time.Time
+		var sDur []int64
+		var sCode []int32
+		for _, a := range fx.StaleAttempts {
+			sID, sDelivery, sAt, sDur = append(sID, a.ID), append(sDelivery, a.DeliveryID), append(sAt, pgTime(a.At)), append(sDur, a.DurationMS)
+			sCode, sClass = append(sCode, int32(a.StatusCode)), append(sClass, string(a.ErrorClass))
+			sErr, sExcerpt = append(sErr, pgText(a.Error)), append(sExcerpt, pgText(a.ResponseExcerpt))
+		}
+		batch.Queue(insertStaleAttemptsSQL, sID, sDelivery, sAt, sDur, sCode, sClass, sErr, sExcerpt)
 	}
 	// Webhooks in id order: concurrent batches then lock them in one order.
 	sort.Slice(fx.Webhooks, func(i, j int) bool { return fx.Webhooks[i].WebhookID < fx.Webhooks[j].WebhookID })

@@ -18,7 +18,32 @@ var ruleTests = []test{
 	{"Rule/DisableCancelsPending", testDisableCancelsPending},
 	{"Rule/RecoverAfterDisable", testRecoverAfterDisable},
 	{"Rule/RecoverAfterGone", testRecoverAfterGone},
+	{"Rule/StaleAttemptsAreLogged", testStaleAttemptsLogged},
 }
+
+// A request that went out is in the attempt log even when its outcome
+// arrives after the delivery was cancelled: the state stays as it is.
+func testStaleAttemptsLogged(e *env) {
+	t := e.t
+	s := e.scope("acme")
+	w := e.webhook(s, nil)
+	j := e.one(s, "w.1")
+	if _, err := e.svc.Webhooks.UpdateWebhook(e.ctx, s, w.ID, hookd.WebhookUpdate{Enabled: ptr(false)}); err != nil {
+		t.Fatal(err)
+	}
+	e.complete(hookd.Outcome{DeliveryID: j.Delivery.ID, WebhookID: w.ID, Owner: "w.1", Kind: hookd.OutcomeSucceeded, Attempt: e.attempt(200, "")})
+	d, attempts := e.delivery(s, j.Delivery.ID)
+	if d.Status != hookd.DeliveryCancelled || d.Attempts != 0 {
+		t.Errorf("after a late outcome: status %s, %d attempts counted; want cancelled as it was", d.Status, d.Attempts)
+	}
+	if len(attempts) != 1 || attempts[0].StatusCode != 200 {
+		t.Errorf("attempt log %+v; want the request that went out", attempts)
+	}
+	if got := e.findWebhook(s, w.ID); got.FailingSince != nil {
+		t.Errorf("a late outcome changed the webhook's health: %v", got.FailingSince)
+	}
+}
+
 
 // What a disable cancelled, recover brings back once the webhook is enabled.
 func testRecoverAfterDisable(e *env) {

@@ -73,6 +73,22 @@ func TestStoppingStopsRequests(t *testing.T) {
 				if after, total := recv.since(stopped); after > inflight {
 					t.Errorf("%d requests arrived after the webhook was stopped (of %d); want at most the %d in flight", after, total, inflight)
 				}
+				// Every request that reached the receiver is in the log, the
+				// ones whose outcome came after the stop too.
+				_, total := recv.since(time.Time{})
+				logged := func() int {
+					n := 0
+					for _, d := range c.must(200, "GET", "/v1/deliveries?webhook_id="+id+"&limit=1000", nil).list(t) {
+						one := c.must(200, "GET", "/v1/deliveries/{id}", nil, str(d.(map[string]any)["id"])).data(t)
+						log, _ := one["attempt_log"].([]any)
+						n += len(log)
+					}
+					return n
+				}
+				waitFor(t, "every request in the attempt log", func() bool { return logged() >= total })
+				if n := logged(); n != total {
+					t.Errorf("%d attempts logged for %d requests received", n, total)
+				}
 			})
 		}
 	}
