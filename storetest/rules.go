@@ -44,7 +44,6 @@ func testStaleAttemptsLogged(e *env) {
 	}
 }
 
-
 // What a disable cancelled, recover brings back once the webhook is enabled.
 func testRecoverAfterDisable(e *env) {
 	t := e.t
