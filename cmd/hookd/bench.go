@@ -25,6 +25,7 @@ type benchConfig struct {
 	Smoke       bool
 	Target      string
 	Key         string
+	AsOperator  bool
 	DatabaseURL string
 	Out         string
 	CPUProfile  string
@@ -131,6 +132,7 @@ func benchFlags(fs *flag.FlagSet, c *benchConfig) {
 	fs.BoolVar(&c.Smoke, "smoke", c.Smoke, "every scenario at tiny sizes (a few seconds); exit 1 if one does not deliver everything")
 	fs.StringVar(&c.Target, "target", c.Target, "measure a running hookd at this base URL instead of one started in-process")
 	fs.StringVar(&c.Key, "key", c.Key, "a live API key of the --target hookd")
+	fs.BoolVar(&c.AsOperator, "as-operator", c.AsOperator, "in-process hookd: publish and make webhooks with its operator key, acting as its tenant (Hookd-Tenant), not the tenant's own key")
 	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "run the in-process hookd on this PostgreSQL (postgres://…) instead of SQLite")
 	fs.StringVar(&c.Out, "out", c.Out, "write the results as JSON to this file")
 	fs.StringVar(&c.CPUProfile, "cpuprofile", c.CPUProfile, "write a CPU profile of the whole run (bench and in-process hookd) to this file")

@@ -62,7 +62,15 @@ func (b *bencher) newTarget(ctx context.Context) (*target, error) {
 	if b.cfg.Target != "" {
 		return &target{base: strings.TrimRight(b.cfg.Target, "/"), key: b.cfg.Key, hc: newBenchClient(512)}, nil
 	}
-	return startInProcess(ctx, b.dataDir(), b.cfg.DatabaseURL, "", b.serveFlags())
+	t, err := startInProcess(ctx, b.dataDir(), b.cfg.DatabaseURL, "", b.serveFlags())
+	if err != nil || !b.cfg.AsOperator {
+		return t, err
+	}
+	if err := t.actAsOperator(ctx); err != nil {
+		_ = t.stop()
+		return nil, err
+	}
+	return t, nil
 }
 
 // rig starts n receivers (hung ones never answer) and a hookd with one
