@@ -78,7 +78,7 @@ func runServe(ctx context.Context, args, env []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	maint, err := delivery.NewMaintenance(st, publisher, delivery.MaintenanceConfig{
+	maint, err := delivery.NewMaintenance(st, delivery.MaintenanceConfig{
 		AutoDisableAfter: c.AutoDisableAfter, Retention: c.Retention, Logger: log, Metrics: metrics,
 	})
 	if err != nil {
@@ -138,6 +138,11 @@ func runServe(ctx context.Context, args, env []string, stdout, stderr io.Writer)
 		return err
 	}
 	defer maint.Stop()
+	relay := delivery.NewRelay(st, svc.Tenants, dispatcher.Notify, delivery.RelayConfig{Logger: log})
+	if err := relay.Start(bg); err != nil {
+		return err
+	}
+	defer relay.Stop()
 	if pg, ok := st.(pgStore); ok {
 		go func() {
 			if err := pg.Listen(bg, dispatcher.Notify); err != nil && bg.Err() == nil {
