@@ -36,9 +36,7 @@ type Maintenance struct {
 	queue hookd.Queue
 	cfg   MaintenanceConfig
 
-	life   lifecycle
-	cancel context.CancelFunc
-	done   chan struct{}
+	loopService
 }
 
 // NewMaintenance returns the maintenance service, or EINVALID for a bad config.
@@ -73,27 +71,12 @@ func NewMaintenance(queue hookd.Queue, cfg MaintenanceConfig) (*Maintenance, err
 	return &Maintenance{queue: queue, cfg: cfg}, nil
 }
 
-// Start runs the first round at once, then one every Interval.
+// Start runs the first round at once, then one every Interval, until Stop.
 func (m *Maintenance) Start(ctx context.Context) error {
-	if err := m.life.start("maintenance"); err != nil {
-		return err
-	}
-	ctx, m.cancel = context.WithCancel(ctx)
-	m.done = make(chan struct{})
-	go m.loop(ctx)
-	return nil
-}
-
-// Stop ends the loop and waits for the round under way.
-func (m *Maintenance) Stop() {
-	m.life.stop(func() {
-		m.cancel()
-		<-m.done
-	})
+	return m.run(ctx, "maintenance", m.loop)
 }
 
 func (m *Maintenance) loop(ctx context.Context) {
-	defer close(m.done)
 	rounds := time.NewTicker(m.cfg.Interval)
 	defer rounds.Stop()
 	stats := time.NewTicker(m.cfg.StatsInterval)

@@ -41,9 +41,7 @@ type Relay struct {
 	// dispatcher).
 	onCommit func()
 
-	life   lifecycle
-	cancel context.CancelFunc
-	done   chan struct{}
+	loopService
 }
 
 // NewRelay returns a relay over st; tenants makes sure the operator tenant
@@ -60,30 +58,16 @@ func NewRelay(st outbox, tenants hookd.TenantService, onCommit func(), cfg Relay
 	return &Relay{st: st, tenants: tenants, cfg: cfg, onCommit: onCommit}
 }
 
-// Start makes sure the operator tenant exists and runs the loop.
+// Start makes sure the operator tenant exists and runs the loop until
+// Stop.
 func (r *Relay) Start(ctx context.Context) error {
-	if err := r.life.start("relay"); err != nil {
-		return err
-	}
 	if err := r.tenants.EnsureOperatorTenant(ctx); err != nil {
 		return fmt.Errorf("relay: %w", err)
 	}
-	ctx, r.cancel = context.WithCancel(ctx)
-	r.done = make(chan struct{})
-	go r.loop(ctx)
-	return nil
-}
-
-// Stop ends the loop and waits for the round under way.
-func (r *Relay) Stop() {
-	r.life.stop(func() {
-		r.cancel()
-		<-r.done
-	})
+	return r.run(ctx, "relay", r.loop)
 }
 
 func (r *Relay) loop(ctx context.Context) {
-	defer close(r.done)
 	tick := time.NewTicker(r.cfg.Interval)
 	defer tick.Stop()
 	for {
