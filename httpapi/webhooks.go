@@ -266,11 +266,22 @@ type Secret struct {
 type secretOutput = dataOutput[Secret]
 
 func newSecretOutput(w *hookd.Webhook, now time.Time) *secretOutput {
-	out := Secret{Secret: w.Secret}
+	out := Secret{Secret: standardSecret(w.Secret)}
 	if len(w.Secrets(now)) > 1 {
 		out.PreviousSecretExpiresAt = w.PreviousSecretExpiresAt
 	}
 	return data(out)
+}
+
+// standardSecret shows a secret in the Standard Webhooks form. A secret
+// stored before secrets had to be whsec_ ones (any string, used as the raw
+// key) is shown as the whsec_ secret of the same key, which verifies the
+// same signatures.
+func standardSecret(s string) string {
+	if strings.HasPrefix(s, "whsec_") {
+		return s
+	}
+	return hookd.SecretFromText(s)
 }
 
 // Resource is a catalog resource and the events it has.
@@ -288,7 +299,7 @@ func registerWebhooks(s *Server) {
 				return nil, s.fail(ctx, "create webhook", err)
 			}
 			out := webhookJSON(w)
-			out.Secret = w.Secret
+			out.Secret = standardSecret(w.Secret)
 			return data(out), nil
 		})
 

@@ -199,7 +199,7 @@ func (c *Client) prepare(o *outbound, j *hookd.Job, now time.Time) error {
 		c.macs.put(s, sg)
 	}
 	if w.Source == callFireSource {
-		o.callfire = SignCallFire(w.Secret, o.body)
+		o.callfire = SignCallFire(hookd.SecretText(w.Secret), o.body)
 	}
 	return nil
 }
