@@ -1,0 +1,38 @@
+package hookd_test
+
+import (
+	"testing"
+
+	"github.com/hookd/hookd"
+)
+
+func TestBadJSONText(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, doc, want string
+	}{
+		{"clean", `{"url": "https://x", "data": {"a": ["é", "\u00e9", "\ud83d\ude00"]}}`, ""},
+		{"invalid UTF-8 in a value", "{\"name\": \"a\xffb\"}", "name"},
+		{"lone high surrogate", `{"name": "a\ud800b"}`, "name"},
+		{"lone low surrogate", `{"name": "\udc00"}`, "name"},
+		{"high surrogate then a non-surrogate escape", `{"name": "\ud800\u0041"}`, "name"},
+		{"high surrogate at the end", `{"name": "\ud800"}`, "name"},
+		{"deep in data", `{"type": "A.b", "data": {"x": [1, {"y": "\udfff"}]}}`, "data.x[1].y"},
+		{"in an array", "{\"event_types\": [\"A.b\", \"\xc3\"]}", "event_types[1]"},
+		{"a key", "{\"data\": {\"k\xff\": 1}}", "a key of data"},
+		{"a key at the top", "{\"k\xff\": 1}", "a key"},
+		{"an escaped key names the path", `{"d\u0061ta": {"x": "\ud800"}}`, "data.x"},
+		{"escaped quote before", `{"a": "x\"y", "b": "\ud800"}`, "b"},
+		{"cut short after the surrogate", `{"a": "\ud800`, "a"},
+		{"malformed is the decoder's", `{"a": "x`, ""},
+		{"after a syntax error", `{"a" 1, "b": "\ud800"}`, ""},
+		{"top-level string", `"\ud800"`, "the document"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path, found := hookd.BadJSONText([]byte(tc.doc))
+			if found != (tc.want != "") || path != tc.want {
+				t.Errorf("BadJSONText(%q) = %q, %v; want %q", tc.doc, path, found, tc.want)
+			}
+		})
+	}
+}
