@@ -3,6 +3,7 @@ package hookd
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strings"
 	"unicode/utf8"
 )
@@ -20,6 +21,31 @@ func ValidateText(field, s string) error {
 
 // StorableText reports whether every store can keep s as text.
 func StorableText(s string) bool { return strings.IndexByte(s, 0) < 0 && utf8.ValidString(s) }
+
+// ValidateTarget refuses a request path or query parameter that is not
+// text (invalid UTF-8 or NUL, %ff or %00 escaped): one store would keep it
+// and the other refuse it, so every API refuses it before a store sees it.
+// The path is EMALFORMED, a query parameter EINVALID naming it.
+func ValidateTarget(u *url.URL) error {
+	if !StorableText(u.Path) {
+		return Errorf(EMALFORMED, "the path must be valid UTF-8 without NUL characters (%%00)")
+	}
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return Errorf(EMALFORMED, "the query string is malformed: %v", err)
+	}
+	for k, vs := range q {
+		if !StorableText(k) {
+			return Errorf(EINVALID, "query parameter names must be valid UTF-8 without NUL characters (%%00)")
+		}
+		for _, v := range vs {
+			if !StorableText(v) {
+				return Errorf(EINVALID, "query parameter %s must be valid UTF-8 without NUL characters (%%00)", k)
+			}
+		}
+	}
+	return nil
+}
 
 // BadJSONText finds the first string of a JSON document, a key or a value,
 // that is not Unicode text: invalid UTF-8, or a \u escape of a lone

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"net/textproto"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -134,6 +135,11 @@ func ValidateURL(field, raw string) error {
 	}
 	if u.User != nil {
 		return Errorf(EINVALID, "%s must not contain user-info (user:password@)", field)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return Errorf(EINVALID, "%s port must be between 1 and 65535, got %s", field, p)
+		}
 	}
 	for _, c := range []byte(u.Host) {
 		if c <= ' ' || c >= 0x7f {

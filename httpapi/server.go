@@ -143,6 +143,10 @@ func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }
 // ServeHTTP routes a request. Paths and methods that match no route answer
 // the error envelope too, not the mux's plain text.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := hookd.ValidateTarget(r.URL); err != nil {
+		s.writeErr(w, err)
+		return
+	}
 	if _, pattern := s.mux.Handler(r); pattern == "" {
 		rec := &statusRecorder{header: http.Header{}}
 		h, _ := s.mux.Handler(r)
@@ -155,6 +159,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		writeError(w, http.StatusNotFound, hookd.ENOTFOUND, fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path))
+		return
+	}
+	if !s.screen(w, r) {
 		return
 	}
 	s.mux.ServeHTTP(w, r)

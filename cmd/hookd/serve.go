@@ -112,8 +112,9 @@ func runServe(ctx context.Context, args, env []string, stdout, stderr io.Writer)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.Addr, err)
 	}
+	ln = httpapi.Listener(ln)
 	srv := &http.Server{
-		Handler:           mux,
+		Handler:           httpapi.Envelope(mux),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      60 * time.Second,
