@@ -167,12 +167,20 @@ func runServe(ctx context.Context, args, env []string, stdout, stderr io.Writer)
 	shuttingDown.Store(true)
 	sctx, cancel := context.WithTimeout(context.Background(), c.ShutdownGrace)
 	defer cancel()
+	// The API and the deliveries in flight drain at the same time, each
+	// within the grace: one after the other took up to twice the grace. A
+	// publish committed meanwhile waits in the database for the next claim.
+	drained := make(chan struct{})
+	go func() {
+		dispatcher.Stop()
+		close(drained)
+	}()
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Warn("http shutdown", "err", err)
 	}
 	maint.Stop()
 	publisher.Stop()
-	dispatcher.Stop()
+	<-drained
 	log.Info("stopped")
 	return nil
 }
