@@ -2,11 +2,13 @@ package httpapi
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -14,17 +16,22 @@ import (
 )
 
 // screen refuses, before any handler or store sees it, a routed request
-// whose body the API would otherwise mangle or wait on: a body that is not
-// JSON, larger than the limit, or with strings that are not text. A body it accepts is
-// read whole and put back. It reports whether the request may go on.
-func (s *Server) screen(w http.ResponseWriter, r *http.Request) bool {
+// whose body the API would otherwise mangle or wait on, or could not hold:
+// a body that is not JSON, larger than the limit, over the memory that
+// bodies in flight may take (503), or with strings that are not text. A
+// body it accepts is read whole and put back. It reports whether the
+// request may go on, and release, to call when it is answered.
+func (s *Server) screen(w http.ResponseWriter, r *http.Request) (release func(), ok bool) {
 	if !hasBody(r) {
-		return true
+		return func() {}, true
 	}
-	publish := r.Method == http.MethodPost && r.URL.Path == "/v1/events"
+	publish := r.Method == http.MethodPost && (r.URL.Path == "/v1/events" || r.URL.Path == "/v1/events/batch")
 	limit := s.cfg.MaxBodyBytes
-	if publish {
+	switch {
+	case r.Method == http.MethodPost && r.URL.Path == "/v1/events":
 		limit = s.cfg.MaxEventBytes
+	case r.Method == http.MethodPost && r.URL.Path == "/v1/events/batch":
+		limit = s.cfg.MaxBatchBytes
 	}
 	ct := r.Header.Get("Content-Type")
 	if mt, _, _ := mime.ParseMediaType(ct); mt != "application/json" && !(strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")) {
@@ -33,7 +40,7 @@ func (s *Server) screen(w http.ResponseWriter, r *http.Request) bool {
 		} else {
 			s.writeErr(w, hookd.Errorf(hookd.EUNSUPPORTED, "a request body must be application/json, got %q", ct))
 		}
-		return false
+		return nil, false
 	}
 	tooLarge := hookd.Errorf(hookd.ETOOLARGE, "request body is larger than the limit of %d bytes", limit)
 	// A declared length over the limit is refused before a byte of the body
@@ -42,16 +49,31 @@ func (s *Server) screen(w http.ResponseWriter, r *http.Request) bool {
 	if r.ContentLength > limit {
 		w.Header().Set("Connection", "close")
 		s.writeErr(w, tooLarge)
-		return false
+		return nil, false
 	}
+	// What the body will take is charged before a byte is read: nothing
+	// is accepted that cannot be held.
+	need := r.ContentLength
+	if need < 0 {
+		need = limit
+	}
+	if s.bodies.Add(need) > s.cfg.MaxBodyMemory {
+		s.bodies.Add(-need)
+		w.Header().Set("Retry-After", "1")
+		s.writeErr(w, hookd.Errorf(hookd.EUNAVAILABLE, "the server holds as many request bodies as it may (%d bytes); retry after a second", s.cfg.MaxBodyMemory))
+		return nil, false
+	}
+	release = func() { s.bodies.Add(-need) }
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
-		if _, ok := err.(*http.MaxBytesError); ok {
+		var tooMuch *http.MaxBytesError
+		if errors.As(err, &tooMuch) {
 			s.writeErr(w, tooLarge)
 		} else {
 			s.writeErr(w, hookd.Errorf(hookd.EMALFORMED, "the request body could not be read"))
 		}
-		return false
+		release()
+		return nil, false
 	}
 	if path, bad := hookd.BadJSONText(body); bad {
 		// Inside an event's data this is the producer's document being
@@ -61,16 +83,22 @@ func (s *Server) screen(w http.ResponseWriter, r *http.Request) bool {
 		} else {
 			s.writeErr(w, hookd.Errorf(hookd.EINVALID, "%s must be valid Unicode text (not invalid UTF-8 or a lone surrogate such as \\ud800)", path))
 		}
-		return false
+		release()
+		return nil, false
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	r.ContentLength = int64(len(body))
-	return true
+	return release, true
 }
 
-// inData reports whether a path of BadJSONText is inside an event's data.
+// eventInBatch is the prefix of a batch's event in a path.
+var eventInBatch = regexp.MustCompile(`^events\[\d+\]\.`)
+
+// inData reports whether a path of BadJSONText is inside an event's data
+// (a publish's, or one of a batch's events').
 func inData(path string) bool {
 	path = strings.TrimPrefix(path, "a key of ")
+	path = eventInBatch.ReplaceAllString(path, "")
 	return path == "data" || strings.HasPrefix(path, "data.") || strings.HasPrefix(path, "data[")
 }
 

@@ -88,7 +88,7 @@ func runServe(ctx context.Context, args, env []string, stdout, stderr io.Writer)
 	svc := hookd.NewServices(st, hookd.ServiceOptions{Policy: c.netPolicy(), Publisher: publisher, WebhooksStopped: dispatcher.StopWebhooks})
 	var shuttingDown atomic.Bool
 	api, err := httpapi.New(httpapi.Config{
-		Services: svc, Logger: log, MaxBodyBytes: c.MaxBodyBytes, MaxEventBytes: c.MaxEventBytes,
+		Services: svc, Logger: log, MaxBodyBytes: c.MaxBodyBytes, MaxEventBytes: c.MaxEventBytes, MaxBodyMemory: c.MaxBodyMemory,
 		SecretGrace: c.SecretGrace,
 		Ready: func(ctx context.Context) error {
 			if shuttingDown.Load() {
