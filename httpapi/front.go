@@ -59,6 +59,9 @@ func (s *Server) screen(w http.ResponseWriter, r *http.Request) (release func(),
 	}
 	if s.bodies.Add(need) > s.cfg.MaxBodyMemory {
 		s.bodies.Add(-need)
+		// The body is read and dropped, a buffer at a time, so that the
+		// client, still sending it, reads the 503 rather than a reset.
+		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, limit))
 		w.Header().Set("Retry-After", "1")
 		s.writeErr(w, hookd.Errorf(hookd.EUNAVAILABLE, "the server holds as many request bodies as it may (%d bytes); retry after a second", s.cfg.MaxBodyMemory))
 		return nil, false

@@ -37,7 +37,7 @@ type Config struct {
 	// MaxBodyMemory bounds the request bodies held in memory at once, by
 	// their declared length (the limit when it is not declared); a request
 	// over it is answered 503 with Retry-After before its body is read
-	// (default 64 MiB).
+	// (default 16 MiB).
 	MaxBodyMemory int64
 	// SecretGrace is how long a rotated-out secret keeps signing (default 24 h).
 	SecretGrace time.Duration
@@ -96,7 +96,7 @@ func (c *Config) validate() error {
 }
 
 // DefaultMaxBodyMemory is Config.MaxBodyMemory's default.
-const DefaultMaxBodyMemory = 64 << 20
+const DefaultMaxBodyMemory = 16 << 20
 
 // Server is the canonical API.
 type Server struct {
