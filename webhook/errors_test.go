@@ -52,24 +52,11 @@ func TestAttemptErrorsShowNoInternals(t *testing.T) {
 	closedPort := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
 	// A receiver that resets every connection after reading the request.
-	reset, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { reset.Close() })
-	go func() {
-		for {
-			c, err := reset.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				c.Read(make([]byte, 4096))
-				c.(*net.TCPConn).SetLinger(0)
-				c.Close()
-			}()
-		}
-	}()
+	reset := serveConns(t, func(c net.Conn) {
+		c.Read(make([]byte, 4096))
+		c.(*net.TCPConn).SetLinger(0)
+		c.Close()
+	})
 	tlsSrv := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	tlsSrv.Config.ErrorLog = log.New(io.Discard, "", 0)
 	tlsSrv.StartTLS()
@@ -88,7 +75,7 @@ func TestAttemptErrorsShowNoInternals(t *testing.T) {
 		{"blocked by name", hookd.NetPolicy{}, "http://localhost" + port(plain) + "/hook", hookd.ClassDestinationBlocked},
 		{"blocked literal", hookd.NetPolicy{}, plain.URL + "/hook", hookd.ClassDestinationBlocked},
 		{"refused", allowed, "http://localhost:" + strconv.Itoa(closedPort) + "/hook", hookd.ClassConnection},
-		{"reset", allowed, "http://localhost" + reset.Addr().String()[strings.LastIndexByte(reset.Addr().String(), ':'):] + "/hook", hookd.ClassConnection},
+		{"reset", allowed, "http://localhost" + reset[strings.LastIndexByte(reset, ':'):] + "/hook", hookd.ClassConnection},
 		{"no such host", allowed, "http://no-such-host.invalid/hook", hookd.ClassConnection},
 		{"self-signed certificate", allowed, "https://localhost" + port(tlsSrv) + "/hook", hookd.ClassConnection},
 		{"https to plain HTTP", allowed, "https://localhost" + port(plain) + "/hook", hookd.ClassConnection},

@@ -13,12 +13,18 @@ import (
 	"github.com/hookd/hookd/postgres/pgtest"
 )
 
-// stores are the two databases every bad-input test runs on: the flags that
-// pick each.
-func stores(t *testing.T) map[string]func(t *testing.T) []string {
-	return map[string]func(t *testing.T) []string{
+// onEachStore runs test on SQLite and on PostgreSQL, each in a `hookd
+// serve` of its own started with extra flags.
+func onEachStore(t *testing.T, extra []string, test func(t *testing.T, in *instance)) {
+	t.Helper()
+	for name, flags := range map[string]func(t *testing.T) []string{
 		"sqlite":   func(t *testing.T) []string { return nil },
 		"postgres": func(t *testing.T) []string { return []string{"--database-url", pgtest.NewDatabase(t)} },
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			test(t, startHookd(t, append(flags(t), extra...)...))
+		})
 	}
 }
 
@@ -60,100 +66,96 @@ func send(t *testing.T, base, method, path, key, ct, body string) response {
 func TestBadInputBothStores(t *testing.T) {
 	t.Parallel()
 	const json = "application/json"
-	for name, flags := range stores(t) {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			in := startHookd(t, flags(t)...)
-			c := in.client(t, in.liveKey)
-			id := str(c.must(201, "POST", "/v1/webhooks", map[string]any{"url": "https://example.com/hook"}).data(t)["id"])
-			for _, tc := range []struct {
-				name, method, path, ct, body string
-				status                       int
-				code                         string // "" for a compatibility API's own error shape
-				mentions                     string
-			}{
-				{"NUL in a webhook id", "GET", "/v1/webhooks/wh_%00x", "", "", 400, "malformed", "path"},
-				{"invalid UTF-8 in a webhook id", "GET", "/v1/webhooks/%ff", "", "", 400, "malformed", "path"},
-				{"invalid UTF-8 in a secret's webhook id", "GET", "/v1/webhooks/%c3/secret", "", "", 400, "malformed", "path"},
-				{"invalid UTF-8 in an update's id", "PATCH", "/v1/webhooks/%ff", json, `{"name":"x"}`, 400, "malformed", "path"},
-				{"NUL in a delete's id", "DELETE", "/v1/webhooks/%00", "", "", 400, "malformed", "path"},
-				{"invalid UTF-8 in an event id", "GET", "/v1/events/msg_%fe", "", "", 400, "malformed", "path"},
-				{"NUL in a delivery id", "GET", "/v1/deliveries/dlv_%00", "", "", 400, "malformed", "path"},
-				{"NUL in a retry's id", "POST", "/v1/deliveries/%00/retry", "", "", 400, "malformed", "path"},
-				{"invalid UTF-8 in an event type", "GET", "/v1/event-types/A.%ff", "", "", 400, "malformed", "path"},
-				{"NUL in ?url=", "GET", "/v1/webhooks?url=%00", "", "", 422, "invalid", "url"},
-				{"invalid UTF-8 in ?name=", "GET", "/v1/webhooks?name=%ff", "", "", 422, "invalid", "name"},
-				{"invalid UTF-8 in ?type=", "GET", "/v1/events?type=%ff", "", "", 422, "invalid", "type"},
-				{"NUL in ?webhook_id=", "GET", "/v1/deliveries?webhook_id=%00", "", "", 422, "invalid", "webhook_id"},
-				{"NUL in ?resource=", "GET", "/v1/event-types?resource=%00", "", "", 422, "invalid", "resource"},
-				{"CallFire: invalid UTF-8 in an id", "GET", "/compat/callfire/v2/webhooks/%ff", "", "", 400, "", ""},
-				{"CallFire: NUL in ?name=", "GET", "/compat/callfire/v2/webhooks?name=%00", "", "", 400, "", ""},
-				{"Salesfinity: invalid UTF-8 in an id", "GET", "/compat/salesfinity/v1/webhooks/%ff", "", "", 400, "", ""},
-				{"backend: NUL in an id", "GET", "/v1/backend/webhooks/%00", "", "", 400, "malformed", "path"},
-				{"backend: invalid UTF-8 in a secret's id", "GET", "/v1/backend/webhooks/%ff/secret", "", "", 400, "malformed", "path"},
+	onEachStore(t, nil, func(t *testing.T, in *instance) {
+		c := in.client(t, in.liveKey)
+		id := str(c.must(201, "POST", "/v1/webhooks", map[string]any{"url": "https://example.com/hook"}).data(t)["id"])
+		for _, tc := range []struct {
+			name, method, path, ct, body string
+			status                       int
+			code                         string // "" for a compatibility API's own error shape
+			mentions                     string
+		}{
+			{"NUL in a webhook id", "GET", "/v1/webhooks/wh_%00x", "", "", 400, "malformed", "path"},
+			{"invalid UTF-8 in a webhook id", "GET", "/v1/webhooks/%ff", "", "", 400, "malformed", "path"},
+			{"invalid UTF-8 in a secret's webhook id", "GET", "/v1/webhooks/%c3/secret", "", "", 400, "malformed", "path"},
+			{"invalid UTF-8 in an update's id", "PATCH", "/v1/webhooks/%ff", json, `{"name":"x"}`, 400, "malformed", "path"},
+			{"NUL in a delete's id", "DELETE", "/v1/webhooks/%00", "", "", 400, "malformed", "path"},
+			{"invalid UTF-8 in an event id", "GET", "/v1/events/msg_%fe", "", "", 400, "malformed", "path"},
+			{"NUL in a delivery id", "GET", "/v1/deliveries/dlv_%00", "", "", 400, "malformed", "path"},
+			{"NUL in a retry's id", "POST", "/v1/deliveries/%00/retry", "", "", 400, "malformed", "path"},
+			{"invalid UTF-8 in an event type", "GET", "/v1/event-types/A.%ff", "", "", 400, "malformed", "path"},
+			{"NUL in ?url=", "GET", "/v1/webhooks?url=%00", "", "", 422, "invalid", "url"},
+			{"invalid UTF-8 in ?name=", "GET", "/v1/webhooks?name=%ff", "", "", 422, "invalid", "name"},
+			{"invalid UTF-8 in ?type=", "GET", "/v1/events?type=%ff", "", "", 422, "invalid", "type"},
+			{"NUL in ?webhook_id=", "GET", "/v1/deliveries?webhook_id=%00", "", "", 422, "invalid", "webhook_id"},
+			{"NUL in ?resource=", "GET", "/v1/event-types?resource=%00", "", "", 422, "invalid", "resource"},
+			{"CallFire: invalid UTF-8 in an id", "GET", "/compat/callfire/v2/webhooks/%ff", "", "", 400, "", ""},
+			{"CallFire: NUL in ?name=", "GET", "/compat/callfire/v2/webhooks?name=%00", "", "", 400, "", ""},
+			{"Salesfinity: invalid UTF-8 in an id", "GET", "/compat/salesfinity/v1/webhooks/%ff", "", "", 400, "", ""},
+			{"backend: NUL in an id", "GET", "/v1/backend/webhooks/%00", "", "", 400, "malformed", "path"},
+			{"backend: invalid UTF-8 in a secret's id", "GET", "/v1/backend/webhooks/%ff/secret", "", "", 400, "malformed", "path"},
 
-				{"lone surrogate in a name", "POST", "/v1/webhooks", json, `{"url":"https://example.com/a","name":"a\ud800"}`, 422, "invalid", "name"},
-				{"invalid UTF-8 in a description", "POST", "/v1/webhooks", json, "{\"url\":\"https://example.com/a\",\"description\":\"\xff\"}", 422, "invalid", "description"},
-				{"lone surrogate in a metadata value", "POST", "/v1/webhooks", json, `{"url":"https://example.com/a","metadata":{"k":"\udc00"}}`, 422, "invalid", "metadata.k"},
-				{"lone surrogate in a filter", "POST", "/v1/webhooks", json, `{"url":"https://example.com/a","filter":{"data.x":"\ud800"}}`, 422, "invalid", "filter.data.x"},
-				{"lone surrogate in an update", "PATCH", "/v1/webhooks/" + id, json, `{"name":"\ud83d"}`, 422, "invalid", "name"},
-				{"lone surrogate in an event type", "POST", "/v1/event-types", json, `{"name":"A.b","description":"\ud800"}`, 422, "invalid", "description"},
-				{"lone surrogate in an event's type", "POST", "/v1/events", json, `{"type":"A.\ud800","data":{}}`, 422, "invalid", "type"},
-				{"lone surrogate in an event's data", "POST", "/v1/events", json, `{"type":"A.b","data":{"x":["\ud800"]}}`, 400, "malformed", "data.x[0]"},
-				{"invalid UTF-8 in an event's data", "POST", "/v1/events", json, "{\"type\":\"A.b\",\"data\":{\"x\":\"\xc3\"}}", 400, "malformed", "data.x"},
-				{"invalid UTF-8 in a key of data", "POST", "/v1/events", json, "{\"type\":\"A.b\",\"data\":{\"\xff\":1}}", 400, "malformed", "data"},
-				{"CallFire: lone surrogate in a name", "POST", "/compat/callfire/v2/webhooks", json, `{"name":"\ud800","resource":"CallBroadcast","callback":"https://example.com/cf"}`, 400, "", ""},
+			{"lone surrogate in a name", "POST", "/v1/webhooks", json, `{"url":"https://example.com/a","name":"a\ud800"}`, 422, "invalid", "name"},
+			{"invalid UTF-8 in a description", "POST", "/v1/webhooks", json, "{\"url\":\"https://example.com/a\",\"description\":\"\xff\"}", 422, "invalid", "description"},
+			{"lone surrogate in a metadata value", "POST", "/v1/webhooks", json, `{"url":"https://example.com/a","metadata":{"k":"\udc00"}}`, 422, "invalid", "metadata.k"},
+			{"lone surrogate in a filter", "POST", "/v1/webhooks", json, `{"url":"https://example.com/a","filter":{"data.x":"\ud800"}}`, 422, "invalid", "filter.data.x"},
+			{"lone surrogate in an update", "PATCH", "/v1/webhooks/" + id, json, `{"name":"\ud83d"}`, 422, "invalid", "name"},
+			{"lone surrogate in an event type", "POST", "/v1/event-types", json, `{"name":"A.b","description":"\ud800"}`, 422, "invalid", "description"},
+			{"lone surrogate in an event's type", "POST", "/v1/events", json, `{"type":"A.\ud800","data":{}}`, 422, "invalid", "type"},
+			{"lone surrogate in an event's data", "POST", "/v1/events", json, `{"type":"A.b","data":{"x":["\ud800"]}}`, 400, "malformed", "data.x[0]"},
+			{"invalid UTF-8 in an event's data", "POST", "/v1/events", json, "{\"type\":\"A.b\",\"data\":{\"x\":\"\xc3\"}}", 400, "malformed", "data.x"},
+			{"invalid UTF-8 in a key of data", "POST", "/v1/events", json, "{\"type\":\"A.b\",\"data\":{\"\xff\":1}}", 400, "malformed", "data"},
+			{"CallFire: lone surrogate in a name", "POST", "/compat/callfire/v2/webhooks", json, `{"name":"\ud800","resource":"CallBroadcast","callback":"https://example.com/cf"}`, 400, "", ""},
 
-				{"publish without a content type", "POST", "/v1/events", "", `{"type":"A.b","data":{}}`, 415, "unsupported_type", "Content-Type"},
-				{"create without a content type", "POST", "/v1/webhooks", "", `{"url":"https://example.com/a"}`, 415, "unsupported_type", "Content-Type"},
-				{"update as text", "PATCH", "/v1/webhooks/" + id, "text/plain", `{"name":"x"}`, 415, "unsupported_type", "text/plain"},
-				{"publish over the limit", "POST", "/v1/events", json, `{"type":"A.b","data":{"x":"` + strings.Repeat("x", 1<<20) + `"}}`, 413, "too_large", "1048576 bytes"},
-				{"create over the limit", "POST", "/v1/webhooks", json, `{"url":"https://example.com/a","description":"` + strings.Repeat("x", 70<<10) + `"}`, 413, "too_large", "65536 bytes"},
+			{"publish without a content type", "POST", "/v1/events", "", `{"type":"A.b","data":{}}`, 415, "unsupported_type", "Content-Type"},
+			{"create without a content type", "POST", "/v1/webhooks", "", `{"url":"https://example.com/a"}`, 415, "unsupported_type", "Content-Type"},
+			{"update as text", "PATCH", "/v1/webhooks/" + id, "text/plain", `{"name":"x"}`, 415, "unsupported_type", "text/plain"},
+			{"publish over the limit", "POST", "/v1/events", json, `{"type":"A.b","data":{"x":"` + strings.Repeat("x", 1<<20) + `"}}`, 413, "too_large", "1048576 bytes"},
+			{"create over the limit", "POST", "/v1/webhooks", json, `{"url":"https://example.com/a","description":"` + strings.Repeat("x", 70<<10) + `"}`, 413, "too_large", "65536 bytes"},
 
-				{"port 0", "POST", "/v1/webhooks", json, `{"url":"https://example.com:0/a"}`, 422, "invalid", "port"},
-				{"port 65536", "POST", "/v1/webhooks", json, `{"url":"https://example.com:65536/a"}`, 422, "invalid", "port"},
-				{"port 99999999999", "POST", "/v1/webhooks", json, `{"url":"http://example.com:99999999999/"}`, 422, "invalid", "port"},
-				{"update to port 70000", "PATCH", "/v1/webhooks/" + id, json, `{"url":"https://example.com:70000/"}`, 422, "invalid", "port"},
-				{"CallFire: port 0", "POST", "/compat/callfire/v2/webhooks", json, `{"name":"x","resource":"CallBroadcast","callback":"https://example.com:0/cf"}`, 400, "", ""},
+			{"port 0", "POST", "/v1/webhooks", json, `{"url":"https://example.com:0/a"}`, 422, "invalid", "port"},
+			{"port 65536", "POST", "/v1/webhooks", json, `{"url":"https://example.com:65536/a"}`, 422, "invalid", "port"},
+			{"port 99999999999", "POST", "/v1/webhooks", json, `{"url":"http://example.com:99999999999/"}`, 422, "invalid", "port"},
+			{"update to port 70000", "PATCH", "/v1/webhooks/" + id, json, `{"url":"https://example.com:70000/"}`, 422, "invalid", "port"},
+			{"CallFire: port 0", "POST", "/compat/callfire/v2/webhooks", json, `{"name":"x","resource":"CallBroadcast","callback":"https://example.com:0/cf"}`, 400, "", ""},
 
-				{"plain secret", "POST", "/v1/webhooks", json, `{"url":"https://example.com/a","secret":"plain-secret-of-mine"}`, 422, "invalid", "whsec_"},
-				{"whsec_ secret of a short key", "POST", "/v1/webhooks", json, `{"url":"https://example.com/a","secret":"whsec_AAAA"}`, 422, "invalid", "whsec_"},
+			{"plain secret", "POST", "/v1/webhooks", json, `{"url":"https://example.com/a","secret":"plain-secret-of-mine"}`, 422, "invalid", "whsec_"},
+			{"whsec_ secret of a short key", "POST", "/v1/webhooks", json, `{"url":"https://example.com/a","secret":"whsec_AAAA"}`, 422, "invalid", "whsec_"},
 
-				{"double slash", "GET", "/v1//webhooks", "", "", 307, "temporary_redirect", "/v1/webhooks"},
-				{"dot segment", "POST", "/v1/./events", json, `{"type":"A.b","data":{}}`, 307, "temporary_redirect", "/v1/events"},
-				{"CallFire without its slash", "GET", "/compat/callfire/v2", "", "", 307, "temporary_redirect", "/compat/callfire/v2/"},
-			} {
-				t.Run(tc.name, func(t *testing.T) {
-					r := send(t, in.base, tc.method, tc.path, in.liveKey, tc.ct, tc.body)
-					if r.status != tc.status {
-						t.Fatalf("status %d, want %d: %s", r.status, tc.status, r.body)
+			{"double slash", "GET", "/v1//webhooks", "", "", 307, "temporary_redirect", "/v1/webhooks"},
+			{"dot segment", "POST", "/v1/./events", json, `{"type":"A.b","data":{}}`, 307, "temporary_redirect", "/v1/events"},
+			{"CallFire without its slash", "GET", "/compat/callfire/v2", "", "", 307, "temporary_redirect", "/compat/callfire/v2/"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				r := send(t, in.base, tc.method, tc.path, in.liveKey, tc.ct, tc.body)
+				if r.status != tc.status {
+					t.Fatalf("status %d, want %d: %s", r.status, tc.status, r.body)
+				}
+				if ct := r.header.Get("Content-Type"); !strings.Contains(ct, "json") {
+					t.Fatalf("content type %q: %s", ct, r.body)
+				}
+				if tc.code == "" {
+					if msg, _ := r.json(t)["message"].(string); msg == "" {
+						t.Fatalf("no message in the API's error: %s", r.body)
 					}
-					if ct := r.header.Get("Content-Type"); !strings.Contains(ct, "json") {
-						t.Fatalf("content type %q: %s", ct, r.body)
-					}
-					if tc.code == "" {
-						if msg, _ := r.json(t)["message"].(string); msg == "" {
-							t.Fatalf("no message in the API's error: %s", r.body)
-						}
-						return
-					}
-					if code := r.errorCode(t); code != tc.code {
-						t.Fatalf("code %q, want %q: %s", code, tc.code, r.body)
-					}
-					if msg := r.json(t)["error"].(map[string]any)["message"].(string); !strings.Contains(msg, tc.mentions) {
-						t.Fatalf("message %q does not mention %q", msg, tc.mentions)
-					}
-				})
-			}
-			// Nothing refused was stored: the one webhook is as it was made.
-			if l := c.must(200, "GET", "/v1/webhooks", nil).list(t); len(l) != 1 || l[0].(map[string]any)["name"] != "" {
-				t.Errorf("after the refusals the webhooks are %v", l)
-			}
-			if l := c.must(200, "GET", "/v1/events", nil).list(t); len(l) != 0 {
-				t.Errorf("after the refusals the events are %v", l)
-			}
-		})
-	}
+					return
+				}
+				if code := r.errorCode(t); code != tc.code {
+					t.Fatalf("code %q, want %q: %s", code, tc.code, r.body)
+				}
+				if msg := r.json(t)["error"].(map[string]any)["message"].(string); !strings.Contains(msg, tc.mentions) {
+					t.Fatalf("message %q does not mention %q", msg, tc.mentions)
+				}
+			})
+		}
+		// Nothing refused was stored: the one webhook is as it was made.
+		if l := c.must(200, "GET", "/v1/webhooks", nil).list(t); len(l) != 1 || l[0].(map[string]any)["name"] != "" {
+			t.Errorf("after the refusals the webhooks are %v", l)
+		}
+		if l := c.must(200, "GET", "/v1/events", nil).list(t); len(l) != 0 {
+			t.Errorf("after the refusals the events are %v", l)
+		}
+	})
 }
 
 // rawExchange writes a request on a new connection and reads the answer.

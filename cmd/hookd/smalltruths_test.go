@@ -17,41 +17,37 @@ import (
 // last page, a full one included; a cursor the API did not give is 400.
 func TestListPaging(t *testing.T) {
 	t.Parallel()
-	for name, flags := range stores(t) {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			in := startHookd(t, flags(t)...)
-			c := in.client(t, in.liveKey)
-			c.must(201, "POST", "/v1/event-types", map[string]any{"name": "Order.created"})
-			c.must(201, "POST", "/v1/event-types", map[string]any{"name": "Order.paid"})
-			c.must(201, "POST", "/v1/webhooks", map[string]any{"url": "https://example.com/a", "event_types": []string{"Order.created"}})
-			c.must(201, "POST", "/v1/webhooks", map[string]any{"url": "https://example.com/b", "event_types": []string{"Order.paid"}})
-			c.must(202, "POST", "/v1/events", map[string]any{"type": "Order.created", "data": map[string]any{}})
-			c.must(202, "POST", "/v1/events", map[string]any{"type": "Order.paid", "data": map[string]any{}})
-			for _, list := range []string{"/v1/webhooks", "/v1/event-types", "/v1/events", "/v1/deliveries"} {
-				t.Run(list, func(t *testing.T) {
-					if r := c.must(200, "GET", list+"?limit=2", nil).json(t); r["next_cursor"] != nil || len(r["data"].([]any)) != 2 {
-						t.Errorf("a full last page: %v", r)
+	onEachStore(t, nil, func(t *testing.T, in *instance) {
+		c := in.client(t, in.liveKey)
+		c.must(201, "POST", "/v1/event-types", map[string]any{"name": "Order.created"})
+		c.must(201, "POST", "/v1/event-types", map[string]any{"name": "Order.paid"})
+		c.must(201, "POST", "/v1/webhooks", map[string]any{"url": "https://example.com/a", "event_types": []string{"Order.created"}})
+		c.must(201, "POST", "/v1/webhooks", map[string]any{"url": "https://example.com/b", "event_types": []string{"Order.paid"}})
+		c.must(202, "POST", "/v1/events", map[string]any{"type": "Order.created", "data": map[string]any{}})
+		c.must(202, "POST", "/v1/events", map[string]any{"type": "Order.paid", "data": map[string]any{}})
+		for _, list := range []string{"/v1/webhooks", "/v1/event-types", "/v1/events", "/v1/deliveries"} {
+			t.Run(list, func(t *testing.T) {
+				if r := c.must(200, "GET", list+"?limit=2", nil).json(t); r["next_cursor"] != nil || len(r["data"].([]any)) != 2 {
+					t.Errorf("a full last page: %v", r)
+				}
+				first := c.must(200, "GET", list+"?limit=1", nil).json(t)
+				cursor, _ := first["next_cursor"].(string)
+				if cursor == "" {
+					t.Fatalf("first of two pages has no next_cursor: %v", first)
+				}
+				second := c.must(200, "GET", list+"?limit=1&cursor="+cursor, nil).json(t)
+				if second["next_cursor"] != nil || len(second["data"].([]any)) != 1 || fmt.Sprint(second["data"]) == fmt.Sprint(first["data"]) {
+					t.Errorf("second and last page: %v after %v", second, first)
+				}
+				for _, bad := range []string{"not%20a%20cursor!", "%2B%2F%2B%2F"} {
+					r := c.do("GET", list+"?cursor="+bad, nil)
+					if r.status != 400 || r.errorCode(t) != "malformed" || !strings.Contains(string(r.body), "cursor") {
+						t.Errorf("cursor %s: %d %s", bad, r.status, r.body)
 					}
-					first := c.must(200, "GET", list+"?limit=1", nil).json(t)
-					cursor, _ := first["next_cursor"].(string)
-					if cursor == "" {
-						t.Fatalf("first of two pages has no next_cursor: %v", first)
-					}
-					second := c.must(200, "GET", list+"?limit=1&cursor="+cursor, nil).json(t)
-					if second["next_cursor"] != nil || len(second["data"].([]any)) != 1 || fmt.Sprint(second["data"]) == fmt.Sprint(first["data"]) {
-						t.Errorf("second and last page: %v after %v", second, first)
-					}
-					for _, bad := range []string{"not%20a%20cursor!", "%2B%2F%2B%2F"} {
-						r := c.do("GET", list+"?cursor="+bad, nil)
-						if r.status != 400 || r.errorCode(t) != "malformed" || !strings.Contains(string(r.body), "cursor") {
-							t.Errorf("cursor %s: %d %s", bad, r.status, r.body)
-						}
-					}
-				})
-			}
-		})
-	}
+				}
+			})
+		}
+	})
 }
 
 // TestListenIgnoresHookdAddr runs `hookd listen` with the HOOKD_ADDR that
