@@ -1,6 +1,9 @@
 package hookd_test
 
 import (
+	"bytes"
+	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/hookd/hookd"
@@ -35,4 +38,54 @@ func TestBadJSONText(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzBadJSONText checks BadJSONText against what encoding/json keeps: on
+// a well-formed document, a string is reported exactly when decoding and
+// encoding it again changes it (a replaced byte or surrogate), and the
+// scan never panics on anything.
+func FuzzBadJSONText(f *testing.F) {
+	for _, seed := range []string{`{"a":"b"}`, `{"a":"\ud800"}`, "{\"a\":\"\xff\"}", `[1,{"k":["\udc00"]}]`, `{"a":"\ud83d\ude00"}`, `"x"`, `{"a":`} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		path, found := hookd.BadJSONText(doc)
+		if found && path == "" {
+			t.Fatalf("found without a path in %q", doc)
+		}
+		if !json.Valid(doc) {
+			return
+		}
+		var v any
+		if err := json.Unmarshal(doc, &v); err != nil {
+			return
+		}
+		if found != changesText(v, doc) {
+			t.Fatalf("BadJSONText(%q) = %q, %v", doc, path, found)
+		}
+	})
+}
+
+// changesText reports whether decoding doc replaced something: its
+// strings, re-encoded and decoded, hold U+FFFD that doc did not spell.
+func changesText(v any, doc []byte) bool {
+	var count func(any) int
+	count = func(v any) int {
+		n := 0
+		switch v := v.(type) {
+		case string:
+			n += strings.Count(v, "\uFFFD")
+		case []any:
+			for _, e := range v {
+				n += count(e)
+			}
+		case map[string]any:
+			for k, e := range v {
+				n += strings.Count(k, "\uFFFD") + count(e)
+			}
+		}
+		return n
+	}
+	spelled := bytes.Count(doc, []byte("\uFFFD")) + bytes.Count(bytes.ToLower(doc), []byte(`\ufffd`))
+	return count(v) > spelled
 }
