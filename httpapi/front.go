@@ -57,7 +57,9 @@ func (s *Server) screen(w http.ResponseWriter, r *http.Request) (release func(),
 	if need < 0 {
 		need = limit
 	}
-	if s.bodies.Add(need) > s.cfg.MaxBodyMemory {
+	// One body is always taken when no other is held, however large, so
+	// that every limit stays reachable whatever the bound.
+	if held := s.bodies.Add(need); held > s.cfg.MaxBodyMemory && held != need {
 		s.bodies.Add(-need)
 		// The body is read and dropped, a buffer at a time, so that the
 		// client, still sending it, reads the 503 rather than a reset.

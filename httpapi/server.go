@@ -36,8 +36,8 @@ type Config struct {
 	MaxBatchBytes int64
 	// MaxBodyMemory bounds the request bodies held in memory at once, by
 	// their declared length (the limit when it is not declared); a request
-	// over it is answered 503 with Retry-After before its body is read
-	// (default 16 MiB).
+	// over it is answered 503 with Retry-After before its body is read,
+	// unless no other body is held (default 16 MiB).
 	MaxBodyMemory int64
 	// SecretGrace is how long a rotated-out secret keeps signing (default 24 h).
 	SecretGrace time.Duration
@@ -86,8 +86,8 @@ func (c *Config) validate() error {
 	if c.MaxBodyBytes < 1024 {
 		return fmt.Errorf("httpapi: MaxBodyBytes must be at least 1024, got %d", c.MaxBodyBytes)
 	}
-	if largest := max(c.MaxBodyBytes, c.MaxEventBytes, c.MaxBatchBytes); c.MaxBodyMemory < largest {
-		return fmt.Errorf("httpapi: MaxBodyMemory (%d) must hold at least one body of the largest limit (%d)", c.MaxBodyMemory, largest)
+	if c.MaxBodyMemory < 0 {
+		return fmt.Errorf("httpapi: MaxBodyMemory must not be negative, got %d", c.MaxBodyMemory)
 	}
 	if c.SecretGrace < 0 {
 		return fmt.Errorf("httpapi: SecretGrace must not be negative, got %s", c.SecretGrace)

@@ -192,9 +192,6 @@ func (c *config) validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("--sqlite-synchronous must be FULL, NORMAL or EXTRA, got %q", c.SQLiteSynchronous))
 	}
-	if c.MaxBodyMemory < max(c.MaxBodyBytes, c.MaxEventBytes) {
-		errs = append(errs, fmt.Errorf("--max-body-memory (%d) must hold at least one body of --max-body and --max-event-body (%d)", c.MaxBodyMemory, max(c.MaxBodyBytes, c.MaxEventBytes)))
-	}
 	if c.GCPercent < 10 {
 		errs = append(errs, fmt.Errorf("--gc-percent must be at least 10, got %d", c.GCPercent))
 	}
