@@ -88,7 +88,7 @@ func runServe(ctx context.Context, args, env []string, stdout, stderr io.Writer)
 	svc := hookd.NewServices(st, hookd.ServiceOptions{Policy: c.netPolicy(), Publisher: publisher, WebhooksStopped: dispatcher.StopWebhooks})
 	var shuttingDown atomic.Bool
 	api, err := httpapi.New(httpapi.Config{
-		Services: svc, Logger: log, MaxBodyBytes: c.MaxBodyBytes, MaxEventBytes: c.MaxEventBytes,
+		Services: svc, Logger: log, MaxBodyBytes: c.MaxBodyBytes, MaxEventBytes: c.MaxEventBytes, MaxBodyMemory: c.MaxBodyMemory,
 		SecretGrace: c.SecretGrace,
 		Ready: func(ctx context.Context) error {
 			if shuttingDown.Load() {
@@ -112,8 +112,9 @@ func runServe(ctx context.Context, args, env []string, stdout, stderr io.Writer)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.Addr, err)
 	}
+	ln = httpapi.Listener(ln)
 	srv := &http.Server{
-		Handler:           mux,
+		Handler:           httpapi.Envelope(mux),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -171,12 +172,20 @@ func runServe(ctx context.Context, args, env []string, stdout, stderr io.Writer)
 	shuttingDown.Store(true)
 	sctx, cancel := context.WithTimeout(context.Background(), c.ShutdownGrace)
 	defer cancel()
+	// The API and the deliveries in flight drain at the same time, each
+	// within the grace: one after the other took up to twice the grace. A
+	// publish committed meanwhile waits in the database for the next claim.
+	drained := make(chan struct{})
+	go func() {
+		dispatcher.Stop()
+		close(drained)
+	}()
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Warn("http shutdown", "err", err)
 	}
 	maint.Stop()
 	publisher.Stop()
-	dispatcher.Stop()
+	<-drained
 	log.Info("stopped")
 	return nil
 }
