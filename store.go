@@ -199,6 +199,8 @@ type Store interface {
 	EventStore
 	DeliveryStore
 	Queue
+	SessionStore
+	StatsStore
 }
 
 // Changes that every instance must hear of at once. A store that serves
