@@ -16,6 +16,38 @@ var portalTests = []test{
 	{"Portal/Health", testWebhookHealth},
 	{"Portal/Series", testDeliverySeries},
 	{"Portal/FailingWebhooks", testFailingWebhooks},
+	{"Portal/DeliveriesByEventType", testDeliveriesByEventType},
+}
+
+func testDeliveriesByEventType(e *env) {
+	t := e.t
+	s := e.scope("acme")
+	w := e.webhook(s, nil)
+	e.publishOne(s, e.event("a.one", `{}`))
+	e.publishOne(s, e.event("b.two", `{}`))
+	e.publishOne(s, e.event("a.one", `{}`))
+	for _, c := range []struct {
+		f    hookd.DeliveryFilter
+		want int
+	}{
+		{hookd.DeliveryFilter{EventType: "a.one"}, 2},
+		{hookd.DeliveryFilter{EventType: "b.two", WebhookID: w.ID}, 1},
+		{hookd.DeliveryFilter{EventType: "a.one", Page: hookd.Page{Limit: 1}}, 1},
+		{hookd.DeliveryFilter{EventType: "c.none"}, 0},
+	} {
+		ds := e.deliveries(s, c.f)
+		if c.f.Limit == 1 {
+			ds, _ = e.svc.Deliveries.FindDeliveries(e.ctx, s, c.f)
+		}
+		if len(ds) != c.want {
+			t.Errorf("%+v: %d deliveries, want %d", c.f, len(ds), c.want)
+		}
+		for _, d := range ds {
+			if d.EventType != c.f.EventType {
+				t.Errorf("%+v: got a delivery of %s", c.f, d.EventType)
+			}
+		}
+	}
 }
 
 func testSessionStore(e *env) {
