@@ -707,11 +707,36 @@ func (h *Handler) retryDelivery(w http.ResponseWriter, r *http.Request, s *sessi
 }
 
 // prettyJSON indents a JSON document as it was written (key order and
-// numbers kept), or returns it as it is if it is not one.
+// numbers kept), with the \u003c, \u003e and \u0026 escapes that JSON
+// encoders write for <, > and & shown as those characters: the template
+// escapes them for HTML, and a payload reads as it was meant. Anything that
+// is not JSON is returned as it is.
 func prettyJSON(raw []byte) string {
 	var b bytes.Buffer
 	if err := json.Indent(&b, raw, "", "  "); err != nil {
 		return string(raw)
 	}
-	return b.String()
+	in := b.Bytes()
+	out := make([]byte, 0, len(in))
+	for i := 0; i < len(in); i++ {
+		if in[i] != '\\' || i+1 >= len(in) {
+			out = append(out, in[i])
+			continue
+		}
+		if in[i+1] == 'u' && i+6 <= len(in) {
+			switch string(in[i+2 : i+6]) {
+			case "003c", "003C":
+				out, i = append(out, '<'), i+5
+				continue
+			case "003e", "003E":
+				out, i = append(out, '>'), i+5
+				continue
+			case "0026":
+				out, i = append(out, '&'), i+5
+				continue
+			}
+		}
+		out, i = append(out, in[i], in[i+1]), i+1 // any other escape, whole
+	}
+	return string(out)
 }
