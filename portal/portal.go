@@ -118,8 +118,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd := w.Header()
 	hd.Set("Content-Security-Policy", h.csp)
 	hd.Set("X-Content-Type-Options", "nosniff")
-	// The session token is in the path: no page may send it on as a referrer.
-	hd.Set("Referrer-Policy", "no-referrer")
+	// The session token is in the path: no page may send it to another
+	// site as a referrer. (Not no-referrer: with it, a browser sends
+	// "Origin: null" on the forms' POSTs, which checkChange refuses.)
+	hd.Set("Referrer-Policy", "same-origin")
 	if !strings.HasPrefix(r.URL.Path, "/portal/assets/") {
 		hd.Set("Cache-Control", "no-store")
 	}

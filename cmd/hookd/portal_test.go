@@ -142,7 +142,7 @@ func TestPortalTwoTenants(t *testing.T) {
 	id := str(wh["id"])
 	a.must(202, "POST", "/v1/events", map[string]any{"type": "A.b", "data": map[string]any{"secret": "alpha-only"}})
 	dlv := str(a.must(200, "GET", "/v1/deliveries", nil).list(t)[0].(map[string]any)["id"])
-	secret := str(a.must(200, "GET", "/v1/webhooks/{id}/secret", nil, id).data(t)["key"])
+	secret := str(a.must(200, "GET", "/v1/webhooks/{id}/secret", nil, id).data(t)["secret"])
 
 	b := in.enterPortal(t, "beta", "live", false)
 	tok := csrf(t, b)
@@ -172,7 +172,7 @@ func TestPortalTwoTenants(t *testing.T) {
 	if got["url"] != "https://alpha.example/hook" || got["enabled"] != true {
 		t.Errorf("alpha's webhook changed: %v", got)
 	}
-	if s := str(a.must(200, "GET", "/v1/webhooks/{id}/secret", nil, id).data(t)["key"]); s != secret {
+	if s := str(a.must(200, "GET", "/v1/webhooks/{id}/secret", nil, id).data(t)["secret"]); s != secret {
 		t.Error("alpha's secret changed")
 	}
 	if n := len(a.must(200, "GET", "/v1/webhooks", nil).list(t)); n != 1 {
@@ -247,7 +247,7 @@ func TestPortalCSRFAndSessions(t *testing.T) {
 	if p.header.Get("Set-Cookie") != "" || p.header.Get("X-Frame-Options") != "" {
 		t.Errorf("the portal sets a cookie or X-Frame-Options: %v", p.header)
 	}
-	if p.header.Get("Referrer-Policy") != "no-referrer" {
+	if p.header.Get("Referrer-Policy") != "same-origin" {
 		t.Errorf("Referrer-Policy = %q", p.header.Get("Referrer-Policy"))
 	}
 	tok := csrf(t, base)
