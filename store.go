@@ -201,6 +201,7 @@ type Store interface {
 	Queue
 	SessionStore
 	StatsStore
+	WebhookPageStore
 }
 
 // Changes that every instance must hear of at once. A store that serves

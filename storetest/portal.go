@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"bytes"
+	"strings"
 	"time"
 
 	"github.com/hookd/hookd"
@@ -17,6 +18,45 @@ var portalTests = []test{
 	{"Portal/Series", testDeliverySeries},
 	{"Portal/FailingWebhooks", testFailingWebhooks},
 	{"Portal/DeliveriesByEventType", testDeliveriesByEventType},
+	{"Portal/WebhookPage", testWebhookPage},
+}
+
+// testWebhookPage: the store pages a scope's webhooks by id, with the
+// scope's total, and sees no other scope's.
+func testWebhookPage(e *env) {
+	t := e.t
+	a, b := e.scope("acme"), e.scope("globex")
+	var ids []string
+	for range 5 {
+		ids = append(ids, e.webhook(a, nil).ID)
+		e.webhook(b, nil)
+	}
+	for _, c := range []struct {
+		p    hookd.Page
+		want []string
+	}{
+		{hookd.Page{Limit: 2}, ids[:2]},
+		{hookd.Page{Limit: 2, Cursor: ids[1]}, ids[2:4]},
+		{hookd.Page{Limit: 10, Offset: 3}, ids[3:]},
+		{hookd.Page{Limit: 10, Cursor: ids[4]}, nil},
+	} {
+		got, total, err := e.store.FindWebhookPage(e.ctx, a, c.p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var gotIDs []string
+		for _, w := range got {
+			gotIDs = append(gotIDs, w.ID)
+		}
+		if total != 5 || strings.Join(gotIDs, ",") != strings.Join(c.want, ",") {
+			t.Errorf("%+v: %v of %d, want %v of 5", c.p, gotIDs, total, c.want)
+		}
+	}
+	// Through the service: the same page as the filtered path gives.
+	page, total, err := e.svc.Webhooks.FindWebhooks(e.ctx, a, hookd.WebhookFilter{Page: hookd.Page{Limit: 3, Cursor: ids[0]}})
+	if err != nil || total != 5 || len(page) != 3 || page[0].ID != ids[1] || page[0].Status != hookd.StatusActive {
+		t.Errorf("FindWebhooks = %d of %d, %v", len(page), total, err)
+	}
 }
 
 func testDeliveriesByEventType(e *env) {
