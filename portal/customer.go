@@ -342,13 +342,11 @@ func (f *endpointForm) update() (hookd.WebhookUpdate, error) {
 	return u, nil
 }
 
-// splitList splits a comma- or space-separated list.
+// splitList splits a comma- or space-separated list; never nil.
 func splitList(s string) []string {
-	out := []string{}
-	for _, p := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\r' || r == '\t' }) {
-		out = append(out, p)
-	}
-	return out
+	return append([]string{}, strings.FieldsFunc(s, func(r rune) bool {
+		return r == ',' || r == ' ' || r == '\n' || r == '\r' || r == '\t'
+	})...)
 }
 
 func (h *Handler) showForm(w http.ResponseWriter, r *http.Request, s *session, f *endpointForm, status int) error {
