@@ -31,8 +31,8 @@ const pageLimit = 50
 func (h *Handler) routeCustomer() {
 	h.mux.HandleFunc("GET /portal/enter", h.enter)
 	h.mux.HandleFunc("GET /portal/{$}", h.home)
-	get := func(p string, fn handler) { h.mux.Handle("GET /portal/s/{sid}"+p, h.portal(false, fn)) }
-	post := func(p string, fn handler) { h.mux.Handle("POST /portal/s/{sid}"+p, h.portal(true, fn)) }
+	get := func(p string, fn handler) { h.mux.Handle("GET /portal/s/{sid}"+p, h.page(false, read, fn)) }
+	post := func(p string, fn handler) { h.mux.Handle("POST /portal/s/{sid}"+p, h.page(false, change, fn)) }
 	get("/{$}", func(w http.ResponseWriter, r *http.Request, s *session) error {
 		http.Redirect(w, r, s.v.Base+"/endpoints", http.StatusFound)
 		return nil
@@ -56,8 +56,8 @@ func (h *Handler) routeCustomer() {
 	get("/deliveries/{id}", h.delivery)
 	post("/deliveries/{id}/retry", h.retryDelivery)
 	// check-filter only reads: a read-only session may use it too.
-	h.mux.Handle("POST /portal/s/{sid}/check-filter", h.portalCheck(h.checkFilter))
-	h.mux.Handle("POST /portal/s/{sid}/logout", h.portalCheck(func(w http.ResponseWriter, r *http.Request, s *session) error {
+	h.mux.Handle("POST /portal/s/{sid}/check-filter", h.page(false, check, h.checkFilter))
+	h.mux.Handle("POST /portal/s/{sid}/logout", h.page(false, check, func(w http.ResponseWriter, r *http.Request, s *session) error {
 		if err := h.svc.Sessions.End(r.Context(), s.token); err != nil {
 			return err
 		}
@@ -109,50 +109,39 @@ func (h *Handler) resume(r *http.Request, operator bool) (*session, error) {
 	return &session{Session: sess, token: tok, v: v}, nil
 }
 
-// portal wraps a page of the customer portal. A change refuses read-only
-// sessions and checks the CSRF token.
-func (h *Handler) portal(change bool, fn handler) http.Handler {
+// what a page of a session may do.
+type access int
+
+const (
+	read   access = iota // a GET
+	check                // a POST that changes nothing: the CSRF token, read-only allowed
+	change               // a POST that changes: the CSRF token, not read-only
+)
+
+// errReadOnly refuses a change in a read-only session.
+var errReadOnly = hookd.Errorf(hookd.EFORBIDDEN, "this portal link is read-only: it shows everything and changes nothing")
+
+// page wraps a page of a session: of the dashboard if operator, else of
+// the portal.
+func (h *Handler) page(operator bool, a access, fn handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s, err := h.resume(r, false)
+		s, err := h.resume(r, operator)
 		if err != nil {
 			h.fail(w, r, nil, err)
 			return
 		}
-		if change {
-			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
-			if err := checkChange(r, s.token); err != nil {
-				h.fail(w, r, s.v, err)
-				return
-			}
-			if s.ReadOnly {
-				h.fail(w, r, s.v, hookd.Errorf(hookd.EFORBIDDEN, "this portal link is read-only: it shows everything and changes nothing"))
-				return
-			}
-		}
-		if err := fn(w, r, s); err != nil {
-			h.fail(w, r, s.v, err)
-		}
-	})
-}
-
-// portalCheck is portal for a POST that changes nothing: the CSRF token is
-// checked, a read-only session may send it.
-func (h *Handler) portalCheck(fn handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s, err := h.resume(r, false)
-		if err == nil {
+		if a != read {
 			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 			err = checkChange(r, s.token)
+		}
+		if err == nil && a == change && s.ReadOnly {
+			err = errReadOnly
 		}
 		if err == nil {
 			err = fn(w, r, s)
 		}
 		if err != nil {
-			var v *view
-			if s != nil {
-				v = s.v
-			}
-			h.fail(w, r, v, err)
+			h.fail(w, r, s.v, err)
 		}
 	})
 }
@@ -366,7 +355,7 @@ func (h *Handler) showForm(w http.ResponseWriter, r *http.Request, s *session, f
 
 func (h *Handler) newEndpoint(w http.ResponseWriter, r *http.Request, s *session) error {
 	if s.ReadOnly {
-		return hookd.Errorf(hookd.EFORBIDDEN, "this portal link is read-only: it shows everything and changes nothing")
+		return errReadOnly
 	}
 	return h.showForm(w, r, s, &endpointForm{EventTypes: map[string]bool{}}, http.StatusOK)
 }
@@ -398,7 +387,7 @@ func (h *Handler) createEndpoint(w http.ResponseWriter, r *http.Request, s *sess
 
 func (h *Handler) editEndpoint(w http.ResponseWriter, r *http.Request, s *session) error {
 	if s.ReadOnly {
-		return hookd.Errorf(hookd.EFORBIDDEN, "this portal link is read-only: it shows everything and changes nothing")
+		return errReadOnly
 	}
 	wh, err := h.svc.Webhooks.FindWebhookByID(r.Context(), s.Scope(), r.PathValue("id"))
 	if err != nil {

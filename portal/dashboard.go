@@ -10,8 +10,8 @@ import (
 func (h *Handler) routeDashboard() {
 	h.mux.HandleFunc("GET /dashboard/{$}", h.signInPage)
 	h.mux.HandleFunc("POST /dashboard/sign-in", h.signIn)
-	get := func(p string, fn handler) { h.mux.Handle("GET /dashboard/s/{sid}"+p, h.dashboard(false, fn)) }
-	post := func(p string, fn handler) { h.mux.Handle("POST /dashboard/s/{sid}"+p, h.dashboard(true, fn)) }
+	get := func(p string, fn handler) { h.mux.Handle("GET /dashboard/s/{sid}"+p, h.page(true, read, fn)) }
+	post := func(p string, fn handler) { h.mux.Handle("POST /dashboard/s/{sid}"+p, h.page(true, change, fn)) }
 	get("/{$}", h.overview)
 	get("/tenants", h.tenants)
 	post("/tenants", h.createTenant)
@@ -25,28 +25,6 @@ func (h *Handler) routeDashboard() {
 		}
 		seeOther(w, r, "/dashboard/")
 		return nil
-	})
-}
-
-// dashboard wraps a page of the operator's dashboard; a change checks the
-// CSRF token.
-func (h *Handler) dashboard(change bool, fn handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s, err := h.resume(r, true)
-		if err != nil {
-			h.fail(w, r, nil, err)
-			return
-		}
-		if change {
-			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
-			if err := checkChange(r, s.token); err != nil {
-				h.fail(w, r, s.v, err)
-				return
-			}
-		}
-		if err := fn(w, r, s); err != nil {
-			h.fail(w, r, s.v, err)
-		}
 	})
 }
 
