@@ -69,6 +69,7 @@ type DeliveryFilter struct {
 	WebhookID string
 	EventID   string
 	Status    DeliveryStatus
+	EventType string // exact
 	Since     *time.Time
 	Until     *time.Time
 	Page

@@ -15,6 +15,9 @@ type Services struct {
 	Events     EventService
 	Deliveries DeliveryService
 	Publisher  Publisher
+	// Sessions and Stats serve the portal and the dashboard.
+	Sessions SessionService
+	Stats    StatsService
 
 	forget func(change string)
 }
@@ -74,6 +77,8 @@ func NewServices(st Store, o ServiceOptions) Services {
 		Events:     &events{st: st},
 		Deliveries: &deliveries{st: st, now: o.Now},
 		Publisher:  publisher,
+		Sessions:   &sessions{st: st, tenants: ten, now: o.Now},
+		Stats:      &stats{st: st, now: o.Now},
 		forget: func(change string) {
 			if change == ChangeKeys || change == "" {
 				ten.cache.forget()

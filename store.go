@@ -217,6 +217,9 @@ type Store interface {
 	EventStore
 	DeliveryStore
 	Queue
+	SessionStore
+	StatsStore
+	WebhookPageStore
 }
 
 // StopChanges are the changes that tell every instance to start no new

@@ -11,6 +11,7 @@ import (
 type webhooks struct {
 	st interface {
 		WebhookStore
+		WebhookPageStore
 		EventTypeStore
 		TenantStore
 	}
@@ -74,6 +75,17 @@ func (h *webhooks) read(w *Webhook, err error) (*Webhook, error) {
 func (h *webhooks) FindWebhooks(ctx context.Context, s Scope, f WebhookFilter) ([]*Webhook, int, error) {
 	if err := f.Page.Normalize(); err != nil {
 		return nil, 0, err
+	}
+	if f.selectsAll() {
+		page, total, err := h.st.FindWebhookPage(ctx, s, f.Page)
+		if err != nil {
+			return nil, 0, err
+		}
+		now := h.now()
+		for _, w := range page {
+			w.Status = w.StatusAt(now)
+		}
+		return page, total, nil
 	}
 	all, err := h.st.ListWebhooks(ctx, s, WebhookQuery{URL: f.URL, Enabled: f.Enabled, Name: f.Name})
 	if err != nil {

@@ -42,9 +42,9 @@ func (db *DB) FindDeliveries(ctx context.Context, s hookd.Scope, f hookd.Deliver
 		WHERE tenant_id = $1 AND mode = $2 AND ($3 = '' OR webhook_id = $3) AND ($4 = '' OR event_id = $4)
 		AND ($5 = '' OR status = $5)
 		AND ($6::timestamptz IS NULL OR created_at >= $6) AND ($7::timestamptz IS NULL OR created_at < $7)
-		AND ($8 = '' OR id < $8) ORDER BY id DESC LIMIT $9 OFFSET $10`,
+		AND ($8 = '' OR id < $8) AND ($11 = '' OR event_type = $11) ORDER BY id DESC LIMIT $9 OFFSET $10`,
 		s.TenantID, string(s.Mode), f.WebhookID, f.EventID, string(f.Status), pgTimePtr(f.Since), pgTimePtr(f.Until),
-		f.Cursor, f.Limit, offsetUnlessCursor(f.Page))
+		f.Cursor, f.Limit, offsetUnlessCursor(f.Page), f.EventType)
 	out, err := collect(rows, scanDeliveryOnly)
 	if err != nil {
 		return nil, fmt.Errorf("find deliveries: %w", err)

@@ -101,6 +101,10 @@ func deliveriesQuery(s hookd.Scope, f hookd.DeliveryFilter, event *[2]int64) (st
 		q += ` AND status = ?`
 		args = append(args, string(f.Status))
 	}
+	if f.EventType != "" {
+		q += ` AND event_type = ?`
+		args = append(args, f.EventType)
+	}
 	if f.Since != nil {
 		// A delivery's rowid is at least the first of its creation time.
 		q += ` AND id >= ?`

@@ -87,6 +87,7 @@ func Run(t *testing.T, open OpenFunc) {
 	all = append(all, tenancyTests...)
 	all = append(all, opEventTests...)
 	all = append(all, ruleTests...)
+	all = append(all, portalTests...)
 	for _, tc := range all {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

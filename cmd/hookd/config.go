@@ -42,6 +42,10 @@ type config struct {
 	SQLiteSynchronous  string
 	GCPercent          int
 	MemoryLimit        int64
+
+	// The customer portal and the operator dashboard (portal.go).
+	PortalFrameAncestors []string
+	PortalSessionTTL     time.Duration
 }
 
 func defaultConfig() config {
@@ -69,6 +73,7 @@ func storeFlags(fs *flag.FlagSet, c *config) {
 
 func serveFlags(fs *flag.FlagSet, c *config) {
 	storeFlags(fs, c)
+	portalFlags(fs, c)
 	fs.StringVar(&c.Addr, "addr", c.Addr, "address to listen on")
 	fs.BoolVar(&c.AllowPrivateNetworks, "allow-private-networks", c.AllowPrivateNetworks, "allow deliveries to loopback, private and reserved addresses (local development only)")
 	fs.Func("allow-cidr", "comma-separated CIDR ranges deliveries may reach although private (repeatable)", func(s string) error {

@@ -24,6 +24,7 @@ import (
 	"github.com/hookd/hookd/compat/salesfinity"
 	"github.com/hookd/hookd/delivery"
 	"github.com/hookd/hookd/httpapi"
+	"github.com/hookd/hookd/portal"
 	"github.com/hookd/hookd/webhook"
 )
 
@@ -100,9 +101,18 @@ func runServe(ctx context.Context, args, env []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
+	screens, err := portal.New(portal.Config{
+		Services: svc, Logger: log, FrameAncestors: c.PortalFrameAncestors,
+		SessionTTL: c.PortalSessionTTL, SecretGrace: c.SecretGrace,
+	})
+	if err != nil {
+		return usageErr("%v", err)
+	}
 	copts := compat.Options{Logger: log, MaxBodyBytes: c.MaxBodyBytes}
 	mux := http.NewServeMux()
 	mux.Handle("/", api)
+	mux.Handle("/portal/", screens)
+	mux.Handle("/dashboard/", screens)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.Handle("/compat/callfire/v2/", http.StripPrefix("/compat/callfire/v2", callfire.New(svc, copts)))
 	mux.Handle("/compat/salesfinity/v1/", http.StripPrefix("/compat/salesfinity/v1", salesfinity.New(svc, copts)))

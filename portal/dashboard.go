@@ -1,0 +1,197 @@
+package portal
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/hookd/hookd"
+)
+
+func (h *Handler) routeDashboard() {
+	h.mux.HandleFunc("GET /dashboard/{$}", h.signInPage)
+	h.mux.HandleFunc("POST /dashboard/sign-in", h.signIn)
+	get := func(p string, fn handler) { h.mux.Handle("GET /dashboard/s/{sid}"+p, h.page(true, read, fn)) }
+	post := func(p string, fn handler) { h.mux.Handle("POST /dashboard/s/{sid}"+p, h.page(true, change, fn)) }
+	get("/{$}", h.overview)
+	get("/tenants", h.tenants)
+	post("/tenants", h.createTenant)
+	get("/tenants/{id}", h.tenant)
+	post("/tenants/{id}/keys", h.createKey)
+	post("/tenants/{id}/keys/{key}/revoke", h.revokeKey)
+	post("/tenants/{id}/portal", h.openPortal)
+	post("/logout", func(w http.ResponseWriter, r *http.Request, s *session) error {
+		if err := h.svc.Sessions.End(r.Context(), s.token); err != nil {
+			return err
+		}
+		seeOther(w, r, "/dashboard/")
+		return nil
+	})
+}
+
+func (h *Handler) signInPage(w http.ResponseWriter, _ *http.Request) {
+	h.render(w, http.StatusOK, "signin", &view{Title: "Operator dashboard"})
+}
+
+// signIn takes the operator key from a form field (never from the URL) and
+// starts a session.
+func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	if o := r.Header.Get("Origin"); o != "" && !sameHost(o, r.Host) {
+		h.fail(w, r, nil, hookd.Errorf(hookd.EFORBIDDEN, "this form was sent from another site"))
+		return
+	}
+	_, tok, err := h.svc.Sessions.SignIn(r.Context(), strings.TrimSpace(r.PostFormValue("key")), h.cfg.SessionTTL)
+	if err != nil {
+		if st := hookd.HTTPStatus(hookd.ErrorCode(err)); st == http.StatusUnauthorized || st == http.StatusForbidden {
+			h.render(w, st, "signin", &view{Title: "Operator dashboard", Data: hookd.ErrorMessage(err)})
+			return
+		}
+		h.fail(w, r, nil, err)
+		return
+	}
+	seeOther(w, r, "/dashboard/s/"+tok+"/")
+}
+
+// overviewPage is the dashboard's first page.
+type overviewPage struct {
+	Queue   hookd.QueueStats
+	Failing []*hookd.Webhook
+}
+
+func (h *Handler) overview(w http.ResponseWriter, r *http.Request, s *session) error {
+	ctx := r.Context()
+	q, err := h.svc.Stats.Queue(ctx)
+	if err != nil {
+		return err
+	}
+	failing, err := h.svc.Stats.FailingWebhooks(ctx, 20)
+	if err != nil {
+		return err
+	}
+	s.v.Title, s.v.Nav = "Overview", "home"
+	s.v.Data = overviewPage{Queue: q, Failing: failing}
+	h.render(w, http.StatusOK, "dash_overview", s.v)
+	return nil
+}
+
+// tenantsPage lists tenants with the search as typed.
+type tenantsPage struct {
+	Search string
+	Rows   []*hookd.Tenant
+	Total  int
+	Next   string
+	Error  string
+}
+
+func (h *Handler) tenants(w http.ResponseWriter, r *http.Request, s *session) error {
+	return h.showTenants(w, r, s, "", http.StatusOK)
+}
+
+func (h *Handler) showTenants(w http.ResponseWriter, r *http.Request, s *session, formErr string, status int) error {
+	q := r.URL.Query()
+	p := tenantsPage{Search: q.Get("search"), Error: formErr}
+	var err error
+	p.Rows, p.Total, err = h.svc.Tenants.FindTenants(r.Context(), hookd.TenantFilter{Search: p.Search, Page: hookd.Page{Limit: pageLimit, Cursor: q.Get("cursor")}})
+	if err != nil {
+		return err
+	}
+	if len(p.Rows) == pageLimit {
+		q.Set("cursor", p.Rows[len(p.Rows)-1].ID)
+		p.Next = q.Encode()
+	}
+	s.v.Title, s.v.Nav, s.v.Data = "Tenants", "tenants", p
+	h.render(w, status, "dash_tenants", s.v)
+	return nil
+}
+
+func (h *Handler) createTenant(w http.ResponseWriter, r *http.Request, s *session) error {
+	t, _, err := h.svc.Tenants.PutTenant(r.Context(), &hookd.Tenant{UID: strings.TrimSpace(r.PostFormValue("uid")), Name: strings.TrimSpace(r.PostFormValue("name"))})
+	if err != nil {
+		if st := hookd.HTTPStatus(hookd.ErrorCode(err)); st < 500 {
+			return h.showTenants(w, r, s, hookd.ErrorMessage(err), st)
+		}
+		return err
+	}
+	seeOther(w, r, s.v.Base+"/tenants/"+t.ID)
+	return nil
+}
+
+// tenantPage is one tenant with its keys; NewKey is shown once.
+type tenantPage struct {
+	*hookd.Tenant
+	Keys   []*hookd.APIKey
+	NewKey string
+}
+
+func (h *Handler) tenantData(r *http.Request) (*tenantPage, error) {
+	t, err := h.svc.Tenants.FindTenant(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return nil, err
+	}
+	keys, err := h.svc.Tenants.ListAPIKeys(r.Context(), t.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &tenantPage{Tenant: t, Keys: keys}, nil
+}
+
+func (h *Handler) tenant(w http.ResponseWriter, r *http.Request, s *session) error {
+	p, err := h.tenantData(r)
+	if err != nil {
+		return err
+	}
+	s.v.Title, s.v.Nav, s.v.Data = "Tenant", "tenants", p
+	s.v.Flash = r.URL.Query().Get("flash")
+	h.render(w, http.StatusOK, "dash_tenant", s.v)
+	return nil
+}
+
+// createKey makes a tenant key and shows it on the answer to the POST,
+// once: it is never in a URL.
+func (h *Handler) createKey(w http.ResponseWriter, r *http.Request, s *session) error {
+	p, err := h.tenantData(r)
+	if err != nil {
+		return err
+	}
+	m, err := hookd.ParseMode(r.PostFormValue("mode"))
+	if err != nil {
+		return err
+	}
+	_, plain, err := h.svc.Tenants.CreateAPIKey(r.Context(), p.ID, m)
+	if err != nil {
+		return err
+	}
+	if p.Keys, err = h.svc.Tenants.ListAPIKeys(r.Context(), p.ID); err != nil {
+		return err
+	}
+	p.NewKey = plain
+	s.v.Title, s.v.Nav, s.v.Data = "Tenant", "tenants", p
+	h.render(w, http.StatusOK, "dash_tenant", s.v)
+	return nil
+}
+
+func (h *Handler) revokeKey(w http.ResponseWriter, r *http.Request, s *session) error {
+	t, err := h.svc.Tenants.FindTenant(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if err := h.svc.Tenants.RevokeTenantAPIKey(r.Context(), t.ID, r.PathValue("key")); err != nil {
+		return err
+	}
+	seeOther(w, r, s.v.Base+"/tenants/"+t.ID+"?flash=Key+revoked.")
+	return nil
+}
+
+// openPortal makes a portal link for the tenant and follows it.
+func (h *Handler) openPortal(w http.ResponseWriter, r *http.Request, s *session) error {
+	m, err := hookd.ParseMode(r.PostFormValue("mode"))
+	if err != nil {
+		return err
+	}
+	_, tok, err := h.svc.Tenants.CreatePortalLink(r.Context(), r.PathValue("id"), hookd.PortalLinkRequest{Mode: m, ReadOnly: r.PostFormValue("read_only") == "on"})
+	if err != nil {
+		return err
+	}
+	seeOther(w, r, "/portal/enter?token="+tok)
+	return nil
+}
