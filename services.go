@@ -15,6 +15,8 @@ type Services struct {
 	Events     EventService
 	Deliveries DeliveryService
 	Publisher  Publisher
+	// OperatorCatalog is the operator's own catalog of event types.
+	OperatorCatalog OperatorCatalogService
 
 	forget func(change string)
 }
@@ -73,6 +75,8 @@ func NewServices(st Store, o ServiceOptions) Services {
 		Events:     &events{st: st},
 		Deliveries: &deliveries{st: st, now: o.Now},
 		Publisher:  publisher,
+
+		OperatorCatalog: &operatorCatalog{st: st, now: o.Now},
 		forget: func(change string) {
 			if change == ChangeKeys || change == "" {
 				ten.cache.forget()

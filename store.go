@@ -199,6 +199,7 @@ type Store interface {
 	EventStore
 	DeliveryStore
 	Queue
+	OperatorCatalogStore
 }
 
 // Changes that every instance must hear of at once. A store that serves

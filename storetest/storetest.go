@@ -86,6 +86,7 @@ func Run(t *testing.T, open OpenFunc) {
 	all = append(all, primitiveTests...)
 	all = append(all, tenancyTests...)
 	all = append(all, ruleTests...)
+	all = append(all, operatorCatalogTests...)
 	for _, tc := range all {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
