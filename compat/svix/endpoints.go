@@ -66,7 +66,7 @@ type endpointIn struct {
 // Svix's limits on channels.
 const maxChannels = 10
 
-var channelRE = regexp.MustCompile(`^[a-zA-Z0-9\-_.:]{1,128}$`)
+var channelRE = regexp.MustCompile(`^[a-zA-Z0-9\-_.:+]{1,128}$`)
 
 // update turns in into a hookd update; put makes absent optional fields
 // their defaults (PUT replaces the endpoint, its uid, secret and headers
@@ -143,7 +143,7 @@ func (in *endpointIn) update(cur map[string]string, put bool) (hookd.WebhookUpda
 			}
 			for i, c := range ch {
 				if !channelRE.MatchString(c) {
-					return u, hookd.Errorf(hookd.EINVALID, "channels[%d]: %q must be 1 to 128 characters of a-z, A-Z, 0-9, '-', '_', '.' or ':'", i, c)
+					return u, hookd.Errorf(hookd.EINVALID, "channels[%d]: %q must be 1 to 128 characters of a-z, A-Z, 0-9, '-', '_', '.', ':' or '+'", i, c)
 				}
 			}
 			meta[MetaChannels] = strings.Join(ch, ",")

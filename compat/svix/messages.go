@@ -105,6 +105,11 @@ func (a *api) publish(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// Svix answers 409 for an eventId used before, unless the request is a
+	// replay of the same idempotency-key.
+	if res.Replayed && in.EventID != nil && (e.IdempotencyKey == "" || res.Event.IdempotencyKey != e.IdempotencyKey) {
+		return hookd.Errorf(hookd.ECONFLICT, "a message with eventId %q already exists", *in.EventID)
+	}
 	out := toMessage(res.Event, r.URL.Query().Get("with_content") != "false")
 	out.Channels, out.Tags = in.Channels, in.Tags
 	compat.WriteJSON(w, http.StatusAccepted, out)

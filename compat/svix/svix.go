@@ -265,6 +265,11 @@ type listJSON[T any] struct {
 // page reads limit and iterator; the iterator is returned as given.
 func page(r *http.Request) (limit int, iterator string, err error) {
 	q := r.URL.Query()
+	if o := q.Get("order"); o != "" && o != "ascending" {
+		// hookd's lists by id go one way; answering another order than
+		// asked would page wrongly.
+		return 0, "", hookd.Errorf(hookd.EINVALID, "order: hookd lists only in ascending order, got %q", o)
+	}
 	limit, err = compat.IntParam(q.Get("limit"), "limit", defaultLimit, 1, maxLimit)
 	return limit, q.Get("iterator"), err
 }
