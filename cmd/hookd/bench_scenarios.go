@@ -58,9 +58,18 @@ func (b *bencher) dataDir() string {
 // newTarget starts a fresh in-process hookd, or connects to --target.
 func (b *bencher) newTarget(ctx context.Context) (*target, error) {
 	if b.cfg.Target != "" {
-		return &target{base: strings.TrimRight(b.cfg.Target, "/"), key: b.cfg.Key, hc: newBenchClient(512)}, nil
+		t := &target{base: strings.TrimRight(b.cfg.Target, "/"), key: b.cfg.Key, hc: newBenchClient(512)}
+		return t, b.chooseAPI(ctx, t, "")
 	}
-	return startInProcess(ctx, b.dataDir(), b.cfg.DatabaseURL, "", b.serveFlags())
+	dir := b.dataDir()
+	t, err := startInProcess(ctx, dir, b.cfg.DatabaseURL, "", b.serveFlags())
+	if err != nil {
+		return nil, err
+	}
+	if err := b.chooseAPI(ctx, t, dir); err != nil {
+		return nil, errors.Join(err, t.stop())
+	}
+	return t, nil
 }
 
 // rig starts n receivers (hung ones never answer) and a hookd with one

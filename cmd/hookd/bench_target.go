@@ -23,6 +23,9 @@ type target struct {
 	hc   *http.Client
 	// stop ends an in-process hookd and waits for it; nil for --target.
 	stop func() error
+	// api is "svix" when publishing and webhooks go through Svix's API,
+	// in the application app (bench_svix.go).
+	api, app string
 }
 
 // lineWatch is the stderr/stdout of an in-process hookd: it keeps what the
@@ -205,6 +208,9 @@ func (t *target) call(ctx context.Context, method, path string, body []byte, wan
 // createWebhooks makes one webhook per URL, subscribed to every event type,
 // with a few requests at a time, and returns their ids.
 func (t *target) createWebhooks(ctx context.Context, urls []string) ([]string, error) {
+	if t.api == "svix" {
+		return t.svixCreateWebhooks(ctx, urls)
+	}
 	ids := make([]string, len(urls))
 	errs := make([]error, len(urls))
 	var wg sync.WaitGroup
@@ -230,6 +236,10 @@ func (t *target) createWebhooks(ctx context.Context, urls []string) ([]string, e
 
 // deleteWebhooks removes what a scenario made on a --target hookd.
 func (t *target) deleteWebhooks(ctx context.Context, ids []string) {
+	if t.api == "svix" {
+		t.svixDeleteWebhooks(ctx)
+		return
+	}
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 16)
 	for _, id := range ids {
@@ -268,6 +278,9 @@ func (e eventBody) append(dst []byte, seq int64, sent time.Time) []byte {
 
 // publish sends one event and reports whether it was accepted (202).
 func (t *target) publish(ctx context.Context, buf *[]byte, body eventBody, seq int64) error {
+	if t.api == "svix" {
+		return t.svixPublish(ctx, buf, body, seq)
+	}
 	*buf = body.append((*buf)[:0], seq, time.Now())
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.base+"/v1/events", bytes.NewReader(*buf))
 	if err != nil {
