@@ -39,6 +39,9 @@ func toMessage(e *hookd.Event, withContent bool) messageJSON {
 	return out
 }
 
+// maxIdempotencyKey bounds the idempotency-key header, as /v1 does.
+const maxIdempotencyKey = 256
+
 // messageIn is Svix's MessageIn.
 type messageIn struct {
 	EventType   string          `json:"eventType"`
@@ -89,6 +92,9 @@ func (a *api) publish(w http.ResponseWriter, r *http.Request) error {
 	}
 	if len(in.Payload) > hookd.MaxEventBytes {
 		return hookd.Errorf(hookd.ETOOLARGE, "payload must be at most %d bytes", hookd.MaxEventBytes)
+	}
+	if k := r.Header.Get("Idempotency-Key"); len(k) > maxIdempotencyKey {
+		return hookd.Errorf(hookd.EINVALID, "idempotency-key must be at most %d characters", maxIdempotencyKey)
 	}
 	e := &hookd.Event{Type: in.EventType, Data: in.Payload, CreatedAt: a.opts.Now().UTC().Truncate(time.Millisecond),
 		IdempotencyKey: r.Header.Get("Idempotency-Key")}

@@ -81,10 +81,10 @@ func New(svc hookd.Services, opts Options) http.Handler {
 	}
 	a := &api{svc: svc, opts: opts}
 	a.http = compat.API{
-		Logger:       opts.Logger,
-		Authenticate: func(*http.Request) (hookd.Scope, error) { return hookd.Scope{}, nil }, // per route, below
-		Status:       status,
-		Render:       renderError,
+		// Authentication is per route (operator, inApp); Error renders.
+		Logger: opts.Logger,
+		Status: status,
+		Render: renderError,
 	}
 	mux := http.NewServeMux()
 	op := a.operator
