@@ -4,13 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"regexp"
-	"strconv"
-	"sync"
 	"time"
 )
 
@@ -32,86 +28,12 @@ func (t *target) useSvix(ctx context.Context, opKey string) error {
 	t.api, t.key = "svix", opKey
 	t.app = fmt.Sprintf("bench-%d", time.Now().UnixNano())
 	body, _ := json.Marshal(map[string]string{"name": t.app, "uid": t.app})
-	return t.svixCall(ctx, http.MethodPost, "/api/v1/app?get_if_exists=true", body, http.StatusCreated, nil)
-}
-
-// svixCall sends a request to Svix's API and decodes the answer into out.
-func (t *target) svixCall(ctx context.Context, method, path string, body []byte, want int, out any) error {
-	req, err := http.NewRequestWithContext(ctx, method, t.base+path, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+t.key)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := t.hc.Do(req)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
-	}
-	if resp.StatusCode != want {
-		return fmt.Errorf("%s %s: status %d: %s", method, path, resp.StatusCode, b)
-	}
-	if out != nil {
-		return json.Unmarshal(b, out)
-	}
-	return nil
-}
-
-// svixCreateWebhooks is createWebhooks through Svix's API: one endpoint per URL.
-func (t *target) svixCreateWebhooks(ctx context.Context, urls []string) ([]string, error) {
-	ids := make([]string, len(urls))
-	errs := make([]error, len(urls))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 16)
-	for i, u := range urls {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			body, _ := json.Marshal(map[string]any{"url": u, "description": "bench " + strconv.Itoa(i)})
-			var ep struct{ ID string }
-			errs[i] = t.svixCall(ctx, http.MethodPost, "/api/v1/app/"+t.app+"/endpoint", body, http.StatusCreated, &ep)
-			ids[i] = ep.ID
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return nil, fmt.Errorf("create endpoints: %w", err)
-	}
-	return ids, nil
+	return t.call(ctx, http.MethodPost, "/api/v1/app?get_if_exists=true", body, http.StatusCreated, nil)
 }
 
 // svixDeleteWebhooks removes the application, with its endpoints and messages.
 func (t *target) svixDeleteWebhooks(ctx context.Context) {
-	_ = t.svixCall(ctx, http.MethodDelete, "/api/v1/app/"+t.app, nil, http.StatusNoContent, nil)
-}
-
-// svixPublish is publish through Svix's API: the event's data is the
-// message's payload, which the receivers get as the body.
-func (t *target) svixPublish(ctx context.Context, buf *[]byte, body eventBody, seq int64) error {
-	*buf = body.appendSvix((*buf)[:0], seq, time.Now())
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.base+"/api/v1/app/"+t.app+"/msg", bytes.NewReader(*buf))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+t.key)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := t.hc.Do(req)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusAccepted {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
-		resp.Body.Close()
-		return fmt.Errorf("publish: status %d: %s", resp.StatusCode, b)
-	}
-	drain(resp.Body)
-	return nil
+	_ = t.call(ctx, http.MethodDelete, "/api/v1/app/"+t.app, nil, http.StatusNoContent, nil)
 }
 
 // appendSvix is append as Svix's MessageIn: the same data as the payload.

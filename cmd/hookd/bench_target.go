@@ -197,8 +197,11 @@ func (t *target) call(ctx context.Context, method, path string, body []byte, wan
 		return fmt.Errorf("%s %s: status %d: %s", method, path, resp.StatusCode, b)
 	}
 	if out != nil {
-		env := struct{ Data any }{Data: out}
-		if err := json.Unmarshal(b, &env); err != nil {
+		env := any(&struct{ Data any }{Data: out})
+		if t.api == "svix" {
+			env = out // Svix's answers are the object itself
+		}
+		if err := json.Unmarshal(b, env); err != nil {
 			return fmt.Errorf("%s %s: %w", method, path, err)
 		}
 	}
@@ -208,8 +211,9 @@ func (t *target) call(ctx context.Context, method, path string, body []byte, wan
 // createWebhooks makes one webhook per URL, subscribed to every event type,
 // with a few requests at a time, and returns their ids.
 func (t *target) createWebhooks(ctx context.Context, urls []string) ([]string, error) {
+	path, nameField := "/v1/webhooks", "name"
 	if t.api == "svix" {
-		return t.svixCreateWebhooks(ctx, urls)
+		path, nameField = "/api/v1/app/"+t.app+"/endpoint", "description"
 	}
 	ids := make([]string, len(urls))
 	errs := make([]error, len(urls))
@@ -221,9 +225,9 @@ func (t *target) createWebhooks(ctx context.Context, urls []string) ([]string, e
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			body, _ := json.Marshal(map[string]any{"url": u, "name": "bench " + strconv.Itoa(i)})
+			body, _ := json.Marshal(map[string]any{"url": u, nameField: "bench " + strconv.Itoa(i)})
 			var w struct{ ID string }
-			errs[i] = t.call(ctx, http.MethodPost, "/v1/webhooks", body, http.StatusCreated, &w)
+			errs[i] = t.call(ctx, http.MethodPost, path, body, http.StatusCreated, &w)
 			ids[i] = w.ID
 		}()
 	}
@@ -278,11 +282,15 @@ func (e eventBody) append(dst []byte, seq int64, sent time.Time) []byte {
 
 // publish sends one event and reports whether it was accepted (202).
 func (t *target) publish(ctx context.Context, buf *[]byte, body eventBody, seq int64) error {
+	path := "/v1/events"
 	if t.api == "svix" {
-		return t.svixPublish(ctx, buf, body, seq)
+		// The same data as a Svix message's payload.
+		*buf = body.appendSvix((*buf)[:0], seq, time.Now())
+		path = "/api/v1/app/" + t.app + "/msg"
+	} else {
+		*buf = body.append((*buf)[:0], seq, time.Now())
 	}
-	*buf = body.append((*buf)[:0], seq, time.Now())
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.base+"/v1/events", bytes.NewReader(*buf))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.base+path, bytes.NewReader(*buf))
 	if err != nil {
 		return err
 	}

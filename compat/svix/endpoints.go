@@ -194,22 +194,10 @@ func (a *api) findEndpoint(ctx context.Context, s hookd.Scope, ref string) (*hoo
 
 // eachWebhook calls fn on every webhook of the scope, by id, until it returns false.
 func (a *api) eachWebhook(ctx context.Context, s hookd.Scope, fn func(*hookd.Webhook) bool) error {
-	cursor := ""
-	for {
+	return each(func(cursor string) ([]*hookd.Webhook, error) {
 		ws, _, err := a.svc.Webhooks.FindWebhooks(ctx, s, hookd.WebhookFilter{Page: hookd.Page{Limit: hookd.MaxPageLimit, Cursor: cursor}})
-		if err != nil {
-			return err
-		}
-		for _, w := range ws {
-			if !fn(w) {
-				return nil
-			}
-		}
-		if len(ws) < hookd.MaxPageLimit {
-			return nil
-		}
-		cursor = ws[len(ws)-1].ID
-	}
+		return ws, err
+	}, func(w *hookd.Webhook) string { return w.ID }, fn)
 }
 
 // checkTypes makes the named event types usable in the scope: each must be
@@ -555,20 +543,30 @@ func (a *api) endpointStats(w http.ResponseWriter, r *http.Request, s hookd.Scop
 
 // eachDelivery calls fn on the deliveries f selects, newest first, until it returns false.
 func (a *api) eachDelivery(ctx context.Context, s hookd.Scope, f hookd.DeliveryFilter, fn func(*hookd.Delivery) bool) error {
-	f.Page = hookd.Page{Limit: hookd.MaxPageLimit}
+	return each(func(cursor string) ([]*hookd.Delivery, error) {
+		f.Page = hookd.Page{Limit: hookd.MaxPageLimit, Cursor: cursor}
+		return a.svc.Deliveries.FindDeliveries(ctx, s, f)
+	}, func(d *hookd.Delivery) string { return d.ID }, fn)
+}
+
+// each calls fn on every row that pages of hookd.MaxPageLimit rows bring,
+// the cursor of each page being the id of the previous one's last row,
+// until fn returns false.
+func each[T any](page func(cursor string) ([]T, error), id func(T) string, fn func(T) bool) error {
+	cursor := ""
 	for {
-		ds, err := a.svc.Deliveries.FindDeliveries(ctx, s, f)
+		rows, err := page(cursor)
 		if err != nil {
 			return err
 		}
-		for _, d := range ds {
-			if !fn(d) {
+		for _, r := range rows {
+			if !fn(r) {
 				return nil
 			}
 		}
-		if len(ds) < hookd.MaxPageLimit {
+		if len(rows) < hookd.MaxPageLimit {
 			return nil
 		}
-		f.Cursor = ds[len(ds)-1].ID
+		cursor = id(rows[len(rows)-1])
 	}
 }

@@ -266,12 +266,17 @@ func attemptPage(w http.ResponseWriter, r *http.Request, all []attemptJSON) erro
 	return nil
 }
 
-func (a *api) attemptsByMessage(w http.ResponseWriter, r *http.Request, s hookd.Scope) error {
+// messageAttempts returns the attempts of the message of the path, newest first.
+func (a *api) messageAttempts(r *http.Request, s hookd.Scope) ([]attemptJSON, error) {
 	e, err := a.svc.Events.FindEventByID(r.Context(), s, r.PathValue("msg_id"))
 	if err != nil {
-		return err
+		return nil, err
 	}
-	all, err := a.attempts(r.Context(), s, hookd.DeliveryFilter{EventID: e.ID})
+	return a.attempts(r.Context(), s, hookd.DeliveryFilter{EventID: e.ID})
+}
+
+func (a *api) attemptsByMessage(w http.ResponseWriter, r *http.Request, s hookd.Scope) error {
+	all, err := a.messageAttempts(r, s)
 	if err != nil {
 		return err
 	}
@@ -291,11 +296,7 @@ func (a *api) attemptsByEndpoint(w http.ResponseWriter, r *http.Request, s hookd
 }
 
 func (a *api) getAttempt(w http.ResponseWriter, r *http.Request, s hookd.Scope) error {
-	e, err := a.svc.Events.FindEventByID(r.Context(), s, r.PathValue("msg_id"))
-	if err != nil {
-		return err
-	}
-	all, err := a.attempts(r.Context(), s, hookd.DeliveryFilter{EventID: e.ID})
+	all, err := a.messageAttempts(r, s)
 	if err != nil {
 		return err
 	}
