@@ -231,6 +231,14 @@ func testSvixFlow(t *testing.T, in *instance) {
 	if l, err := sdk.MessageAttempt.ListByEndpoint(ctx, "acme", ep.Id, nil); err != nil || len(l.Data) != 2 {
 		t.Fatalf("ListByEndpoint = %+v, %v", l, err)
 	}
+	if l, err := sdk.MessageAttempt.ListAttemptedDestinations(ctx, "acme", msg.Id, nil); err != nil || len(l.Data) != 1 ||
+		l.Data[0].Id != ep.Id || l.Data[0].Status != svix.MessageStatus(0) {
+		t.Fatalf("ListAttemptedDestinations = %+v, %v", l, err)
+	}
+	if l, err := sdk.MessageAttempt.ListAttemptedMessages(ctx, "acme", ep.Id, nil); err != nil || len(l.Data) != 1 ||
+		l.Data[0].Id != msg.Id || l.Data[0].Status != svix.MessageStatus(0) {
+		t.Fatalf("ListAttemptedMessages = %+v, %v", l, err)
+	}
 
 	// the secret rotated: the next delivery verifies with the new one
 	if err := sdk.Endpoint.RotateSecret(ctx, "acme", ep.Id, &svix.EndpointSecretRotateIn{}); err != nil {

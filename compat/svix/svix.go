@@ -128,6 +128,8 @@ func New(svc hookd.Services, opts Options) http.Handler {
 	mux.Handle("GET /app/{app_id}/attempt/endpoint/{endpoint_id}", app(a.attemptsByEndpoint))
 	mux.Handle("GET /app/{app_id}/msg/{msg_id}/attempt/{attempt_id}", app(a.getAttempt))
 	mux.Handle("POST /app/{app_id}/msg/{msg_id}/endpoint/{endpoint_id}/resend", app(a.resend))
+	mux.Handle("GET /app/{app_id}/msg/{msg_id}/endpoint", app(a.listDestinations))
+	mux.Handle("GET /app/{app_id}/endpoint/{endpoint_id}/msg", app(a.listEndpointMessages))
 
 	// Svix's operational webhooks are the operator events of hookd, which
 	// are not served yet: 404 in Svix's shape, like every other path.
