@@ -188,6 +188,9 @@ func TestMessageEventID(t *testing.T) {
 	}
 	svixError(t, f.do(t, "POST", "/app/a/msg", body), 409, "conflict")
 	svixError(t, f.do(t, "POST", "/app/a/msg", body, "idempotency-key: k2"), 409, "conflict")
+	// An eventId is unique in its application only.
+	f.must(t, 201, "POST", "/app", `{"name": "B", "uid": "b"}`)
+	f.must(t, 202, "POST", "/app/b/msg", body)
 	// Without an eventId the id is hookd's msg_ one, and eventId is absent.
 	m := f.must(t, 202, "POST", "/app/a/msg", `{"eventType": "order.created", "payload": {"n": 2}}`)
 	if id, _ := m["id"].(string); !strings.HasPrefix(id, "msg_") || m["eventId"] != nil {
