@@ -84,10 +84,21 @@ type DeliveryService interface {
 	// its status; a succeeded or failed delivery gets exactly one attempt.
 	// Returns ENOTFOUND, and ECONFLICT if its webhook is gone.
 	RetryDelivery(ctx context.Context, s Scope, id string) (*Delivery, error)
-	// RecoverWebhook re-queues the webhook's failed deliveries created in
-	// [since, until) (until nil = now) and returns how many. ENOTFOUND.
-	RecoverWebhook(ctx context.Context, s Scope, webhookID string, since time.Time, until *time.Time) (int, error)
+	// RecoverWebhook re-queues the webhook's failed and cancelled
+	// deliveries created in [since, until) (until nil = now), one attempt
+	// each, and says how many of each. ENOTFOUND; ECONFLICT if the webhook
+	// is not active (enable it first).
+	RecoverWebhook(ctx context.Context, s Scope, webhookID string, since time.Time, until *time.Time) (Recovered, error)
 }
+
+// Recovered counts what a recover re-queued, by the status it had.
+type Recovered struct {
+	Failed    int `json:"failed"`
+	Cancelled int `json:"cancelled"`
+}
+
+// Total is how many deliveries were re-queued.
+func (r Recovered) Total() int { return r.Failed + r.Cancelled }
 
 // Job is a claimed delivery with what sending it needs, loaded in the claim
 // so that the send path makes no query per delivery.
@@ -98,6 +109,10 @@ type Job struct {
 	// ManualAttempt is true for a retry asked for by RetryDelivery: one attempt
 	// that does not reschedule on failure.
 	ManualAttempt bool
+	// Lease is the owner its claim named: a fencing token unique to that
+	// claim, which the job's outcome names as its Owner, so that an outcome
+	// can only ever complete the lease it was sent under.
+	Lease string
 }
 
 // OutcomeKind is what a worker decided for a claimed delivery.

@@ -51,21 +51,39 @@ func (d *deliveries) RetryDelivery(ctx context.Context, s Scope, id string) (*De
 	})
 }
 
-// RecoverWebhook re-queues the webhook's failed deliveries created in
-// [since, until) (until nil = now), each for one more attempt.
-func (d *deliveries) RecoverWebhook(ctx context.Context, s Scope, webhookID string, since time.Time, until *time.Time) (int, error) {
-	now := d.now().UTC()
-	end := now
+// RecoverWebhook re-queues the webhook's failed deliveries and those
+// cancelled while it was disabled (by a person, a 410 or the auto-disable),
+// created in [since, until) (until nil = now), each for one more attempt.
+// The webhook must be active: a recovered delivery is a manual attempt,
+// which would reach a disabled or expired webhook.
+func (d *deliveries) RecoverWebhook(ctx context.Context, s Scope, webhookID string, since time.Time, until *time.Time) (Recovered, error) {
+	now := d.now()
+	end := now.Add(time.Millisecond) // until nil: up to now, now included
 	if until != nil {
 		end = *until
 	}
-	if _, err := d.st.FindWebhookByID(ctx, s, webhookID); err != nil {
-		return 0, err
+	w, err := d.st.FindWebhookByID(ctx, s, webhookID)
+	if err != nil {
+		return Recovered{}, err
 	}
-	return d.st.RequeueDeliveries(ctx, s, Requeue{
-		WebhookID:    webhookID,
-		Statuses:     []DeliveryStatus{DeliveryFailed},
-		CreatedSince: since, CreatedUntil: end,
-		DueAt: now, Manual: true,
-	})
+	if st := w.StatusAt(now); st != StatusActive {
+		return Recovered{}, Errorf(ECONFLICT, "webhook %s is %s: enable it (or give it a new expires_at) before recovering its deliveries", webhookID, st)
+	}
+	var out Recovered
+	for _, c := range []struct {
+		status DeliveryStatus
+		n      *int
+	}{{DeliveryFailed, &out.Failed}, {DeliveryCancelled, &out.Cancelled}} {
+		n, err := d.st.RequeueDeliveries(ctx, s, Requeue{
+			WebhookID:    webhookID,
+			Statuses:     []DeliveryStatus{c.status},
+			CreatedSince: since, CreatedUntil: end,
+			DueAt: now, Manual: true,
+		})
+		if err != nil {
+			return out, err
+		}
+		*c.n = n
+	}
+	return out, nil
 }

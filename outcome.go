@@ -62,6 +62,11 @@ type WebhookChange struct {
 type OutcomeEffects struct {
 	Attempts []Attempt       // in outcome order, every field filled
 	Webhooks []WebhookChange // in the order their webhooks first appear
+	// StaleAttempts are the attempts of outcomes that were not written (their
+	// lease was lost: the delivery was cancelled, retried, claimed again):
+	// the request went out, so it is kept in the delivery's log, changing
+	// nothing else. Stores keep those whose delivery still exists.
+	StaleAttempts []Attempt
 }
 
 // EffectsOf returns the effects of the written outcomes of a batch:
@@ -77,6 +82,9 @@ func EffectsOf(outs []Outcome, webhookIDs []string, now time.Time) OutcomeEffect
 	for i := range outs {
 		o, id := &outs[i], webhookIDs[i]
 		if id == "" {
+			if o.Attempt != nil && o.Kind != OutcomeReleased {
+				fx.StaleAttempts = append(fx.StaleAttempts, filledAttempt(o, now))
+			}
 			continue
 		}
 		k, ok := index[id]
@@ -91,18 +99,7 @@ func EffectsOf(outs []Outcome, webhookIDs []string, now time.Time) OutcomeEffect
 		if o.Attempt == nil || o.Kind == OutcomeReleased {
 			continue
 		}
-		a := *o.Attempt
-		a.DeliveryID = o.DeliveryID
-		if a.At.IsZero() {
-			a.At = now
-		}
-		if a.ID == "" {
-			a.ID = NewIDAt("att", now)
-		}
-		if a.DurationMS == 0 {
-			a.DurationMS = a.Duration.Milliseconds()
-		}
-		a.ResponseExcerpt = cutExcerpt(a.ResponseExcerpt)
+		a := filledAttempt(o, now)
 		fx.Attempts = append(fx.Attempts, a)
 		switch {
 		case o.Kind == OutcomeSucceeded:
@@ -114,6 +111,23 @@ func EffectsOf(outs []Outcome, webhookIDs []string, now time.Time) OutcomeEffect
 		}
 	}
 	return fx
+}
+
+// filledAttempt is o's attempt with every field filled.
+func filledAttempt(o *Outcome, now time.Time) Attempt {
+	a := *o.Attempt
+	a.DeliveryID = o.DeliveryID
+	if a.At.IsZero() {
+		a.At = now
+	}
+	if a.ID == "" {
+		a.ID = NewIDAt("att", now)
+	}
+	if a.DurationMS == 0 {
+		a.DurationMS = a.Duration.Milliseconds()
+	}
+	a.ResponseExcerpt = cutExcerpt(a.ResponseExcerpt)
+	return a
 }
 
 // cutExcerpt cuts a response body to MaxResponseExcerpt bytes on a rune boundary.

@@ -50,7 +50,8 @@ type ServiceOptions struct {
 	// AuthCacheSize bounds the cached keys (default DefaultAuthCacheSize).
 	AuthCacheSize int
 	// WebhooksStopped, if set, is told the ids of webhooks that must start
-	// no new request (their tenant was deleted).
+	// no new request: deleted, disabled, or of a deleted tenant; by this
+	// instance, or by another one that announced it (Forget).
 	WebhooksStopped func(ids []string)
 }
 
@@ -70,7 +71,7 @@ func NewServices(st Store, o ServiceOptions) Services {
 	}
 	return Services{
 		Tenants:    ten,
-		Webhooks:   &webhooks{st: st, now: o.Now, policy: o.Policy},
+		Webhooks:   &webhooks{st: st, now: o.Now, policy: o.Policy, stopped: o.WebhooksStopped},
 		EventTypes: &eventTypes{st: st, now: o.Now},
 		Events:     &events{st: st},
 		Deliveries: &deliveries{st: st, now: o.Now},
@@ -80,6 +81,9 @@ func NewServices(st Store, o ServiceOptions) Services {
 		forget: func(change string) {
 			if change == ChangeKeys || change == "" {
 				ten.cache.forget()
+			}
+			if ids, ok := StoppedWebhooks(change); ok && o.WebhooksStopped != nil {
+				o.WebhooksStopped(ids)
 			}
 		},
 	}

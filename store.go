@@ -2,6 +2,7 @@ package hookd
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -201,6 +202,39 @@ type Store interface {
 	Queue
 	OperatorCatalogStore
 }
+
+// StopChanges are the changes that tell every instance to start no new
+// request to the webhooks ids, in chunks that fit a notification.
+func StopChanges(ids []string) []string {
+	const max = 7000 // PostgreSQL's payload limit is 8000 bytes
+	var out []string
+	cur := changeStop
+	for _, id := range ids {
+		if len(cur)+len(id)+1 > max {
+			out = append(out, cur)
+			cur = changeStop
+		}
+		if cur != changeStop {
+			cur += ","
+		}
+		cur += id
+	}
+	if cur != changeStop {
+		out = append(out, cur)
+	}
+	return out
+}
+
+// StoppedWebhooks returns the webhook ids of a StopChanges change.
+func StoppedWebhooks(change string) ([]string, bool) {
+	rest, ok := strings.CutPrefix(change, changeStop)
+	if !ok || rest == "" {
+		return nil, false
+	}
+	return strings.Split(rest, ","), true
+}
+
+const changeStop = "stop:"
 
 // Changes that every instance must hear of at once. A store that serves
 // several instances (PostgreSQL) announces them in the transaction that

@@ -16,6 +16,14 @@ type webhooks struct {
 	}
 	now    func() time.Time
 	policy NetPolicy
+	// stopped is told a webhook that must start no new request (may be nil).
+	stopped func(ids []string)
+}
+
+func (h *webhooks) stop(id string) {
+	if h.stopped != nil {
+		h.stopped([]string{id})
+	}
 }
 
 func (h *webhooks) CreateWebhook(ctx context.Context, s Scope, w *Webhook) error {
@@ -103,11 +111,18 @@ func (h *webhooks) UpdateWebhook(ctx context.Context, s Scope, id string, u Webh
 		}
 		return WebhookWrite{}, nil
 	})
+	if err == nil && !w.Enabled {
+		h.stop(id)
+	}
 	return h.read(w, err)
 }
 
 func (h *webhooks) DeleteWebhook(ctx context.Context, s Scope, id string) error {
-	return h.st.DeleteWebhook(ctx, s, id, "webhook deleted")
+	if err := h.st.DeleteWebhook(ctx, s, id, "webhook deleted"); err != nil {
+		return err
+	}
+	h.stop(id)
+	return nil
 }
 
 func (h *webhooks) RotateWebhookSecret(ctx context.Context, s Scope, id string, grace time.Duration) (*Webhook, error) {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hookd/hookd"
@@ -27,6 +29,8 @@ type Dispatcher struct {
 	// the loop goroutine touches them.
 	nextDue      *time.Time
 	nextDueAsked time.Time
+	// claims numbers this dispatcher's claims, for their fencing tokens.
+	claims atomic.Uint64
 
 	life       lifecycle
 	stopClaims context.CancelFunc
@@ -103,7 +107,7 @@ func (d *Dispatcher) Stop() {
 		<-d.loopDone
 		now := d.cfg.Now()
 		for _, t := range d.sched.close() {
-			d.w.put(released(t.job, d.cfg.Owner, now))
+			d.w.put(released(t.job, now))
 		}
 		close(d.w.stopping)
 		idle := make(chan struct{})
@@ -188,14 +192,20 @@ func (d *Dispatcher) loop(ctx context.Context) {
 }
 
 func (d *Dispatcher) claim(ctx context.Context, limit int, now time.Time) (int, error) {
+	// Each claim owns its leases under its own name: an outcome of this
+	// claim can never complete a later claim's lease of the same delivery.
+	owner := d.cfg.Owner + "." + strconv.FormatUint(d.claims.Add(1), 36)
 	jobs, err := d.queue.ClaimDeliveries(ctx, hookd.ClaimRequest{
-		Owner: d.cfg.Owner,
+		Owner: owner,
 		Limit: limit,
 		Lease: d.cfg.Lease,
 		Now:   now,
 	})
 	if err != nil {
 		return 0, fmt.Errorf("claim deliveries: %w", err)
+	}
+	for _, j := range jobs {
+		j.Lease = owner
 	}
 	for _, o := range d.sched.admit(jobs, now) {
 		d.w.put(o)
@@ -246,13 +256,27 @@ func (d *Dispatcher) work(ctx context.Context) {
 	}
 }
 
+// StopWebhooks makes the webhooks ids start no new request: what this
+// dispatcher holds of them is dropped, and a claim in progress that
+// brings them is not sent. The services call it when a webhook is deleted
+// or disabled (here or, through PostgreSQL, on another instance).
+func (d *Dispatcher) StopWebhooks(ids []string) {
+	d.sched.stop(ids, d.cfg.Now())
+}
+
 // run sends one job and decides its outcome.
 func (d *Dispatcher) run(ctx context.Context, t *task) hookd.Outcome {
 	start := d.cfg.Now()
+	if !d.sched.sendable(t) {
+		// Its webhook stopped after the claim: the store cancelled it, and
+		// the release below changes nothing.
+		d.sched.done(t, start)
+		return released(t.job, start)
+	}
 	if start.After(t.sendBy) {
 		// Waited too long for a slot: the request could outlive the lease.
 		d.sched.done(t, start)
-		return released(t.job, d.cfg.Owner, start)
+		return released(t.job, start)
 	}
 	var res hookd.AttemptResult
 	if d.backstop {
@@ -268,8 +292,14 @@ func (d *Dispatcher) run(ctx context.Context, t *task) hookd.Outcome {
 	d.sched.done(t, end)
 	if ctx.Err() != nil {
 		// Stop cancelled the request: it does not count as an attempt.
-		return released(t.job, d.cfg.Owner, end)
+		return released(t.job, end)
 	}
 	d.cfg.Metrics.attemptDuration.Observe(res.Attempt.Duration.Seconds())
-	return decide(t.job, res, d.cfg.RetryPolicy, d.cfg.Owner, end)
+	out := decide(t.job, res, d.cfg.RetryPolicy, end)
+	if out.DisableWebhook || out.DeleteWebhook {
+		// A 410, or a single-use webhook's success: nothing more starts to
+		// it from here, before the outcome is even written.
+		d.sched.stop([]string{t.job.Delivery.WebhookID}, end)
+	}
+	return out
 }

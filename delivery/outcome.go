@@ -6,14 +6,15 @@ import (
 	"github.com/hookd/hookd"
 )
 
-// decide turns one attempt's result into the outcome to write back. The
-// job's Delivery.Attempts counts the attempts made before this one.
-func decide(j *hookd.Job, r hookd.AttemptResult, policy hookd.RetryPolicy, owner string, now time.Time) hookd.Outcome {
+// decide turns one attempt's result into the outcome to write back, under
+// the job's claim (its Lease). The job's Delivery.Attempts counts the
+// attempts made before this one.
+func decide(j *hookd.Job, r hookd.AttemptResult, policy hookd.RetryPolicy, now time.Time) hookd.Outcome {
 	a := r.Attempt
 	out := hookd.Outcome{
 		DeliveryID: j.Delivery.ID,
 		WebhookID:  j.Delivery.WebhookID,
-		Owner:      owner,
+		Owner:      j.Lease,
 		Attempt:    &a,
 	}
 	if a.ErrorClass == hookd.ClassNone && a.StatusCode >= 200 && a.StatusCode < 300 {
@@ -52,11 +53,11 @@ func decide(j *hookd.Job, r hookd.AttemptResult, policy hookd.RetryPolicy, owner
 }
 
 // released is the outcome of a job handed back unattempted.
-func released(j *hookd.Job, owner string, at time.Time) hookd.Outcome {
+func released(j *hookd.Job, at time.Time) hookd.Outcome {
 	return hookd.Outcome{
 		DeliveryID: j.Delivery.ID,
 		WebhookID:  j.Delivery.WebhookID,
-		Owner:      owner,
+		Owner:      j.Lease,
 		Kind:       hookd.OutcomeReleased,
 		RetryAt:    at,
 	}

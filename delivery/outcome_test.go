@@ -18,6 +18,7 @@ func testJob(id, webhookID, tenant string) *hookd.Job {
 		Delivery: &hookd.Delivery{ID: id, WebhookID: webhookID, TenantID: tenant, Mode: hookd.ModeLive, EventID: "evt_" + id},
 		Event:    &hookd.Event{ID: "evt_" + id, Type: "thing.happened"},
 		Webhook:  &hookd.Webhook{ID: webhookID, TenantID: tenant, Mode: hookd.ModeLive},
+		Lease:    "w1", // the claim's name, as the dispatcher sets it
 	}
 }
 
@@ -83,7 +84,7 @@ func TestOutcomeMapping(t *testing.T) {
 				t.Errorf("kind = %d, want %d", out.Kind, tt.kind)
 			}
 			if out.DeliveryID != "dlv_1" || out.WebhookID != "wh_1" || out.Owner != "w1" {
-				t.Errorf("outcome names %q %q %q, want dlv_1 wh_1 w1", out.DeliveryID, out.WebhookID, out.Owner)
+				t.Errorf("outcome names %q %q %q, want dlv_1 wh_1 w1 (its claim's lease)", out.DeliveryID, out.WebhookID, out.Owner)
 			}
 			if out.Attempt == nil || out.Attempt.StatusCode != tt.status {
 				t.Errorf("attempt = %+v, want status %d", out.Attempt, tt.status)

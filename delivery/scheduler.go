@@ -18,6 +18,7 @@ type task struct {
 	hook      *hookState
 	notBefore time.Time // its rate-limit token; zero when unlimited
 	sendBy    time.Time // the latest start that lets the request end within the lease
+	claimedAt time.Time // when the claim that brought it began
 }
 
 // hookState is what the scheduler knows of one webhook.
@@ -63,14 +64,20 @@ type scheduler struct {
 	// for capacity looks again.
 	room     chan struct{}
 	finished int
+
+	// stopped holds, per webhook, when it was stopped (deleted, disabled,
+	// answered 410): a job claimed before then is not sent. Entries go
+	// once no claim can predate them (sweep).
+	stopped map[string]time.Time
 }
 
 func newScheduler(cfg Config) *scheduler {
 	s := &scheduler{
-		cfg:   cfg,
-		hooks: make(map[string]*hookState),
-		byKey: make(map[string]*tenantState),
-		room:  make(chan struct{}, 1),
+		cfg:     cfg,
+		hooks:   make(map[string]*hookState),
+		byKey:   make(map[string]*tenantState),
+		room:    make(chan struct{}, 1),
+		stopped: make(map[string]time.Time),
 	}
 	s.cond.L = &s.mu
 	return s
@@ -128,7 +135,7 @@ func (s *scheduler) admit(jobs []*hookd.Job, claimedAt time.Time) []hookd.Outcom
 	defer s.mu.Unlock()
 	if s.closed {
 		for _, j := range jobs {
-			rel = append(rel, released(j, s.cfg.Owner, claimedAt))
+			rel = append(rel, released(j, claimedAt))
 		}
 		return rel
 	}
@@ -137,12 +144,16 @@ func (s *scheduler) admit(jobs []*hookd.Job, claimedAt time.Time) []hookd.Outcom
 	var overRate map[*hookState]int
 	admitted := 0
 	for _, j := range jobs {
-		h := s.hook(j, claimedAt)
-		if len(h.queue) >= s.queueBound(h, claimedAt) {
-			rel = append(rel, released(j, s.cfg.Owner, claimedAt.Add(s.cfg.ReleaseBackoff)))
+		if s.stoppedAfter(j.Delivery.WebhookID, claimedAt) {
+			// Claimed before its webhook stopped: the store cancelled it.
 			continue
 		}
-		t := &task{job: j, hook: h, sendBy: sendBy}
+		h := s.hook(j, claimedAt)
+		if len(h.queue) >= s.queueBound(h, claimedAt) {
+			rel = append(rel, released(j, claimedAt.Add(s.cfg.ReleaseBackoff)))
+			continue
+		}
+		t := &task{job: j, hook: h, sendBy: sendBy, claimedAt: claimedAt}
 		if h.rate > 0 {
 			at := h.bucket.next(claimedAt)
 			if at.Sub(claimedAt) > s.cfg.RateWait {
@@ -151,7 +162,7 @@ func (s *scheduler) admit(jobs []*hookd.Job, claimedAt time.Time) []hookd.Outcom
 				}
 				k := overRate[h]
 				overRate[h] = k + 1
-				rel = append(rel, released(j, s.cfg.Owner, at.Add(time.Duration(k)*h.bucket.interval())))
+				rel = append(rel, released(j, at.Add(time.Duration(k)*h.bucket.interval())))
 				continue
 			}
 			t.notBefore = h.bucket.take(claimedAt)
@@ -257,6 +268,38 @@ func (s *scheduler) unlist(h *hookState) {
 	}
 }
 
+// stoppedAfter reports whether webhook id was stopped after at. Callers hold mu.
+func (s *scheduler) stoppedAfter(id string, at time.Time) bool {
+	st, ok := s.stopped[id]
+	return ok && !st.Before(at)
+}
+
+// stop makes the webhooks ids start no new request for what was claimed
+// until now: their queued tasks are dropped (the store cancelled those
+// deliveries when it stopped them), and a claim or a task that predates
+// now is not sent. Requests already in flight finish.
+func (s *scheduler) stop(ids []string, now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range ids {
+		s.stopped[id] = now
+		h := s.hooks[id]
+		if h == nil || !h.listed {
+			continue
+		}
+		s.queued -= len(h.queue)
+		s.unlist(h)
+	}
+}
+
+// sendable reports whether t may still be sent: its webhook was not
+// stopped after t was claimed.
+func (s *scheduler) sendable(t *task) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.stoppedAfter(t.job.Delivery.WebhookID, t.claimedAt)
+}
+
 // done records that t's request finished (or that t was not sent).
 func (s *scheduler) done(t *task, now time.Time) {
 	s.mu.Lock()
@@ -316,6 +359,11 @@ func (s *scheduler) sweep(now time.Time) []hookd.Outcome {
 	var rel []hookd.Outcome
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	for id, at := range s.stopped {
+		if now.Sub(at) > 2*s.cfg.Lease {
+			delete(s.stopped, id) // every claim since is younger
+		}
+	}
 	for _, h := range s.hooks {
 		if !h.listed {
 			if h.inFlight == 0 && (h.rate == 0 || h.bucket.full(now)) {
@@ -329,13 +377,13 @@ func (s *scheduler) sweep(now time.Time) []hookd.Outcome {
 		// Tasks are queued in claim order, so the expired ones come first.
 		n := 0
 		for n < len(h.queue) && now.After(h.queue[n].sendBy) {
-			rel = append(rel, released(h.queue[n].job, s.cfg.Owner, now))
+			rel = append(rel, released(h.queue[n].job, now))
 			n++
 		}
 		h.queue = h.queue[n:]
 		if bound := s.queueBound(h, now); len(h.queue) > bound {
 			for _, t := range h.queue[bound:] {
-				rel = append(rel, released(t.job, s.cfg.Owner, now.Add(s.cfg.ReleaseBackoff)))
+				rel = append(rel, released(t.job, now.Add(s.cfg.ReleaseBackoff)))
 			}
 			n += len(h.queue) - bound
 			h.queue = h.queue[:bound]

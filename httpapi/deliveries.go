@@ -69,7 +69,9 @@ type TestResult struct {
 
 // Recovered answers a recover.
 type Recovered struct {
-	Recovered int `json:"recovered" doc:"How many failed deliveries were re-queued"`
+	Recovered int `json:"recovered" doc:"How many deliveries were re-queued"`
+	Failed    int `json:"failed" doc:"Of them, how many had failed"`
+	Cancelled int `json:"cancelled" doc:"Of them, how many had been cancelled while the webhook was disabled"`
 }
 
 type testOutput = dataOutput[TestResult]
@@ -138,7 +140,7 @@ func registerDeliveries(s *Server) {
 			if err != nil {
 				return nil, s.fail(ctx, "recover", err)
 			}
-			return data(Recovered{Recovered: n}), nil
+			return data(Recovered{Recovered: n.Total(), Failed: n.Failed, Cancelled: n.Cancelled}), nil
 		})
 
 	huma.Register(s.api, op(http.MethodPost, "/v1/webhooks/test", "testWebhooks", "Send a webhook.test event to every enabled webhook", wtags, 0, 0),

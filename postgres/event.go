@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -168,8 +169,11 @@ const loadSubscribersSQL = `SELECT w.tenant_id, w.mode, w.id, w.event_types, w.f
 	JOIN webhooks w ON w.tenant_id = s.t AND w.mode = s.m AND w.enabled
 	ORDER BY w.id`
 
-// load reads, in one round trip, the earlier events that the batch's ids
-// and keys name, and the enabled webhooks of its scopes.
+// load reads, in one round trip, the enabled webhooks of the batch's scopes
+// and the earlier events that its ids and keys name. The event lookup runs
+// with its plan pinned (see pinPlansSQL), for the rest of the transaction:
+// the writes that follow are inserts from unnest, which have no plan to
+// choose.
 func (b *publishBatch) load(reqs []hookd.PublishRequest, valid, chosen []bool) error {
 	var idT, idM, idK, keyT, keyM, keyK, scT, scM []string
 	scopes := map[hookd.Scope]bool{}
@@ -190,24 +194,6 @@ func (b *publishBatch) load(reqs []hookd.PublishRequest, valid, chosen []bool) e
 		}
 	}
 	var batch pgx.Batch
-	if len(idK)+len(keyK) > 0 {
-		batch.Queue(lookupEventsSQL, idT, idM, idK, keyT, keyM, keyK).Query(func(rows pgx.Rows) error {
-			for rows.Next() {
-				var n int
-				e, err := scanEvent(rows, &n)
-				if err != nil {
-					return err
-				}
-				a := &accepted{event: e, deliveries: n}
-				s := hookd.Scope{TenantID: e.TenantID, Mode: e.Mode}
-				b.byID[scopeKey{s, e.ID}] = a
-				if e.IdempotencyKey != "" {
-					b.byKey[scopeKey{s, e.IdempotencyKey}] = a
-				}
-			}
-			return rows.Err()
-		})
-	}
 	b.subscribers = make(map[hookd.Scope][]hookd.Subscriber, len(scopes))
 	for s := range scopes {
 		b.subscribers[s] = nil
@@ -234,6 +220,27 @@ func (b *publishBatch) load(reqs []hookd.PublishRequest, valid, chosen []bool) e
 		}
 		return rows.Err()
 	})
+	if len(idK)+len(keyK) > 0 {
+		for _, set := range strings.Split(pinPlansSQL, ";") {
+			batch.Queue(set)
+		}
+		batch.Queue(lookupEventsSQL, idT, idM, idK, keyT, keyM, keyK).Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				var n int
+				e, err := scanEvent(rows, &n)
+				if err != nil {
+					return err
+				}
+				a := &accepted{event: e, deliveries: n}
+				s := hookd.Scope{TenantID: e.TenantID, Mode: e.Mode}
+				b.byID[scopeKey{s, e.ID}] = a
+				if e.IdempotencyKey != "" {
+					b.byKey[scopeKey{s, e.IdempotencyKey}] = a
+				}
+			}
+			return rows.Err()
+		})
+	}
 	if err := b.tx.SendBatch(b.ctx, &batch).Close(); err != nil {
 		return fmt.Errorf("read events and webhooks: %w", err)
 	}

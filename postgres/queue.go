@@ -27,10 +27,31 @@ const claimEventsSQL = `SELECT ` + eventColumns + ` FROM unnest($1::text[], $2::
 
 const claimWebhooksSQL = `SELECT ` + webhookColumns + ` FROM webhooks WHERE id = ANY($1)`
 
-// ClaimDeliveries implements hookd.Queue in two round trips: the claim, then
-// the events and webhooks of the claimed rows together. A delivery whose
-// webhook was deleted, or is no longer deliverable (unless the attempt was
-// asked for by a person), is cancelled instead of returned.
+// pinPlansSQL leaves the planner one plan for the queue's statements,
+// whatever the table's statistics say: an ordered walk of deliveries_due
+// for the claim, and nested loops from the batch into a primary key for
+// every statement that finds rows by id. What it turns off (sorts, bitmap
+// and sequential scans, hash and merge joins) is what the planner picks
+// when its statistics say the queue is nearly empty, from a table analyzed
+// while the queue kept up or never analyzed at all; those plans read every
+// pending row per batch, which in a backlog of 850,000 made each claim and
+// completion take seconds to minutes (issue 16). Only the transactions of
+// inQueueTx run with it: every statement in them is written for these
+// plans, which TestHotPlansAfterGrowth checks.
+const pinPlansSQL = `SET LOCAL enable_sort = off; SET LOCAL enable_bitmapscan = off; SET LOCAL enable_seqscan = off;
+	SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off`
+
+// inQueueTx is inTx for the claim and complete transactions, with their
+// plans pinned. The settings go with BEGIN: no round trip of their own.
+func (db *DB) inQueueTx(ctx context.Context, fn func(pgx.Tx) error) error {
+	return db.inTxWith(ctx, pgx.TxOptions{BeginQuery: "BEGIN; " + pinPlansSQL}, fn)
+}
+
+// ClaimDeliveries implements hookd.Queue in one transaction: BEGIN (with
+// the plans pinned), the claim, the events and webhooks of the claimed rows
+// together, COMMIT. A delivery whose webhook was deleted, or is no longer
+// deliverable (unless the attempt was asked for by a person), is cancelled
+// instead of returned.
 func (db *DB) ClaimDeliveries(ctx context.Context, r hookd.ClaimRequest) ([]*hookd.Job, error) {
 	if r.Limit <= 0 {
 		return nil, nil
@@ -38,8 +59,21 @@ func (db *DB) ClaimDeliveries(ctx context.Context, r hookd.ClaimRequest) ([]*hoo
 	if err := r.Validate(); err != nil {
 		return nil, err
 	}
+	var kept []*hookd.Job
+	err := db.inQueueTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		kept, err = db.claim(ctx, tx, r)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim deliveries: %w", err)
+	}
+	return kept, nil
+}
+
+func (db *DB) claim(ctx context.Context, tx pgx.Tx, r hookd.ClaimRequest) ([]*hookd.Job, error) {
 	now := pgTime(r.Now)
-	rows, _ := db.pool.Query(ctx, claimSQL, r.Owner, now.Add(r.Lease), now, r.Limit)
+	rows, _ := tx.Query(ctx, claimSQL, r.Owner, now.Add(r.Lease), now, r.Limit)
 	jobs, err := collect(rows, func(row pgx.Row) (*hookd.Job, error) {
 		j := &hookd.Job{}
 		var err error
@@ -47,7 +81,7 @@ func (db *DB) ClaimDeliveries(ctx context.Context, r hookd.ClaimRequest) ([]*hoo
 		return j, err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("claim deliveries: %w", err)
+		return nil, err
 	}
 	if len(jobs) == 0 {
 		return jobs, nil
@@ -91,8 +125,8 @@ func (db *DB) ClaimDeliveries(ctx context.Context, r hookd.ClaimRequest) ([]*hoo
 		}
 		return rows.Err()
 	})
-	if err := db.pool.SendBatch(ctx, &batch).Close(); err != nil {
-		return nil, fmt.Errorf("claim deliveries: load events and webhooks: %w", err)
+	if err := tx.SendBatch(ctx, &batch).Close(); err != nil {
+		return nil, fmt.Errorf("load events and webhooks: %w", err)
 	}
 
 	kept := jobs[:0]
@@ -109,16 +143,20 @@ func (db *DB) ClaimDeliveries(ctx context.Context, r hookd.ClaimRequest) ([]*hoo
 		cancelIDs, cancelWhy = append(cancelIDs, d.ID), append(cancelWhy, why)
 	}
 	if len(cancelIDs) > 0 {
-		_, err := db.pool.Exec(ctx, `UPDATE deliveries d SET status = 'cancelled', next_attempt_at = NULL, lease_owner = NULL,
-			lease_until = NULL, manual = false, last_error = c.why, updated_at = $3
-			FROM unnest($1::text[], $2::text[]) AS c (id, why)
-			WHERE d.id = c.id AND d.lease_owner = $4 AND d.status = 'pending'`, cancelIDs, cancelWhy, db.now(), r.Owner)
+		_, err := tx.Exec(ctx, cancelClaimedSQL, cancelIDs, cancelWhy, db.now(), r.Owner)
 		if err != nil {
-			return nil, fmt.Errorf("claim deliveries: cancel undeliverable: %w", err)
+			return nil, fmt.Errorf("cancel undeliverable: %w", err)
 		}
 	}
 	return kept, nil
 }
+
+// cancelClaimedSQL cancels claimed deliveries that may not be sent, if
+// their claim still holds. Like completeSQL it finds them by id alone.
+const cancelClaimedSQL = `UPDATE deliveries d SET status = 'cancelled', next_attempt_at = NULL, lease_owner = NULL,
+	lease_until = NULL, manual = false, last_error = c.why, updated_at = $3
+	FROM unnest($1::text[], $2::text[]) AS c (id, why)
+	WHERE d.id = c.id AND d.lease_owner = $4`
 
 type eventKey struct {
 	tenantID string
@@ -128,16 +166,34 @@ type eventKey struct {
 
 // completeSQL writes the outcomes whose owner still holds the lease, all in
 // one statement, and returns which ones it wrote.
+//
+// It finds the rows by primary key only, so that its one sane plan is a
+// nested loop from the batch into deliveries_pkey. It used to test
+// status = 'pending' as well, which let the planner read deliveries through
+// the partial index deliveries_due instead; after an ANALYZE that saw no
+// pending row (a queue that keeps up), the statistics said that index held
+// one row, and the plan hashed — or, cached as a generic plan, rescanned
+// the batch for — every pending row: O(pending × batch), 40 s and more per
+// batch once a backlog of 850,000 stood (issue 16). The lease is the fence:
+// the CHECK constraint deliveries_lease_pending (migration 00003) holds a
+// lease only on a pending delivery, so the status test added nothing.
 const completeSQL = `UPDATE deliveries d SET status = u.status, attempts = d.attempts + u.inc, next_attempt_at = u.next,
 	last_error = COALESCE(u.err, d.last_error), last_status = COALESCE(u.code, d.last_status),
 	manual = d.manual AND u.keep_manual, lease_owner = NULL, lease_until = NULL, updated_at = $9
 	FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::timestamptz[], $6::text[], $7::int[], $8::boolean[])
 		AS u (id, owner, status, inc, next, err, code, keep_manual)
-	WHERE d.id = u.id AND d.lease_owner = u.owner AND d.status = 'pending'
+	WHERE d.id = u.id AND d.lease_owner = u.owner
 	RETURNING d.id, d.webhook_id`
 
 const insertAttemptsSQL = `INSERT INTO attempts (id, delivery_id, at, duration_ms, status_code, error_class, error, response_excerpt)
 	SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::bigint[], $5::int[], $6::text[], $7::text[], $8::text[])`
+
+// insertStaleAttemptsSQL is insertAttemptsSQL for the attempts of outcomes
+// whose lease was lost: kept only while their delivery is.
+const insertStaleAttemptsSQL = `INSERT INTO attempts (id, delivery_id, at, duration_ms, status_code, error_class, error, response_excerpt)
+	SELECT u.* FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::bigint[], $5::int[], $6::text[], $7::text[], $8::text[])
+		AS u (id, delivery_id, at, duration_ms, status_code, error_class, error, response_excerpt)
+	WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.id = u.delivery_id)`
 
 // healthSQL writes what a batch did to each webhook's failure streak:
 // kind 0 = a success ended it, 1 = it restarted at `at` after a success,
@@ -161,7 +217,7 @@ func (db *DB) CompleteDeliveries(ctx context.Context, outs []hookd.Outcome) erro
 		}
 	}
 	for try := 1; ; try++ {
-		err := db.inTx(ctx, func(tx pgx.Tx) error { return db.complete(ctx, tx, outs) })
+		err := db.inQueueTx(ctx, func(tx pgx.Tx) error { return db.complete(ctx, tx, outs) })
 		if err == nil {
 			return nil
 		}
@@ -215,9 +271,6 @@ func (db *DB) complete(ctx context.Context, tx pgx.Tx, outs []hookd.Outcome) err
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	if len(written) == 0 {
-		return nil
-	}
 
 	// Attempts and webhook changes of the written outcomes, in their order.
 	webhookOf := make([]string, len(outs))
@@ -242,6 +295,18 @@ func (db *DB) complete(ctx context.Context, tx pgx.Tx, outs []hookd.Outcome) err
 	var batch pgx.Batch
 	if len(aID) > 0 {
 		batch.Queue(insertAttemptsSQL, aID, aDelivery, aAt, aDur, aCode, aClass, aErr, aExcerpt)
+	}
+	if len(fx.StaleAttempts) > 0 {
+		var sID, sDelivery, sClass, sErr, sExcerpt []string
+		var sAt []time.Time
+		var sDur []int64
+		var sCode []int32
+		for _, a := range fx.StaleAttempts {
+			sID, sDelivery, sAt, sDur = append(sID, a.ID), append(sDelivery, a.DeliveryID), append(sAt, pgTime(a.At)), append(sDur, a.DurationMS)
+			sCode, sClass = append(sCode, int32(a.StatusCode)), append(sClass, string(a.ErrorClass))
+			sErr, sExcerpt = append(sErr, pgText(a.Error)), append(sExcerpt, pgText(a.ResponseExcerpt))
+		}
+		batch.Queue(insertStaleAttemptsSQL, sID, sDelivery, sAt, sDur, sCode, sClass, sErr, sExcerpt)
 	}
 	// Webhooks in id order: concurrent batches then lock them in one order.
 	sort.Slice(fx.Webhooks, func(i, j int) bool { return fx.Webhooks[i].WebhookID < fx.Webhooks[j].WebhookID })
@@ -276,6 +341,10 @@ func (db *DB) complete(ctx context.Context, tx pgx.Tx, outs []hookd.Outcome) err
 		batch.Queue(`UPDATE webhooks SET enabled = false, status = 'auto_disabled', updated_at = $2 WHERE id = ANY($1)`, disabled, now)
 		batch.Queue(cancelPendingSQL, disabled, "webhook auto_disabled", now)
 	}
+	// Every instance stops sending to them when this commits.
+	for _, change := range hookd.StopChanges(append(deleted, disabled...)) {
+		batch.Queue(`SELECT pg_notify('`+changesChannel+`', $1)`, change)
+	}
 	if batch.Len() == 0 {
 		return nil
 	}
@@ -291,10 +360,13 @@ func pgText(s string) string {
 	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }
 
+// nextDueSQL reads the first entry of deliveries_due.
+const nextDueSQL = `SELECT min(next_attempt_at) FROM deliveries WHERE status = 'pending'`
+
 // NextDueAt implements hookd.Queue.
 func (db *DB) NextDueAt(ctx context.Context) (*time.Time, error) {
 	var next *time.Time
-	if err := db.pool.QueryRow(ctx, `SELECT min(next_attempt_at) FROM deliveries WHERE status = 'pending'`).Scan(&next); err != nil {
+	if err := db.pool.QueryRow(ctx, nextDueSQL).Scan(&next); err != nil {
 		return nil, fmt.Errorf("next due: %w", err)
 	}
 	return utcPtr(next), nil

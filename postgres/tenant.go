@@ -175,6 +175,11 @@ func (db *DB) DeleteTenant(ctx context.Context, id string) ([]string, error) {
 				return err
 			}
 		}
+		for _, change := range hookd.StopChanges(webhooks) {
+			if err := notifyChange(ctx, tx, change); err != nil {
+				return err
+			}
+		}
 		return notifyChange(ctx, tx, hookd.ChangeKeys)
 	})
 	if err != nil {

@@ -202,10 +202,16 @@ func (db *DB) UpdateWebhook(ctx context.Context, s hookd.Scope, id string, chang
 const cancelPendingSQL = `UPDATE deliveries SET status = 'cancelled', next_attempt_at = NULL, lease_owner = NULL,
 	lease_until = NULL, manual = false, last_error = $2, updated_at = $3 WHERE webhook_id = ANY($1) AND status = 'pending'`
 
-// cancelPending cancels every pending delivery of the webhooks ids.
+// cancelPending cancels every pending delivery of the webhooks ids, and
+// tells every instance, when tx commits, to start no new request to them.
 func cancelPending(ctx context.Context, tx pgx.Tx, ids []string, now time.Time, why string) error {
 	if _, err := tx.Exec(ctx, cancelPendingSQL, ids, why, now); err != nil {
 		return fmt.Errorf("cancel deliveries of webhooks %v: %w", ids, err)
+	}
+	for _, change := range hookd.StopChanges(ids) {
+		if err := notifyChange(ctx, tx, change); err != nil {
+			return err
+		}
 	}
 	return nil
 }

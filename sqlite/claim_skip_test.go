@@ -195,7 +195,7 @@ func TestClaimAfterRequeue(t *testing.T) {
 		t.Fatalf("FindWebhooks = %v, %v", whs, err)
 	}
 	until := st.clock.Now().Add(time.Millisecond) // the clock stands still: include this millisecond
-	if n, err := services(st.db).Deliveries.RecoverWebhook(ctx, st.s, whs[0].ID, st.clock.Now().Add(-time.Hour), &until); err != nil || n != 1 {
+	if n, err := services(st.db).Deliveries.RecoverWebhook(ctx, st.s, whs[0].ID, st.clock.Now().Add(-time.Hour), &until); err != nil || n.Total() != 1 {
 		t.Fatalf("RecoverWebhook = %d, %v; want 1", n, err)
 	}
 	want("a recovery", st.claim("b", 1, time.Hour), a[2])

@@ -357,6 +357,18 @@ func (db *DB) CompleteDeliveries(ctx context.Context, outs []hookd.Outcome) erro
 		if err := attempts.flush(ctx); err != nil {
 			return err
 		}
+		for _, a := range fx.StaleAttempts {
+			row, ok := deliveryRow(a.DeliveryID)
+			if !ok {
+				continue
+			}
+			// Kept only while the delivery is (a deleted tenant's are not).
+			if _, err := tx.ExecContext(ctx, `INSERT INTO attempts (delivery_id, id, at, duration_ms, status_code, error_class, error, response_excerpt)
+				SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM deliveries WHERE id = ?)`,
+				row, a.ID, ms(a.At), a.DurationMS, a.StatusCode, string(a.ErrorClass), a.Error, a.ResponseExcerpt, row); err != nil {
+				return err
+			}
+		}
 		for _, w := range fx.Webhooks {
 			if err := db.applyWebhookChange(ctx, tx, w, now); err != nil {
 				return err

@@ -25,6 +25,7 @@ type benchConfig struct {
 	Smoke       bool
 	Target      string
 	Key         string
+	AsOperator  bool
 	DatabaseURL string
 	Out         string
 	CPUProfile  string
@@ -40,6 +41,10 @@ type benchConfig struct {
 	LatencyDuration time.Duration
 	FanoutWebhooks  int
 	BacklogEvents   int
+	GrowthIdle      time.Duration
+	GrowthRate      int
+	GrowthPhase     time.Duration
+	GrowthAnalyze   bool
 	FailShare       float64
 	SlowShare       float64
 	SlowDelay       time.Duration
@@ -47,13 +52,14 @@ type benchConfig struct {
 	API             string // "v1" or "svix": which API throughput and isolation publish through
 }
 
-var benchScenarios = []string{"baseline", "throughput", "latency", "fanout", "isolation", "backlog"}
+var benchScenarios = []string{"baseline", "throughput", "latency", "fanout", "isolation", "backlog", "growth"}
 
 func defaultBenchConfig() benchConfig {
 	return benchConfig{
 		Scenarios: benchScenarios, Runs: 1,
 		Duration: 10 * time.Second, Publishers: 64, Webhooks: 10, BodySize: 1024, BaselineConns: 64,
 		LatencyRate: 1000, LatencyDuration: 30 * time.Second, FanoutWebhooks: 10000, BacklogEvents: 100000,
+		GrowthIdle: 10 * time.Second, GrowthRate: 100, GrowthPhase: 20 * time.Second, GrowthAnalyze: true,
 		SlowDelay: 50 * time.Millisecond, API: "v1",
 	}
 }
@@ -67,6 +73,8 @@ func (c *benchConfig) smoke() {
 	c.LatencyDuration = time.Second
 	c.FanoutWebhooks = 100
 	c.BacklogEvents = 500
+	c.GrowthIdle = 200 * time.Millisecond
+	c.GrowthPhase = 500 * time.Millisecond
 	c.Runs = 1
 }
 
@@ -87,7 +95,8 @@ func (c *benchConfig) validate() error {
 		name string
 		v    int
 	}{{"--runs", c.Runs}, {"--publishers", c.Publishers}, {"--webhooks", c.Webhooks}, {"--baseline-conns", c.BaselineConns},
-		{"--latency-rate", c.LatencyRate}, {"--fanout-webhooks", c.FanoutWebhooks}, {"--backlog-events", c.BacklogEvents}} {
+		{"--latency-rate", c.LatencyRate}, {"--fanout-webhooks", c.FanoutWebhooks}, {"--backlog-events", c.BacklogEvents},
+		{"--growth-rate", c.GrowthRate}} {
 		if f.v < 1 {
 			errs = append(errs, fmt.Errorf("%s must be at least 1, got %d", f.name, f.v))
 		}
@@ -103,8 +112,14 @@ func (c *benchConfig) validate() error {
 			errs = append(errs, fmt.Errorf("--api svix measures %s only, not %s", strings.Join(svixScenarios, " and "), s))
 		}
 	}
-	if c.Duration <= 0 || c.LatencyDuration <= 0 {
-		errs = append(errs, errors.New("--duration and --latency-duration must be positive"))
+	if c.API == "svix" && c.AsOperator {
+		errs = append(errs, errors.New("--as-operator is for --api v1; --api svix always uses the operator key"))
+	}
+	if c.Duration <= 0 || c.LatencyDuration <= 0 || c.GrowthPhase <= 0 {
+		errs = append(errs, errors.New("--duration, --latency-duration and --growth-phase must be positive"))
+	}
+	if c.GrowthIdle < 0 {
+		errs = append(errs, errors.New("--growth-idle must not be negative"))
 	}
 	if c.FailShare < 0 || c.FailShare >= 1 || c.SlowShare < 0 || c.SlowShare > 1 {
 		errs = append(errs, errors.New("--fail-share must be in [0, 1) and --slow-share in [0, 1]"))
@@ -130,6 +145,7 @@ func benchFlags(fs *flag.FlagSet, c *benchConfig) {
 	fs.StringVar(&c.Target, "target", c.Target, "measure a running hookd at this base URL instead of one started in-process")
 	fs.StringVar(&c.Key, "key", c.Key, "a live API key of the --target hookd (an operator key with --api svix)")
 	fs.StringVar(&c.API, "api", c.API, "publish and make webhooks through this API: v1, or svix (Svix's API v1, throughput and isolation)")
+	fs.BoolVar(&c.AsOperator, "as-operator", c.AsOperator, "in-process hookd: publish and make webhooks with its operator key, acting as its tenant (Hookd-Tenant), not the tenant's own key")
 	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "run the in-process hookd on this PostgreSQL (postgres://…) instead of SQLite")
 	fs.StringVar(&c.Out, "out", c.Out, "write the results as JSON to this file")
 	fs.StringVar(&c.CPUProfile, "cpuprofile", c.CPUProfile, "write a CPU profile of the whole run (bench and in-process hookd) to this file")
@@ -144,6 +160,10 @@ func benchFlags(fs *flag.FlagSet, c *benchConfig) {
 	fs.DurationVar(&c.LatencyDuration, "latency-duration", c.LatencyDuration, "how long the latency scenario publishes")
 	fs.IntVar(&c.FanoutWebhooks, "fanout-webhooks", c.FanoutWebhooks, "webhooks of the fanout scenario")
 	fs.IntVar(&c.BacklogEvents, "backlog-events", c.BacklogEvents, "events queued by the backlog scenario (times --webhooks deliveries)")
+	fs.DurationVar(&c.GrowthIdle, "growth-idle", c.GrowthIdle, "how long growth's fresh hookd idles, the CPUs kept busy, before publishing")
+	fs.IntVar(&c.GrowthRate, "growth-rate", c.GrowthRate, "events per second of growth's slow phase")
+	fs.DurationVar(&c.GrowthPhase, "growth-phase", c.GrowthPhase, "how long each of growth's phases publishes (slow, then --publishers at full speed)")
+	fs.BoolVar(&c.GrowthAnalyze, "growth-analyze", c.GrowthAnalyze, "on PostgreSQL, ANALYZE the fresh database halfway through growth's slow phase, as autovacuum may")
 	fs.Float64Var(&c.FailShare, "fail-share", c.FailShare, "share of deliveries whose first attempt the receivers answer 500")
 	fs.Float64Var(&c.SlowShare, "slow-share", c.SlowShare, "share of requests the receivers answer only after --slow-delay")
 	fs.DurationVar(&c.SlowDelay, "slow-delay", c.SlowDelay, "delay of the slow requests")

@@ -38,6 +38,8 @@ func (b *bencher) run(ctx context.Context, name string) ([]metric, error) {
 		return b.isolation(ctx)
 	case "backlog":
 		return b.backlog(ctx)
+	case "growth":
+		return b.growth(ctx)
 	}
 	return nil, fmt.Errorf("unknown scenario %q", name)
 }
@@ -65,6 +67,12 @@ func (b *bencher) newTarget(ctx context.Context) (*target, error) {
 	t, err := startInProcess(ctx, dir, b.cfg.DatabaseURL, "", b.serveFlags())
 	if err != nil {
 		return nil, err
+	}
+	if b.cfg.AsOperator {
+		if err := t.actAsOperator(ctx); err != nil {
+			_ = t.stop()
+			return nil, err
+		}
 	}
 	if err := b.chooseAPI(ctx, t, dir); err != nil {
 		return nil, errors.Join(err, t.stop())

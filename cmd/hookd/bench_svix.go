@@ -48,13 +48,17 @@ func (e eventBody) appendSvix(dst []byte, seq int64, sent time.Time) []byte {
 }
 
 // chooseAPI switches t to Svix's API when --api says so, with --key (an
-// operator key) on a --target, else a new operator key.
+// operator key) on a --target, else the operator key the in-process hookd
+// printed, or a new one when its database was not fresh.
 func (b *bencher) chooseAPI(ctx context.Context, t *target, dataDir string) error {
 	if b.cfg.API != "svix" {
 		return nil
 	}
 	key := b.cfg.Key
 	if b.cfg.Target == "" {
+		key = t.operatorKey // printed on a fresh database
+	}
+	if key == "" {
 		k, err := newOperatorKey(ctx, dataDir, b.cfg.DatabaseURL)
 		if err != nil {
 			return err

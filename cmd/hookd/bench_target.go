@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/hookd/hookd"
 )
 
 // target is the hookd a scenario measures: one started in this process by
@@ -20,7 +22,12 @@ import (
 type target struct {
 	base string
 	key  string
-	hc   *http.Client
+	// tenant, when set, is sent as Hookd-Tenant: key is an operator key
+	// acting as that tenant.
+	tenant string
+	// operatorKey is the operator key an in-process hookd printed.
+	operatorKey string
+	hc          *http.Client
 	// stop ends an in-process hookd and waits for it; nil for --target.
 	stop func() error
 	// api is "svix" when publishing and webhooks go through Svix's API,
@@ -42,7 +49,7 @@ type lineWatch struct {
 
 var (
 	benchListenRE = regexp.MustCompile(`msg=listening addr=(\S+)`)
-	benchKeyRE    = regexp.MustCompile(`(live|test): (sk_(?:live|test)_\S+)`)
+	benchKeyRE    = regexp.MustCompile(`(live|test|operator): ((?:sk_(?:live|test)_|opk_)\S+)`)
 )
 
 func newLineWatch() *lineWatch {
@@ -128,6 +135,7 @@ func startInProcess(ctx context.Context, dataDir, databaseURL, key string, extra
 	if t.key == "" {
 		t.key = out.key("live")
 	}
+	t.operatorKey = out.key("operator")
 	if key == "" && databaseURL != "" {
 		key, err := newTenantKey(ctx, databaseURL)
 		if err != nil {
@@ -141,6 +149,46 @@ func startInProcess(ctx context.Context, dataDir, databaseURL, key string, extra
 		return nil, errors.New("hookd serve printed no live key: is the data dir fresh?")
 	}
 	return t, nil
+}
+
+// auth sets the request's key, and the tenant an operator key acts as.
+func (t *target) auth(req *http.Request) {
+	req.Header.Set("Authorization", "Bearer "+t.key)
+	if t.tenant != "" {
+		req.Header.Set(hookd.TenantHeader, t.tenant)
+	}
+}
+
+// actAsOperator makes t publish with the operator key, acting as the
+// tenant its own key belongs to (found by the key's prefix in that
+// tenant's key list through the operator API).
+func (t *target) actAsOperator(ctx context.Context) error {
+	if t.operatorKey == "" {
+		return errors.New("--as-operator: the in-process hookd printed no operator key")
+	}
+	own := t.key
+	t.key = t.operatorKey
+	var tenants []struct {
+		ID string `json:"id"`
+	}
+	if err := t.call(ctx, http.MethodGet, "/v1/tenants?limit=1000", nil, http.StatusOK, &tenants); err != nil {
+		return fmt.Errorf("--as-operator: %w", err)
+	}
+	for _, ten := range tenants {
+		var keys []struct {
+			Prefix string `json:"prefix"`
+		}
+		if err := t.call(ctx, http.MethodGet, "/v1/tenants/"+ten.ID+"/keys", nil, http.StatusOK, &keys); err != nil {
+			return fmt.Errorf("--as-operator: %w", err)
+		}
+		for _, k := range keys {
+			if strings.HasPrefix(own, k.Prefix) {
+				t.tenant = ten.ID
+				return nil
+			}
+		}
+	}
+	return errors.New("--as-operator: no tenant has the bench's key")
 }
 
 // newTenantKey makes a fresh tenant and its live key in the database.
@@ -180,7 +228,7 @@ func (t *target) call(ctx context.Context, method, path string, body []byte, wan
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Authorization", "Bearer "+t.key)
+	t.auth(req)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -294,7 +342,7 @@ func (t *target) publish(ctx context.Context, buf *[]byte, body eventBody, seq i
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Authorization", "Bearer "+t.key)
+	t.auth(req)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := t.hc.Do(req)
 	if err != nil {

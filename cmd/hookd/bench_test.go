@@ -57,6 +57,20 @@ func TestIntField(t *testing.T) {
 	}
 }
 
+func TestSlowestBusySecond(t *testing.T) {
+	t.Parallel()
+	// Owed 10,000 from the start: 4,000 in the first second, then 200 (a
+	// stall), then 5,300 that leave less than busyBacklog owed.
+	ss := []sample{{0, 10000}, {4000, 10000}, {4200, 10000}, {9500, 10000}}
+	got, ok := slowestBusySecond(ss)
+	if !ok || got != 200 {
+		t.Errorf("slowestBusySecond = %v, %v; want 200, true", got, ok)
+	}
+	if _, ok := slowestBusySecond(ss[2:]); ok {
+		t.Error("slowestBusySecond without a backlog reported a second")
+	}
+}
+
 func TestEventBodySize(t *testing.T) {
 	t.Parallel()
 	b := newEventBody(1024)
@@ -81,6 +95,10 @@ func TestBenchConfigInvalid(t *testing.T) {
 		{"isolation with one webhook", func(c *benchConfig) { c.Webhooks = 1 }},
 		{"unknown api", func(c *benchConfig) { c.API = "stripe" }},
 		{"svix api with latency", func(c *benchConfig) { c.API, c.Scenarios = "svix", []string{"throughput", "latency"} }},
+		{"svix api as operator", func(c *benchConfig) { c.API, c.Scenarios, c.AsOperator = "svix", []string{"throughput"}, true }},
+		{"growth phase", func(c *benchConfig) { c.GrowthPhase = 0 }},
+		{"growth idle", func(c *benchConfig) { c.GrowthIdle = -time.Second }},
+		{"growth rate", func(c *benchConfig) { c.GrowthRate = 0 }},
 	} {
 		cfg := defaultBenchConfig()
 		c.edit(&cfg)

@@ -86,7 +86,7 @@ func runServe(ctx context.Context, args, env []string, stdout, stderr io.Writer)
 		return err
 	}
 
-	svc := hookd.NewServices(st, hookd.ServiceOptions{Policy: c.netPolicy(), Publisher: publisher})
+	svc := hookd.NewServices(st, hookd.ServiceOptions{Policy: c.netPolicy(), Publisher: publisher, WebhooksStopped: dispatcher.StopWebhooks})
 	var shuttingDown atomic.Bool
 	api, err := httpapi.New(httpapi.Config{
 		Services: svc, Logger: log, MaxBodyBytes: c.MaxBodyBytes, MaxEventBytes: c.MaxEventBytes,

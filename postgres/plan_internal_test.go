@@ -1,0 +1,205 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/hookd/hookd/postgres/pgtest"
+)
+
+// hotStatement is a statement of the delivery path and the plan it is
+// written for: the plan must name every index in use and none of avoid.
+type hotStatement struct {
+	name   string
+	sql    string
+	args   []any
+	pinned bool // runs in inQueueTx
+	use    []string
+	avoid  []string
+}
+
+// Sizes of the grown table: a slow phase's finished deliveries, then a
+// backlog, of which one claim's batch is leased.
+const (
+	finishedRows = 20_000
+	pendingRows  = 200_000
+	leasedRows   = 1024
+)
+
+// TestHotPlansAfterGrowth checks the plans of the hot statements on a
+// deliveries table that grew from empty to a backlog of 200,000 pending
+// rows, in the two histories that led to the stall of issue 16: never
+// analyzed, and analyzed while nothing was pending (a queue keeping up). In
+// each, the statements were prepared and run six times on the empty table
+// first, as pgx's statement cache does, so that a generic plan made then
+// would show. Each must read through the index it is written for.
+func TestHotPlansAfterGrowth(t *testing.T) {
+	t.Parallel()
+	for _, h := range []struct {
+		name    string
+		analyze bool
+	}{{"never analyzed", false}, {"analyzed while nothing was pending", true}} {
+		t.Run(h.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			db, err := Open(ctx, pgtest.NewDatabase(t), Options{MaxConns: 1})
+			if err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			defer db.Close()
+			conn, err := db.pool.Acquire(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Release()
+			exec := func(sql string, args ...any) {
+				t.Helper()
+				if _, err := conn.Exec(ctx, sql, args...); err != nil {
+					t.Fatalf("%s: %v", strings.Fields(sql)[0], err)
+				}
+			}
+			// The history must be the test's, not autovacuum's.
+			for _, table := range []string{"deliveries", "events"} {
+				exec("ALTER TABLE " + table + " SET (autovacuum_enabled = false)")
+			}
+
+			hot := hotStatements()
+			for i, st := range hot {
+				exec(fmt.Sprintf("PREPARE hot%d AS %s", i, st.sql))
+				for range 6 {
+					exec(executeSQL(i, len(st.args)), simple(st.args)...)
+				}
+			}
+			growQueue(t, conn, h.analyze)
+
+			for i, st := range hot {
+				exec("BEGIN")
+				if st.pinned {
+					exec(pinPlansSQL)
+				}
+				var lines []string
+				rows, _ := conn.Query(ctx, "EXPLAIN (COSTS OFF) "+executeSQL(i, len(st.args)), simple(st.args)...)
+				for rows.Next() {
+					var line string
+					if err := rows.Scan(&line); err != nil {
+						t.Fatal(err)
+					}
+					lines = append(lines, line)
+				}
+				if err := rows.Err(); err != nil {
+					t.Fatalf("explain %s: %v", st.name, err)
+				}
+				exec("ROLLBACK")
+				plan := strings.Join(lines, "\n")
+				for _, want := range st.use {
+					if !strings.Contains(plan, want) {
+						t.Errorf("%s: plan does not use %q:\n%s", st.name, want, plan)
+					}
+				}
+				for _, bad := range st.avoid {
+					if strings.Contains(plan, bad) {
+						t.Errorf("%s: plan has %q:\n%s", st.name, bad, plan)
+					}
+				}
+			}
+		})
+	}
+}
+
+// executeSQL runs the prepared statement hot<i> with n parameters.
+func executeSQL(i, n int) string {
+	ps := make([]string, n)
+	for j := range ps {
+		ps[j] = fmt.Sprintf("$%d", j+1)
+	}
+	if n == 0 {
+		return fmt.Sprintf("EXECUTE hot%d", i)
+	}
+	return fmt.Sprintf("EXECUTE hot%d(%s)", i, strings.Join(ps, ", "))
+}
+
+// simple sends args in the simple protocol: pgx writes them into the text
+// as literals, since EXECUTE's arguments cannot be bound parameters.
+func simple(args []any) []any { return append([]any{pgx.QueryExecModeSimpleProtocol}, args...) }
+
+// leasedID is the id of the i-th leased delivery of growQueue.
+func leasedID(i int) string { return fmt.Sprintf("dlv_p%09d", i) }
+
+// hotStatements are the statements of publish, claim and complete, with
+// arguments of full batches against growQueue's rows.
+func hotStatements() []hotStatement {
+	now := time.Now().UTC()
+	ids, owners, statuses, whys := make([]string, leasedRows), make([]string, leasedRows), make([]string, leasedRows), make([]string, leasedRows)
+	incs, codes := make([]int32, leasedRows), make([]*int32, leasedRows)
+	nexts, errs, keeps := make([]*time.Time, leasedRows), make([]*string, leasedRows), make([]bool, leasedRows)
+	for i := range ids {
+		ids[i], owners[i], statuses[i], whys[i], incs[i] = leasedID(i), "w1", "succeeded", "webhook deleted", 1
+	}
+	evT, evM, evID := make([]string, 100), make([]string, 100), make([]string, 100)
+	for i := range evID {
+		evT[i], evM[i], evID[i] = "ten_1", "live", fmt.Sprintf("msg_p%09d", i)
+	}
+	noDue := []string{"Seq Scan on deliveries", "deliveries_due", "Hash"}
+	return []hotStatement{
+		{name: "claim", sql: claimSQL, args: []any{"w2", now.Add(time.Minute), now, 1024}, pinned: true,
+			use:   []string{"Index Scan using deliveries_due on deliveries", "Index Scan using deliveries_pkey on deliveries"},
+			avoid: []string{"Seq Scan on deliveries", "Sort"}},
+		{name: "complete", sql: completeSQL, args: []any{ids, owners, statuses, incs, nexts, errs, codes, keeps, now}, pinned: true,
+			use: []string{"Index Scan using deliveries_pkey on deliveries"}, avoid: noDue},
+		{name: "cancel claimed", sql: cancelClaimedSQL, args: []any{ids, whys, now, "w1"}, pinned: true,
+			use: []string{"Index Scan using deliveries_pkey on deliveries"}, avoid: noDue},
+		{name: "next due", sql: nextDueSQL,
+			use: []string{"Index Only Scan using deliveries_due on deliveries"}, avoid: []string{"Seq Scan on deliveries"}},
+		{name: "claim's events", sql: claimEventsSQL, args: []any{evT, evM, evID}, pinned: true,
+			use: []string{"Index Scan using events_pkey on events"}, avoid: []string{"Seq Scan on events"}},
+		{name: "publish's event lookup", sql: lookupEventsSQL, args: []any{evT, evM, evID, evT, evM, evID}, pinned: true,
+			// Not events_idempotency_key for the keys: never analyzed, the
+			// planner may walk the scope's prefix of events_pkey instead,
+			// which one tenant's backlog makes long (left for another change).
+			use: []string{"Index Scan using events_pkey on events"}, avoid: []string{"Seq Scan on events"}},
+	}
+}
+
+// growQueue fills the empty tables as a queue growing under load does: a
+// slow phase's finished deliveries (and ANALYZE, if analyze), then a
+// backlog of pending ones, leasedRows of them claimed by "w1", ten
+// deliveries an event.
+func growQueue(t *testing.T, conn *pgxpool.Conn, analyze bool) {
+	t.Helper()
+	ctx := context.Background()
+	stmts := []string{
+		fmt.Sprintf(`INSERT INTO events (tenant_id, mode, id, type, data, created_at, idempotency_key, body_hash, deliveries)
+			SELECT 'ten_1', 'live', 'msg_f' || lpad(i::text, 9, '0'), 'order.created', '{}', now(), 'key_f' || i, '\x00', 10
+			FROM generate_series(0, %d) i`, finishedRows/10-1),
+		fmt.Sprintf(`INSERT INTO deliveries (id, tenant_id, mode, event_id, webhook_id, event_type, status, attempts,
+				next_attempt_at, created_at, updated_at)
+			SELECT 'dlv_f' || lpad(i::text, 9, '0'), 'ten_1', 'live', 'msg_f' || lpad((i / 10)::text, 9, '0'), 'wh_' || i %% 10,
+				'order.created', 'succeeded', 1, NULL, now(), now()
+			FROM generate_series(0, %d) i`, finishedRows-1),
+	}
+	if analyze {
+		stmts = append(stmts, "ANALYZE deliveries", "ANALYZE events")
+	}
+	stmts = append(stmts,
+		fmt.Sprintf(`INSERT INTO events (tenant_id, mode, id, type, data, created_at, idempotency_key, body_hash, deliveries)
+			SELECT 'ten_1', 'live', 'msg_p' || lpad(i::text, 9, '0'), 'order.created', '{}', now(), 'key_p' || i, '\x00', 10
+			FROM generate_series(0, %d) i`, pendingRows/10-1),
+		fmt.Sprintf(`INSERT INTO deliveries (id, tenant_id, mode, event_id, webhook_id, event_type, status,
+				next_attempt_at, created_at, updated_at, lease_owner, lease_until)
+			SELECT 'dlv_p' || lpad(i::text, 9, '0'), 'ten_1', 'live', 'msg_p' || lpad((i / 10)::text, 9, '0'), 'wh_' || i %% 10,
+				'order.created', 'pending', now() + CASE WHEN i < %[2]d THEN interval '1 minute' ELSE interval '0' END,
+				now(), now(), CASE WHEN i < %[2]d THEN 'w1' END, CASE WHEN i < %[2]d THEN now() + interval '1 minute' END
+			FROM generate_series(0, %[1]d) i`, pendingRows-1, leasedRows),
+	)
+	for _, sql := range stmts {
+		if _, err := conn.Exec(ctx, sql); err != nil {
+			t.Fatalf("grow the queue: %v\n%s", err, sql)
+		}
+	}
+}
