@@ -42,31 +42,14 @@ func statusParam(r *http.Request) (hookd.DeliveryStatus, error) {
 
 // messageEndpointJSON is Svix's MessageEndpointOut: an endpoint a message
 // was sent to, with where that delivery stands.
-// It has an endpoint's fields but its metadata (Svix's clients refuse an
-// unknown field here).
 type messageEndpointJSON struct {
-	ID          string   `json:"id"`
-	UID         *string  `json:"uid,omitempty"`
-	URL         string   `json:"url"`
-	Description string   `json:"description"`
-	Version     int      `json:"version"`
-	RateLimit   *int     `json:"rateLimit,omitempty"`
-	Disabled    bool     `json:"disabled"`
-	FilterTypes []string `json:"filterTypes,omitempty"`
-	Channels    []string `json:"channels,omitempty"`
-	CreatedAt   string   `json:"createdAt"`
-	UpdatedAt   string   `json:"updatedAt"`
-	Status      int      `json:"status"`
-	NextAttempt *string  `json:"nextAttempt,omitempty"`
+	endpointFields
+	Status      int     `json:"status"`
+	NextAttempt *string `json:"nextAttempt,omitempty"`
 }
 
 func toMessageEndpoint(wh *hookd.Webhook, d *hookd.Delivery) messageEndpointJSON {
-	e := toEndpoint(wh)
-	me := messageEndpointJSON{
-		ID: e.ID, UID: e.UID, URL: e.URL, Description: e.Description, Version: e.Version, RateLimit: e.RateLimit,
-		Disabled: e.Disabled, FilterTypes: e.FilterTypes, Channels: e.Channels, CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt,
-		Status: deliveryStatus(d.Status),
-	}
+	me := messageEndpointJSON{endpointFields: toEndpoint(wh).endpointFields, Status: deliveryStatus(d.Status)}
 	if d.Status == hookd.DeliveryPending && d.NextAttemptAt != nil {
 		t := timeJSON(*d.NextAttemptAt)
 		me.NextAttempt = &t

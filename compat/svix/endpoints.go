@@ -14,26 +14,32 @@ import (
 
 // endpointJSON is Svix's EndpointOut.
 type endpointJSON struct {
-	ID          string            `json:"id"`
-	UID         *string           `json:"uid,omitempty"`
-	URL         string            `json:"url"`
-	Description string            `json:"description"`
-	Version     int               `json:"version"`
-	RateLimit   *int              `json:"rateLimit,omitempty"`
-	Disabled    bool              `json:"disabled"`
-	FilterTypes []string          `json:"filterTypes,omitempty"`
-	Channels    []string          `json:"channels,omitempty"`
-	Metadata    map[string]string `json:"metadata"`
-	CreatedAt   string            `json:"createdAt"`
-	UpdatedAt   string            `json:"updatedAt"`
+	endpointFields
+	Metadata map[string]string `json:"metadata"`
+}
+
+// endpointFields are those of an endpoint that Svix's MessageEndpointOut
+// has too (it has no metadata, and Svix's clients refuse unknown fields).
+type endpointFields struct {
+	ID          string   `json:"id"`
+	UID         *string  `json:"uid,omitempty"`
+	URL         string   `json:"url"`
+	Description string   `json:"description"`
+	Version     int      `json:"version"`
+	RateLimit   *int     `json:"rateLimit,omitempty"`
+	Disabled    bool     `json:"disabled"`
+	FilterTypes []string `json:"filterTypes,omitempty"`
+	Channels    []string `json:"channels,omitempty"`
+	CreatedAt   string   `json:"createdAt"`
+	UpdatedAt   string   `json:"updatedAt"`
 }
 
 func toEndpoint(w *hookd.Webhook) endpointJSON {
-	out := endpointJSON{
+	out := endpointJSON{endpointFields: endpointFields{
 		ID: endpointID(w.ID), URL: w.URL, Description: w.Description, Version: 1,
-		RateLimit: w.RateLimit, Disabled: !w.Enabled, Metadata: userMetadata(w.Metadata),
+		RateLimit: w.RateLimit, Disabled: !w.Enabled,
 		CreatedAt: timeJSON(w.CreatedAt), UpdatedAt: timeJSON(w.UpdatedAt),
-	}
+	}, Metadata: userMetadata(w.Metadata)}
 	if len(w.EventTypes) > 0 && !slices.Contains(w.EventTypes, "*") {
 		out.FilterTypes = w.EventTypes
 	}
