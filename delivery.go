@@ -186,6 +186,11 @@ type Queue interface {
 	// Prune deletes events, deliveries and attempts created before t that are
 	// no longer pending, and returns how many rows went.
 	Prune(ctx context.Context, before time.Time) (int, error)
+	// Instances records that the dispatcher owner is alive at now, and
+	// returns how many dispatchers were alive within ttl (itself included):
+	// a webhook's rate limit and in-flight cap are shared out among them. A
+	// store that serves one process answers 1.
+	Instances(ctx context.Context, owner string, now time.Time, ttl time.Duration) (int, error)
 }
 
 // AttemptResult is what one HTTP attempt came to. The dispatcher turns it

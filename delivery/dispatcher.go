@@ -31,6 +31,8 @@ type Dispatcher struct {
 	nextDueAsked time.Time
 	// claims numbers this dispatcher's claims, for their fencing tokens.
 	claims atomic.Uint64
+	// beatAt is when the loop last told the queue this dispatcher is alive.
+	beatAt time.Time
 
 	life       lifecycle
 	stopClaims context.CancelFunc
@@ -139,6 +141,10 @@ func (d *Dispatcher) loop(ctx context.Context) {
 			return
 		}
 		now := d.cfg.Now()
+		if now.Sub(d.beatAt) >= instanceBeat {
+			d.beatAt = now
+			d.beat(ctx, now)
+		}
 		for _, o := range d.sched.sweep(now) {
 			d.w.put(o)
 		}
@@ -254,6 +260,23 @@ func (d *Dispatcher) work(ctx context.Context) {
 		}
 		d.w.put(d.run(ctx, t))
 	}
+}
+
+// instanceBeat is how often a dispatcher says it is alive; one silent for
+// three beats no longer counts.
+const instanceBeat = 2 * time.Second
+
+// beat tells the queue this dispatcher is alive and shares the webhooks'
+// rate limits and in-flight cap among the dispatchers that are.
+func (d *Dispatcher) beat(ctx context.Context, now time.Time) {
+	n, err := d.queue.Instances(ctx, d.cfg.Owner, now, 3*instanceBeat)
+	if err != nil {
+		if ctx.Err() == nil {
+			d.log.Warn("instance heartbeat", "err", err)
+		}
+		return
+	}
+	d.sched.setInstances(n)
 }
 
 // StopWebhooks makes the webhooks ids start no new request: what this

@@ -11,19 +11,21 @@ type bucket struct {
 	last   time.Time
 }
 
-func newBucket(rate int, now time.Time) bucket {
-	return bucket{rate: float64(rate), tokens: float64(rate), last: now}
+// newBucket holds up to a second's tokens, and at least one (a rate below
+// one a second, an instance's share of a cluster's, still sends).
+func newBucket(rate float64, now time.Time) bucket {
+	return bucket{rate: rate, tokens: max(1, rate), last: now}
 }
 
 // setRate changes the rate, keeping the tokens in hand within the new burst.
-func (b *bucket) setRate(rate int) {
-	b.rate = float64(rate)
-	b.tokens = min(b.tokens, b.rate)
+func (b *bucket) setRate(rate float64) {
+	b.rate = rate
+	b.tokens = min(b.tokens, max(1, b.rate))
 }
 
 func (b *bucket) refill(now time.Time) {
 	if now.After(b.last) {
-		b.tokens = min(b.rate, b.tokens+now.Sub(b.last).Seconds()*b.rate)
+		b.tokens = min(max(1, b.rate), b.tokens+now.Sub(b.last).Seconds()*b.rate)
 		b.last = now
 	}
 }

@@ -27,7 +27,7 @@ type hookState struct {
 	tenant   *tenantState
 	inFlight int
 	queue    []*task // FIFO, oldest first
-	rate     int     // deliveries per second; 0 = unlimited
+	rate     float64 // deliveries per second (this instance's share); 0 = unlimited
 	bucket   bucket
 	// lastProgress is when a request last finished, or when the webhook went
 	// from idle to busy: the clock of stall detection.
@@ -65,6 +65,10 @@ type scheduler struct {
 	room     chan struct{}
 	finished int
 
+	// instances is how many dispatchers share each webhook's limits
+	// (at least 1): this one takes its share of the rate and the cap.
+	instances int
+
 	// stopped holds, per webhook, when it was stopped (deleted, disabled,
 	// answered 410): a job claimed before then is not sent. Entries go
 	// once no claim can predate them (sweep).
@@ -78,6 +82,8 @@ func newScheduler(cfg Config) *scheduler {
 		byKey:   make(map[string]*tenantState),
 		room:    make(chan struct{}, 1),
 		stopped: make(map[string]time.Time),
+
+		instances: 1,
 	}
 	s.cond.L = &s.mu
 	return s
@@ -97,9 +103,10 @@ func (s *scheduler) hook(j *hookd.Job, now time.Time) *hookState {
 		s.hooks[id] = h
 		t.known++
 	}
-	rate := 0
+	rate := 0.0
 	if j.Webhook != nil && j.Webhook.RateLimit != nil && *j.Webhook.RateLimit > 0 {
-		rate = *j.Webhook.RateLimit
+		// Each of the cluster's instances sends its share.
+		rate = float64(*j.Webhook.RateLimit) / float64(s.instances)
 	}
 	switch {
 	case rate == 0:
@@ -113,14 +120,34 @@ func (s *scheduler) hook(j *hookd.Job, now time.Time) *hookState {
 	return h
 }
 
+// inFlightCap is this instance's share of the per-webhook cap: the cluster
+// as a whole keeps to PerWebhookInFlight. Callers hold mu.
+func (s *scheduler) inFlightCap() int {
+	return max(1, s.cfg.PerWebhookInFlight/s.instances)
+}
+
+// setInstances shares the webhooks' limits among n dispatchers.
+func (s *scheduler) setInstances(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n < 1 || n == s.instances {
+		return
+	}
+	s.instances = n
+	for _, h := range s.hooks {
+		h.rate = 0 // set again, shared anew, by the webhook's next job
+	}
+	s.cond.Broadcast() // a larger share may let waiting tasks go
+}
+
 func (s *scheduler) stalled(h *hookState, now time.Time) bool {
-	return h.inFlight >= s.cfg.PerWebhookInFlight && now.Sub(h.lastProgress) > stallAfter
+	return h.inFlight >= s.inFlightCap() && now.Sub(h.lastProgress) > stallAfter
 }
 
 // queueBound is how many tasks h may keep waiting locally.
 func (s *scheduler) queueBound(h *hookState, now time.Time) int {
 	if s.stalled(h, now) {
-		return min(s.cfg.PerWebhookQueue, s.cfg.PerWebhookInFlight)
+		return min(s.cfg.PerWebhookQueue, s.inFlightCap())
 	}
 	return s.cfg.PerWebhookQueue
 }
@@ -221,7 +248,7 @@ func (s *scheduler) pop(now time.Time) *task {
 		for m := 0; m < len(ten.hooks); m++ {
 			hi := (ten.cur + m) % len(ten.hooks)
 			h := ten.hooks[hi]
-			if h.inFlight >= s.cfg.PerWebhookInFlight || h.queue[0].notBefore.After(now) {
+			if h.inFlight >= s.inFlightCap() || h.queue[0].notBefore.After(now) {
 				continue
 			}
 			t := h.queue[0]
@@ -307,7 +334,7 @@ func (s *scheduler) done(t *task, now time.Time) {
 	h.inFlight--
 	s.running--
 	h.lastProgress = now
-	if h.listed && h.inFlight == s.cfg.PerWebhookInFlight-1 {
+	if h.listed && h.inFlight == s.inFlightCap()-1 {
 		// h was at its cap with work waiting: an idle worker can take it now.
 		s.cond.Signal()
 	}
@@ -338,7 +365,7 @@ func (s *scheduler) claimRoom() int {
 	busy := s.running
 	for _, ten := range s.tenants {
 		for _, h := range ten.hooks {
-			if h.inFlight < s.cfg.PerWebhookInFlight {
+			if h.inFlight < s.inFlightCap() {
 				busy += len(h.queue)
 			}
 		}
@@ -405,7 +432,7 @@ func (s *scheduler) nextWake() time.Time {
 	for _, ten := range s.tenants {
 		for _, h := range ten.hooks {
 			nb := h.queue[0].notBefore
-			if h.inFlight < s.cfg.PerWebhookInFlight && !nb.IsZero() && (at.IsZero() || nb.Before(at)) {
+			if h.inFlight < s.inFlightCap() && !nb.IsZero() && (at.IsZero() || nb.Before(at)) {
 				at = nb
 			}
 		}

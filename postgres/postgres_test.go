@@ -370,3 +370,27 @@ func BenchmarkClaimComplete(b *testing.B) {
 func services(db *postgres.DB) hookd.Services {
 	return hookd.NewServices(db, hookd.ServiceOptions{Policy: hookd.NetPolicy{AllowPrivate: true}})
 }
+
+// TestInstances: the dispatchers alive are those whose heartbeat is
+// younger than the ttl.
+func TestInstances(t *testing.T) {
+	t.Parallel()
+	db := open(t, pgtest.NewDatabase(t), nil)
+	ctx := context.Background()
+	now := time.Now()
+	for _, c := range []struct {
+		owner string
+		at    time.Time
+		want  int
+	}{
+		{"a", now, 1},
+		{"b", now, 2},
+		{"a", now.Add(time.Second), 2},
+		{"a", now.Add(10 * time.Second), 1}, // b went silent
+	} {
+		n, err := db.Instances(ctx, c.owner, c.at, 6*time.Second)
+		if err != nil || n != c.want {
+			t.Errorf("Instances(%s at +%s) = %d, %v; want %d", c.owner, c.at.Sub(now), n, err, c.want)
+		}
+	}
+}

@@ -468,3 +468,21 @@ func (db *DB) Prune(ctx context.Context, before time.Time) (int, error) {
 		}
 	}
 }
+
+// Instances implements hookd.Queue: each dispatcher's heartbeat is a row,
+// and rows older than the ttl go.
+func (db *DB) Instances(ctx context.Context, owner string, now time.Time, ttl time.Duration) (int, error) {
+	var n int
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		var batch pgx.Batch
+		batch.Queue(`INSERT INTO instances (owner, seen_at) VALUES ($1, $2)
+			ON CONFLICT (owner) DO UPDATE SET seen_at = excluded.seen_at`, owner, pgTime(now))
+		batch.Queue(`DELETE FROM instances WHERE seen_at < $1`, pgTime(now.Add(-ttl)))
+		batch.Queue(`SELECT count(*) FROM instances`).QueryRow(func(r pgx.Row) error { return r.Scan(&n) })
+		return tx.SendBatch(ctx, &batch).Close()
+	})
+	if err != nil {
+		return 0, fmt.Errorf("instances: %w", err)
+	}
+	return max(n, 1), nil
+}

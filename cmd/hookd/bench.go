@@ -45,6 +45,7 @@ type benchConfig struct {
 	GrowthRate      int
 	GrowthPhase     time.Duration
 	GrowthAnalyze   bool
+	BatchTenants    int
 	FailShare       float64
 	SlowShare       float64
 	SlowDelay       time.Duration
@@ -52,7 +53,7 @@ type benchConfig struct {
 	API             string // "v1" or "svix": which API throughput and isolation publish through
 }
 
-var benchScenarios = []string{"baseline", "throughput", "latency", "fanout", "isolation", "backlog", "growth"}
+var benchScenarios = []string{"baseline", "throughput", "latency", "fanout", "isolation", "backlog", "growth", "tenants"}
 
 func defaultBenchConfig() benchConfig {
 	return benchConfig{
@@ -60,7 +61,7 @@ func defaultBenchConfig() benchConfig {
 		Duration: 10 * time.Second, Publishers: 64, Webhooks: 10, BodySize: 1024, BaselineConns: 64,
 		LatencyRate: 1000, LatencyDuration: 30 * time.Second, FanoutWebhooks: 10000, BacklogEvents: 100000,
 		GrowthIdle: 10 * time.Second, GrowthRate: 100, GrowthPhase: 20 * time.Second, GrowthAnalyze: true,
-		SlowDelay: 50 * time.Millisecond, API: "v1",
+		SlowDelay: 50 * time.Millisecond, BatchTenants: 1000, API: "v1",
 	}
 }
 
@@ -75,6 +76,7 @@ func (c *benchConfig) smoke() {
 	c.BacklogEvents = 500
 	c.GrowthIdle = 200 * time.Millisecond
 	c.GrowthPhase = 500 * time.Millisecond
+	c.BatchTenants = 20
 	c.Runs = 1
 }
 
@@ -163,6 +165,7 @@ func benchFlags(fs *flag.FlagSet, c *benchConfig) {
 	fs.DurationVar(&c.GrowthIdle, "growth-idle", c.GrowthIdle, "how long growth's fresh hookd idles, the CPUs kept busy, before publishing")
 	fs.IntVar(&c.GrowthRate, "growth-rate", c.GrowthRate, "events per second of growth's slow phase")
 	fs.DurationVar(&c.GrowthPhase, "growth-phase", c.GrowthPhase, "how long each of growth's phases publishes (slow, then --publishers at full speed)")
+	fs.IntVar(&c.BatchTenants, "batch-tenants", c.BatchTenants, "tenants of the tenants scenario, each with one webhook, published for in batches of 100")
 	fs.BoolVar(&c.GrowthAnalyze, "growth-analyze", c.GrowthAnalyze, "on PostgreSQL, ANALYZE the fresh database halfway through growth's slow phase, as autovacuum may")
 	fs.Float64Var(&c.FailShare, "fail-share", c.FailShare, "share of deliveries whose first attempt the receivers answer 500")
 	fs.Float64Var(&c.SlowShare, "slow-share", c.SlowShare, "share of requests the receivers answer only after --slow-delay")

@@ -40,6 +40,8 @@ func (b *bencher) run(ctx context.Context, name string) ([]metric, error) {
 		return b.backlog(ctx)
 	case "growth":
 		return b.growth(ctx)
+	case "tenants":
+		return b.tenants(ctx)
 	}
 	return nil, fmt.Errorf("unknown scenario %q", name)
 }

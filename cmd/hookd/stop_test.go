@@ -93,3 +93,57 @@ func TestStoppingStopsRequests(t *testing.T) {
 		}
 	}
 }
+
+// concurrencyReceiver answers after a pause and keeps the most requests it
+// had in hand at once.
+type concurrencyReceiver struct {
+	mu       sync.Mutex
+	now, max int
+	total    int
+}
+
+func (r *concurrencyReceiver) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
+	r.mu.Lock()
+	r.now++
+	r.total++
+	r.max = max(r.max, r.now)
+	r.mu.Unlock()
+	time.Sleep(100 * time.Millisecond)
+	r.mu.Lock()
+	r.now--
+	r.mu.Unlock()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// TestLimitsHoldAcrossInstances runs two instances on one PostgreSQL with a
+// per-webhook cap of 4: the receiver never has more than 4 requests of the
+// webhook in hand at once, though both instances deliver.
+func TestLimitsHoldAcrossInstances(t *testing.T) {
+	t.Parallel()
+	url := pgtest.NewDatabase(t)
+	flags := []string{"--database-url", url, "--allow-private-networks", "--per-webhook-inflight", "4"}
+	a := startHookd(t, flags...)
+	b := startHookd(t, flags...)
+	recv := &concurrencyReceiver{}
+	srv := httptest.NewServer(recv)
+	t.Cleanup(srv.Close)
+	c := a.client(t, a.liveKey)
+	c.must(201, "POST", "/v1/webhooks", map[string]any{"url": srv.URL})
+	// Both instances heartbeat before the work arrives.
+	time.Sleep(3 * time.Second)
+	_ = b
+	const events = 80
+	for range events {
+		c.must(202, "POST", "/v1/events", map[string]any{"type": "Order.created", "data": map[string]any{}})
+	}
+	waitFor(t, "every delivery", func() bool {
+		recv.mu.Lock()
+		defer recv.mu.Unlock()
+		return recv.total >= events
+	})
+	recv.mu.Lock()
+	defer recv.mu.Unlock()
+	if recv.max > 4 {
+		t.Errorf("the receiver had %d requests of the webhook in hand at once; the cluster's cap is 4", recv.max)
+	}
+}
