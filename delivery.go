@@ -137,6 +137,12 @@ type Outcome struct {
 	DisableWebhook bool
 	// DeleteWebhook (a single-use webhook's first success) deletes it.
 	DeleteWebhook bool
+	// The delivery's scope and event, for the operator events the outcome
+	// may cause (delivery.exhausted, webhook.disabled).
+	TenantID  string
+	Mode      Mode
+	EventID   string
+	EventType string
 }
 
 // ClaimRequest asks for due deliveries.

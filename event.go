@@ -49,6 +49,10 @@ type PublishRequest struct {
 	// and filters, and is not added to the catalog.
 	Test      bool
 	WebhookID string
+	// System marks an operator event published in the scope of the tenant
+	// it is about: it reaches only that tenant's webhooks that name its type
+	// exactly, never a catch-all or wildcard subscription.
+	System bool
 	// Atomic marks a request of an all-or-nothing batch: if it is refused,
 	// nothing of the batch it came in commits (see AtomicRefusal).
 	Atomic bool

@@ -70,13 +70,21 @@ func (e *eventTypes) DeleteEventType(ctx context.Context, s Scope, name string) 
 // checkCatalog returns EINVALID for the first pattern that is neither a
 // wildcard nor in the scope's catalog.
 func checkCatalog(ctx context.Context, st EventTypeStore, s Scope, patterns []string) error {
-	concrete := ConcreteEventTypes(patterns)
+	var concrete []string
+	for _, p := range ConcreteEventTypes(patterns) {
+		if !IsOperatorEvent(p) { // always known: every tenant may subscribe to them
+			concrete = append(concrete, p)
+		}
+	}
 	if len(concrete) == 0 {
 		return nil
 	}
 	have, err := st.KnownEventTypes(ctx, s, concrete)
 	if err != nil {
 		return err
+	}
+	for _, t := range OperatorEventTypes {
+		have[t.Name] = true
 	}
 	if missing := MissingEventTypes(patterns, have); len(missing) > 0 {
 		return Errorf(EINVALID, "event_types: unknown event type %q (create it first with POST /v1/event-types)", missing[0])

@@ -1,6 +1,9 @@
 package hookd
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Subscriber is what fan-out needs of an enabled webhook. Stores load their
 // scope's enabled webhooks once per publish batch as Subscribers.
@@ -50,6 +53,9 @@ func Recipients(dst []string, r *PublishRequest, subs []Subscriber) (ids []strin
 		} else {
 			if !w.Deliverable || !MatchEventType(w.EventTypes, e.Type) {
 				continue
+			}
+			if r.System && !slices.Contains(w.EventTypes, e.Type) {
+				continue // operator events go only to who named them
 			}
 			if w.Filter != nil {
 				if doc == nil {

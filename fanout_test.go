@@ -31,6 +31,8 @@ func TestRecipients(t *testing.T) {
 		sub("disp", []string{"Call.logged"}, `{"data.disposition": {"$in": [1, 4]}}`, hookd.StatusActive, nil),
 		sub("expired", nil, "", hookd.StatusActive, &past),
 		sub("auto", nil, "", hookd.StatusAutoDisabled, nil),
+		sub("ops", []string{"webhook.disabled"}, "", hookd.StatusActive, nil),
+		sub("webhooks", []string{"webhook.*"}, "", hookd.StatusActive, nil),
 	}
 	for _, tc := range []struct {
 		name      string
@@ -42,9 +44,11 @@ func TestRecipients(t *testing.T) {
 		{"filter matches", hookd.PublishRequest{Event: ev("Call.logged", `{"disposition": 4}`)}, []string{"all", "calls", "disp"}, false, ""},
 		{"filter refuses", hookd.PublishRequest{Event: ev("Call.logged", `{"disposition": 2}`)}, []string{"all", "calls"}, false, ""},
 		{"other type", hookd.PublishRequest{Event: ev("Text.sent", `{}`)}, []string{"all"}, false, ""},
+		{"an ordinary webhook.disabled", hookd.PublishRequest{Event: ev("webhook.disabled", `{}`)}, []string{"all", "ops", "webhooks"}, false, ""},
 		{"test event reaches every enabled one", hookd.PublishRequest{Test: true, Event: ev("webhook.test", `{}`)},
-			[]string{"all", "calls", "disp", "expired", "auto"}, false, ""},
+			[]string{"all", "calls", "disp", "expired", "auto", "ops", "webhooks"}, false, ""},
 		{"test event to one", hookd.PublishRequest{Test: true, WebhookID: "auto", Event: ev("webhook.test", `{}`)}, []string{"auto"}, true, ""},
+		{"an operator event reaches only who named it", hookd.PublishRequest{System: true, Event: ev("webhook.disabled", `{}`)}, []string{"ops"}, false, ""},
 		{"data a filter cannot read", hookd.PublishRequest{Event: ev("Call.logged", `not json`)}, []string{"all", "calls"}, false, hookd.EINVALID},
 	} {
 		got, err := hookd.Recipients(nil, &tc.req, subs)

@@ -1,6 +1,7 @@
 package hookd
 
 import (
+	"encoding/json"
 	"time"
 	"unicode/utf8"
 )
@@ -62,6 +63,11 @@ type WebhookChange struct {
 type OutcomeEffects struct {
 	Attempts []Attempt       // in outcome order, every field filled
 	Webhooks []WebhookChange // in the order their webhooks first appear
+	// Announce are the operator events the written outcomes cause:
+	// delivery.exhausted for each delivery failed for good, and
+	// webhook.disabled for each webhook a 410 disabled. Stores write them
+	// to the outbox in the same transaction.
+	Announce []Announcement
 	// StaleAttempts are the attempts of outcomes that were not written (their
 	// lease was lost: the delivery was cancelled, retried, claimed again):
 	// the request went out, so it is kept in the delivery's log, changing
@@ -79,6 +85,7 @@ type OutcomeEffects struct {
 func EffectsOf(outs []Outcome, webhookIDs []string, now time.Time) OutcomeEffects {
 	var fx OutcomeEffects
 	index := map[string]int{} // webhook id → its position in fx.Webhooks
+	disabled := map[string]bool{}
 	for i := range outs {
 		o, id := &outs[i], webhookIDs[i]
 		if id == "" {
@@ -96,6 +103,16 @@ func EffectsOf(outs []Outcome, webhookIDs []string, now time.Time) OutcomeEffect
 		w := &fx.Webhooks[k]
 		w.Disable = w.Disable || o.DisableWebhook
 		w.Delete = w.Delete || o.DeleteWebhook
+		// The operator's own endpoints announce nothing: an event about
+		// them would go to them, and a failing one would feed itself.
+		announce := o.TenantID != "" && o.TenantID != OperatorTenantID
+		if o.DisableWebhook && !disabled[id] && announce {
+			disabled[id] = true
+			fx.Announce = append(fx.Announce, announceDisabled(o.TenantID, o.Mode, id, "its receiver answered 410 Gone"))
+		}
+		if o.Kind == OutcomeFailed && o.Attempt != nil && announce {
+			fx.Announce = append(fx.Announce, exhausted(o))
+		}
 		if o.Attempt == nil || o.Kind == OutcomeReleased {
 			continue
 		}
@@ -111,6 +128,13 @@ func EffectsOf(outs []Outcome, webhookIDs []string, now time.Time) OutcomeEffect
 		}
 	}
 	return fx
+}
+
+// exhausted is delivery.exhausted for o, a delivery's final failure.
+func exhausted(o *Outcome) Announcement {
+	b, _ := json.Marshal(exhaustedData{TenantID: o.TenantID, Mode: o.Mode, DeliveryID: o.DeliveryID, WebhookID: o.WebhookID,
+		EventID: o.EventID, EventType: o.EventType, ErrorClass: o.Attempt.ErrorClass, Error: o.Attempt.Error, StatusCode: o.Attempt.StatusCode})
+	return Announcement{TenantID: o.TenantID, Mode: o.Mode, Type: EventDeliveryExhausted, Data: b}
 }
 
 // filledAttempt is o's attempt with every field filled.

@@ -100,6 +100,9 @@ type WebhookWrite struct {
 	// CancelPending, when set, cancels the webhook's pending deliveries in
 	// the same transaction, with this as their last error.
 	CancelPending string
+	// Announce are operator events to put in the outbox in the same
+	// transaction.
+	Announce []Announcement
 }
 
 // WebhookStore keeps webhooks. Every method is confined to its Scope: another
@@ -109,7 +112,8 @@ type WebhookStore interface {
 	// it returns EFORBIDDEN and stores nothing if w's scope already has max
 	// webhooks, counted in the transaction that inserts (concurrent inserts
 	// of one tenant are serialized).
-	InsertWebhook(ctx context.Context, w *Webhook, max *int) error
+	// The announcements go to the outbox in the same transaction.
+	InsertWebhook(ctx context.Context, w *Webhook, max *int, announce ...Announcement) error
 	// FindWebhookByID returns ENOTFOUND.
 	FindWebhookByID(ctx context.Context, s Scope, id string) (*Webhook, error)
 	// FindWebhookByNumber returns ENOTFOUND.
@@ -122,9 +126,10 @@ type WebhookStore interface {
 	// returns an error nothing is written and that error is returned.
 	// Returns ENOTFOUND.
 	UpdateWebhook(ctx context.Context, s Scope, id string, change func(*Webhook) (WebhookWrite, error)) (*Webhook, error)
-	// DeleteWebhook deletes the webhook and cancels its pending deliveries
-	// with why as their last error, in one transaction. Returns ENOTFOUND.
-	DeleteWebhook(ctx context.Context, s Scope, id, why string) error
+	// DeleteWebhook deletes the webhook, cancels its pending deliveries
+	// with why as their last error and puts the announcements in the
+	// outbox, in one transaction. Returns ENOTFOUND.
+	DeleteWebhook(ctx context.Context, s Scope, id, why string, announce ...Announcement) error
 }
 
 // EventTypeStore keeps a scope's catalog of event types.
@@ -192,8 +197,20 @@ type DeliveryStore interface {
 	RequeueDeliveries(ctx context.Context, s Scope, r Requeue) (int, error)
 }
 
+// OutboxStore holds the operator events until they are published. The
+// writes that cause them (InsertWebhook, UpdateWebhook, DeleteWebhook,
+// CompleteDeliveries, AutoDisableWebhooks) put them there in their own
+// transaction.
+type OutboxStore interface {
+	// TakeOutbox returns up to limit entries, oldest first, and leaves them.
+	TakeOutbox(ctx context.Context, limit int) ([]OutboxEntry, error)
+	// DeleteOutbox removes the entries seqs (published).
+	DeleteOutbox(ctx context.Context, seqs []int64) error
+}
+
 // Store is everything a database adapter provides.
 type Store interface {
+	OutboxStore
 	TenantStore
 	WebhookStore
 	EventTypeStore

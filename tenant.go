@@ -185,8 +185,11 @@ type TenantService interface {
 	// UpdateTenant applies u. ENOTFOUND, EINVALID, ECONFLICT.
 	UpdateTenant(ctx context.Context, ref string, u TenantUpdate) (*Tenant, error)
 	// DeleteTenant deletes the tenant and everything it owns; its keys stop
-	// working at once. ENOTFOUND.
+	// working at once. ENOTFOUND; EFORBIDDEN for the operator tenant.
 	DeleteTenant(ctx context.Context, ref string) error
+	// EnsureOperatorTenant creates the operator tenant (OperatorTenantID),
+	// whose webhooks receive the operator events, unless it exists.
+	EnsureOperatorTenant(ctx context.Context) error
 
 	// CreateAPIKey stores a new key and returns it with its plaintext, which is
 	// never available again. Returns ENOTFOUND for an unknown tenant.

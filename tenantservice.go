@@ -118,6 +118,9 @@ func (t *tenants) DeleteTenant(ctx context.Context, ref string) error {
 	if err != nil {
 		return err
 	}
+	if cur.ID == OperatorTenantID {
+		return Errorf(EFORBIDDEN, "the operator tenant holds the operator's own endpoints and cannot be deleted")
+	}
 	webhooks, err := t.st.DeleteTenant(ctx, cur.ID)
 	if err != nil {
 		return err
@@ -127,6 +130,23 @@ func (t *tenants) DeleteTenant(ctx context.Context, ref string) error {
 		t.stopped(webhooks)
 	}
 	return nil
+}
+
+func (t *tenants) EnsureOperatorTenant(ctx context.Context) error {
+	if _, err := t.st.FindTenantByID(ctx, OperatorTenantID); err == nil {
+		return nil
+	} else if ErrorCode(err) != ENOTFOUND {
+		return err
+	}
+	now := t.now()
+	err := t.st.InsertTenant(ctx, &Tenant{ID: OperatorTenantID, Name: "hookd operator events", Metadata: map[string]string{}, CreatedAt: now, UpdatedAt: now})
+	if ErrorCode(err) == ECONFLICT {
+		if _, ferr := t.st.FindTenantByID(ctx, OperatorTenantID); ferr == nil {
+			return nil // another instance made it
+		}
+		return Errorf(ECONFLICT, "the operator tenant cannot be made: a tenant is named %q", "hookd operator events")
+	}
+	return err
 }
 
 func (t *tenants) CreateAPIKey(ctx context.Context, tenantID string, m Mode) (*APIKey, string, error) {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"net/textproto"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -135,6 +136,11 @@ func ValidateURL(field, raw string) error {
 	if u.User != nil {
 		return Errorf(EINVALID, "%s must not contain user-info (user:password@)", field)
 	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return Errorf(EINVALID, "%s port must be between 1 and 65535, got %s", field, p)
+		}
+	}
 	for _, c := range []byte(u.Host) {
 		if c <= ' ' || c >= 0x7f {
 			return Errorf(EINVALID, "%s host must be ASCII: write an internationalized name in its xn-- (punycode) form, got %q", field, u.Host)
@@ -219,25 +225,59 @@ func (w *Webhook) validate(now time.Time, checkExpiry bool) error {
 	return nil
 }
 
-// ValidateSecret accepts a client-chosen secret of 8 to 256 printable
-// characters; a whsec_ one must be followed by base64.
+// Bounds of a signing key: the bytes a whsec_ secret's base64 decodes to.
+const (
+	MinSecretKeyBytes = 8
+	MaxSecretKeyBytes = 256
+)
+
+// ValidateSecret accepts a client-chosen secret only in the Standard
+// Webhooks form, whsec_ and the standard base64 of a key of 8 to 256 bytes:
+// every Standard Webhooks library verifies deliveries with such a secret as
+// it is, and with nothing else.
 func ValidateSecret(s string) error {
-	if len(s) < 8 || len(s) > 256 {
-		return Errorf(EINVALID, "secret must be 8 to 256 characters")
+	rest, ok := strings.CutPrefix(s, "whsec_")
+	if !ok {
+		return Errorf(EINVALID, "secret must be a Standard Webhooks secret: whsec_ followed by the standard base64 of a key of %d to %d bytes (omit it and one is generated)", MinSecretKeyBytes, MaxSecretKeyBytes)
 	}
-	for _, r := range s {
-		if r <= ' ' || r > '~' {
-			return Errorf(EINVALID, "secret must be printable ASCII without spaces")
-		}
-	}
-	// A whsec_ secret's signing key is the base64 after the prefix (Standard
-	// Webhooks); one that does not decode could never sign a delivery.
-	if rest, ok := strings.CutPrefix(s, "whsec_"); ok {
-		if key, err := base64.StdEncoding.DecodeString(rest); err != nil || len(key) == 0 {
-			return Errorf(EINVALID, "secret starting with whsec_ must continue with standard base64 (the signing key)")
-		}
+	key, err := base64.StdEncoding.DecodeString(rest)
+	if err != nil || len(key) < MinSecretKeyBytes || len(key) > MaxSecretKeyBytes {
+		return Errorf(EINVALID, "secret must continue after whsec_ with the standard base64 of a key of %d to %d bytes", MinSecretKeyBytes, MaxSecretKeyBytes)
 	}
 	return nil
+}
+
+// SecretFromText is the whsec_ secret whose key is the bytes of text: how
+// an API whose clients choose any string as their secret (CallFire) keeps
+// it, so that its deliveries verify both with text and with the Standard
+// Webhooks libraries. A text that already is a whsec_ secret shown as
+// itself (SecretText) is kept as it is.
+func SecretFromText(text string) string {
+	if ValidateSecret(text) == nil && SecretText(text) == text {
+		return text
+	}
+	return "whsec_" + base64.StdEncoding.EncodeToString([]byte(text))
+}
+
+// SecretText is a secret as those APIs show it and sign with: the key of a
+// secret made by SecretFromText (printable ASCII without spaces), else the
+// secret itself. (A generated key is 24 random bytes: all of them printable
+// with a chance of about 4e-11.)
+func SecretText(secret string) string {
+	rest, ok := strings.CutPrefix(secret, "whsec_")
+	if !ok {
+		return secret
+	}
+	key, err := base64.StdEncoding.DecodeString(rest)
+	if err != nil || len(key) < MinSecretKeyBytes {
+		return secret
+	}
+	for _, c := range key {
+		if c <= ' ' || c > '~' {
+			return secret
+		}
+	}
+	return string(key)
 }
 
 func validateHeader(k, v string) error {

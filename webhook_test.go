@@ -43,7 +43,7 @@ func TestWebhookValidate(t *testing.T) {
 	ok := []func(*hookd.Webhook){
 		func(w *hookd.Webhook) { w.Filter = json.RawMessage("null") },
 		func(w *hookd.Webhook) { w.Secret = "" },
-		func(w *hookd.Webhook) { w.Secret = "plain-secret-of-a-client" },
+		func(w *hookd.Webhook) { w.Secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" },
 		func(w *hookd.Webhook) { w.ExpiresAt = &future },
 		func(w *hookd.Webhook) { w.RateLimit = rate(1) },
 		func(w *hookd.Webhook) { w.URL = "http://127.0.0.1:8080/x" }, // addresses are the NetPolicy's business
@@ -102,6 +102,9 @@ func TestWebhookValidate(t *testing.T) {
 		{"long secret", func(w *hookd.Webhook) { w.Secret = strings.Repeat("s", 257) }, "secret"},
 		{"secret with space", func(w *hookd.Webhook) { w.Secret = "has a space" }, "secret"},
 		{"whsec_ secret not base64", func(w *hookd.Webhook) { w.Secret = "whsec_not*base64!" }, "secret"},
+		{"plain secret", func(w *hookd.Webhook) { w.Secret = "plain-secret-of-a-client" }, "secret"},
+		{"whsec_ key too short", func(w *hookd.Webhook) { w.Secret = "whsec_AAAA" }, "secret"},
+		{"whsec_ key too long", func(w *hookd.Webhook) { w.Secret = hookd.SecretFromText(strings.Repeat("k", 257)) }, "secret"},
 	}
 	for _, tt := range tests {
 		w := validWebhook()
@@ -124,8 +127,28 @@ func TestWebhookSecrets(t *testing.T) {
 	if got := w.Secrets(until); !slices.Equal(got, []string{"new"}) {
 		t.Errorf("after the grace period: %q", got)
 	}
-	if s := hookd.NewSecret(); !strings.HasPrefix(s, "whsec_") || hookd.ValidateSecret(s) != nil {
-		t.Errorf("NewSecret() = %q, not a valid whsec_ secret", s)
+	if s := hookd.NewSecret(); !strings.HasPrefix(s, "whsec_") || hookd.ValidateSecret(s) != nil || hookd.SecretText(s) != s {
+		t.Errorf("NewSecret() = %q, not a valid whsec_ secret shown as itself", s)
+	}
+}
+
+// TestSecretFromText checks that a secret chosen as any string (CallFire)
+// becomes a whsec_ secret that shows as that string again, and that a
+// whsec_ secret shown as itself is kept.
+func TestSecretFromText(t *testing.T) {
+	t.Parallel()
+	generated := hookd.NewSecret()
+	for _, text := range []string{"s3cr3t-token", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", generated, "whsec_not-base64"} {
+		s := hookd.SecretFromText(text)
+		if err := hookd.ValidateSecret(s); err != nil {
+			t.Errorf("SecretFromText(%q) = %q: %v", text, s, err)
+		}
+		if got := hookd.SecretText(s); got != text {
+			t.Errorf("SecretText(SecretFromText(%q)) = %q", text, got)
+		}
+	}
+	if got := hookd.SecretFromText(generated); got != generated {
+		t.Errorf("SecretFromText(%q) = %q, want it kept", generated, got)
 	}
 }
 

@@ -42,7 +42,7 @@ func (h *webhooks) CreateWebhook(ctx context.Context, s Scope, w *Webhook) error
 		return err
 	}
 	w.Prepare(s, now)
-	if err := h.st.InsertWebhook(ctx, w, ten.Limits.MaxWebhooks); err != nil {
+	if err := h.st.InsertWebhook(ctx, w, ten.Limits.MaxWebhooks, announcements(s, WebhookAnnouncement(EventWebhookCreated, w, ""))...); err != nil {
 		if ErrorCode(err) == EFORBIDDEN {
 			return Errorf(EFORBIDDEN, "the tenant may have %d webhooks in %s mode, and has them: delete one first, or ask the operator to raise max_webhooks", *ten.Limits.MaxWebhooks, s.Mode)
 		}
@@ -102,14 +102,23 @@ func (h *webhooks) UpdateWebhook(ctx context.Context, s Scope, id string, u Webh
 	}
 	now := h.now().UTC()
 	w, err := h.st.UpdateWebhook(ctx, s, id, func(w *Webhook) (WebhookWrite, error) {
+		wasEnabled := w.Enabled
 		u.Apply(w, now)
 		if err := w.validate(now, u.ExpiresAt != nil); err != nil {
 			return WebhookWrite{}, err
 		}
-		if !w.Enabled {
-			return WebhookWrite{CancelPending: "webhook disabled"}, nil
+		wr := WebhookWrite{Announce: []Announcement{WebhookAnnouncement(EventWebhookUpdated, w, "")}}
+		switch {
+		case wasEnabled && !w.Enabled:
+			wr.Announce = append(wr.Announce, WebhookAnnouncement(EventWebhookDisabled, w, "disabled through the API"))
+		case !wasEnabled && w.Enabled:
+			wr.Announce = append(wr.Announce, WebhookAnnouncement(EventWebhookEnabled, w, ""))
 		}
-		return WebhookWrite{}, nil
+		wr.Announce = announcements(s, wr.Announce...)
+		if !w.Enabled {
+			wr.CancelPending = "webhook disabled"
+		}
+		return wr, nil
 	})
 	if err == nil && !w.Enabled {
 		h.stop(id)
@@ -118,7 +127,11 @@ func (h *webhooks) UpdateWebhook(ctx context.Context, s Scope, id string, u Webh
 }
 
 func (h *webhooks) DeleteWebhook(ctx context.Context, s Scope, id string) error {
-	if err := h.st.DeleteWebhook(ctx, s, id, "webhook deleted"); err != nil {
+	w, err := h.st.FindWebhookByID(ctx, s, id)
+	if err != nil {
+		return err
+	}
+	if err := h.st.DeleteWebhook(ctx, s, id, "webhook deleted", announcements(s, WebhookAnnouncement(EventWebhookDeleted, w, ""))...); err != nil {
 		return err
 	}
 	h.stop(id)

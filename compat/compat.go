@@ -110,6 +110,11 @@ func ReadBody(r *http.Request, limit int64) ([]byte, error) {
 	if !isJSON(r.Header.Get("Content-Type")) {
 		return nil, hookd.Errorf(hookd.EUNSUPPORTED, "Content-Type must be application/json, got %q", r.Header.Get("Content-Type"))
 	}
+	// A declared length over the limit is refused without reading (API.Error
+	// closes the connection rather than wait for the body).
+	if r.ContentLength > limit {
+		return nil, hookd.Errorf(hookd.ETOOLARGE, "request body must be at most %d bytes", limit)
+	}
 	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
 		return nil, fmt.Errorf("read request body: %w", err)
@@ -137,6 +142,10 @@ func DecodeJSON(r *http.Request, limit int64, dst any) error {
 func Unmarshal(b []byte, dst any) error {
 	if len(bytes.TrimSpace(b)) == 0 {
 		return hookd.Errorf(hookd.EMALFORMED, "request body is empty; a JSON object is required")
+	}
+	// Decoding would replace such strings with U+FFFD without a word.
+	if path, bad := hookd.BadJSONText(b); bad {
+		return hookd.Errorf(hookd.EINVALID, "%s must be valid Unicode text (not invalid UTF-8 or a lone surrogate such as \\ud800)", path)
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	err := dec.Decode(dst)

@@ -34,7 +34,12 @@ type HandlerFunc func(w http.ResponseWriter, r *http.Request, s hookd.Scope) err
 // Handle adapts h: authenticate, ensure the catalog, serve, render the error.
 func (a *API) Handle(h HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s, err := a.Authenticate(r)
+		// A path or query that is not text never reaches a store.
+		err := hookd.ValidateTarget(r.URL)
+		var s hookd.Scope
+		if err == nil {
+			s, err = a.Authenticate(r)
+		}
 		if err == nil && a.Catalog != nil {
 			err = a.Catalog.Ensure(r.Context(), s)
 		}
@@ -54,6 +59,10 @@ func (a *API) Error(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("Retry-After", strconv.Itoa(int(max(1, (d+time.Second-1)/time.Second))))
 	}
 	code := hookd.ErrorCode(err)
+	if code == hookd.ETOOLARGE {
+		// The body may not have been read: close rather than read it.
+		w.Header().Set("Connection", "close")
+	}
 	a.Render(w, a.Status(code), code, hookd.ErrorMessage(err))
 }
 

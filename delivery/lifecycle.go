@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"context"
 	"sync"
 
 	"github.com/hookd/hookd"
@@ -39,5 +40,35 @@ func (l *lifecycle) stop(shutdown func()) {
 		if running {
 			shutdown()
 		}
+	})
+}
+
+// loopService is a lifecycle whose work is one goroutine that runs until
+// its context ends: Stop cancels it and waits.
+type loopService struct {
+	life   lifecycle
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// run starts loop in its own goroutine, once.
+func (s *loopService) run(ctx context.Context, name string, loop func(ctx context.Context)) error {
+	if err := s.life.start(name); err != nil {
+		return err
+	}
+	ctx, s.cancel = context.WithCancel(ctx)
+	s.done = make(chan struct{})
+	go func() {
+		defer close(s.done)
+		loop(ctx)
+	}()
+	return nil
+}
+
+// Stop ends the loop and waits for it; safe before Start and twice.
+func (s *loopService) Stop() {
+	s.life.stop(func() {
+		s.cancel()
+		<-s.done
 	})
 }

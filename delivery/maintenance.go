@@ -2,7 +2,6 @@ package delivery
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,10 +9,6 @@ import (
 
 	"github.com/hookd/hookd"
 )
-
-// EventWebhookDisabled is the operational event published to a webhook's
-// scope when it is auto-disabled.
-const EventWebhookDisabled = "webhook.disabled"
 
 // MaintenanceConfig tunes Maintenance. Zero fields take the defaults.
 type MaintenanceConfig struct {
@@ -35,20 +30,17 @@ type MaintenanceConfig struct {
 	Metrics *Metrics
 }
 
-// Maintenance auto-disables failing webhooks (announcing each with a
-// webhook.disabled event), prunes old rows and refreshes the queue gauges.
+// Maintenance auto-disables failing webhooks, prunes old rows and
+// refreshes the queue gauges.
 type Maintenance struct {
 	queue hookd.Queue
-	pub   hookd.Publisher
 	cfg   MaintenanceConfig
 
-	life   lifecycle
-	cancel context.CancelFunc
-	done   chan struct{}
+	loopService
 }
 
 // NewMaintenance returns the maintenance service, or EINVALID for a bad config.
-func NewMaintenance(queue hookd.Queue, pub hookd.Publisher, cfg MaintenanceConfig) (*Maintenance, error) {
+func NewMaintenance(queue hookd.Queue, cfg MaintenanceConfig) (*Maintenance, error) {
 	setDuration(&cfg.Interval, time.Minute)
 	setDuration(&cfg.StatsInterval, 5*time.Second)
 	setDuration(&cfg.AutoDisableAfter, 5*24*time.Hour)
@@ -76,30 +68,15 @@ func NewMaintenance(queue hookd.Queue, pub hookd.Publisher, cfg MaintenanceConfi
 		cfg.Metrics = newMetrics()
 	}
 	cfg.Logger = cfg.Logger.With("component", "maintenance")
-	return &Maintenance{queue: queue, pub: pub, cfg: cfg}, nil
+	return &Maintenance{queue: queue, cfg: cfg}, nil
 }
 
-// Start runs the first round at once, then one every Interval.
+// Start runs the first round at once, then one every Interval, until Stop.
 func (m *Maintenance) Start(ctx context.Context) error {
-	if err := m.life.start("maintenance"); err != nil {
-		return err
-	}
-	ctx, m.cancel = context.WithCancel(ctx)
-	m.done = make(chan struct{})
-	go m.loop(ctx)
-	return nil
-}
-
-// Stop ends the loop and waits for the round under way.
-func (m *Maintenance) Stop() {
-	m.life.stop(func() {
-		m.cancel()
-		<-m.done
-	})
+	return m.run(ctx, "maintenance", m.loop)
 }
 
 func (m *Maintenance) loop(ctx context.Context) {
-	defer close(m.done)
 	rounds := time.NewTicker(m.cfg.Interval)
 	defer rounds.Stop()
 	stats := time.NewTicker(m.cfg.StatsInterval)
@@ -129,49 +106,17 @@ func (m *Maintenance) RunOnce(ctx context.Context) error {
 	return errors.Join(m.AutoDisable(ctx), m.Prune(ctx), m.RefreshStats(ctx))
 }
 
-// AutoDisable disables the webhooks failing for longer than AutoDisableAfter
-// and publishes webhook.disabled to the scope of each. The disable is
-// committed before the announcement: a failed publish is logged, not retried.
+// AutoDisable disables the webhooks failing for longer than AutoDisableAfter.
+// The store puts a webhook.disabled operator event for each in the outbox,
+// in the same transaction; the Relay publishes it.
 func (m *Maintenance) AutoDisable(ctx context.Context) error {
 	now := m.cfg.Now()
 	hooks, err := m.queue.AutoDisableWebhooks(ctx, now.Add(-m.cfg.AutoDisableAfter))
 	if err != nil {
 		return fmt.Errorf("auto-disable webhooks: %w", err)
 	}
-	var errs []error
 	for _, w := range hooks {
 		m.cfg.Logger.Info("webhook auto-disabled", "webhook_id", w.ID, "tenant_id", w.TenantID)
-		if err := m.announce(ctx, w, now); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
-}
-
-func (m *Maintenance) announce(ctx context.Context, w *hookd.Webhook, now time.Time) error {
-	reason := "failing"
-	if w.FailingSince != nil {
-		reason = "failing since " + w.FailingSince.UTC().Format(time.RFC3339)
-	}
-	data, err := json.Marshal(struct {
-		WebhookID string `json:"webhook_id"`
-		URL       string `json:"url"`
-		Reason    string `json:"reason"`
-	}{w.ID, w.URL, reason})
-	if err != nil {
-		return fmt.Errorf("announce disabled webhook %s: %w", w.ID, err)
-	}
-	_, err = m.pub.Publish(ctx, hookd.PublishRequest{
-		Scope: hookd.Scope{TenantID: w.TenantID, Mode: w.Mode},
-		Event: &hookd.Event{
-			Type:      EventWebhookDisabled,
-			Data:      data,
-			CreatedAt: now,
-			BodyHash:  hookd.ComputeBodyHash(EventWebhookDisabled, data),
-		},
-	})
-	if err != nil {
-		return fmt.Errorf("announce disabled webhook %s: %w", w.ID, err)
 	}
 	return nil
 }

@@ -14,19 +14,25 @@ import (
 	"github.com/hookd/hookd"
 )
 
+// TestAutoDisablePublishesWebhookDisabled: the auto-disable puts a
+// webhook.disabled operator event in the outbox, and the relay delivers it to
+// the tenant's webhook that names the type.
 func TestAutoDisablePublishesWebhookDisabled(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	h.eventType("order.created")
-	h.eventType(EventWebhookDisabled)
 	failing := newReceiver(t, func(http.ResponseWriter, *http.Request, int) int { return http.StatusInternalServerError })
 	ops := newReceiver(t, nil)
 	bad := h.webhook(failing.URL, func(w *hookd.Webhook) { w.EventTypes = []string{"order.created"} })
-	watcher := h.webhook(ops.URL, func(w *hookd.Webhook) { w.EventTypes = []string{EventWebhookDisabled} })
+	watcher := h.webhook(ops.URL, func(w *hookd.Webhook) { w.EventTypes = []string{hookd.EventWebhookDisabled} })
 	h.publish(1, "order.created")
 
 	d := startDispatcher(t, h.db, Config{RetryPolicy: hookd.RetryPolicy{Delays: []time.Duration{time.Hour}}})
-	pub := startPublisher(t, h.db, PublisherOptions{OnCommit: d.Notify})
+	relay := NewRelay(h.db, services(h.db).Tenants, d.Notify, RelayConfig{Interval: 10 * time.Millisecond})
+	if err := relay.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(relay.Stop)
 	var since time.Time
 	waitFor(t, "the webhook to start failing", func() bool {
 		w, err := services(h.db).Webhooks.FindWebhookByID(context.Background(), h.scope, bad.ID)
@@ -39,7 +45,7 @@ func TestAutoDisablePublishesWebhookDisabled(t *testing.T) {
 		return w.FailingSince != nil
 	})
 
-	m, err := NewMaintenance(h.db, pub, MaintenanceConfig{AutoDisableAfter: time.Nanosecond,
+	m, err := NewMaintenance(h.db, MaintenanceConfig{AutoDisableAfter: time.Nanosecond,
 		Now: func() time.Time { return since.Add(time.Second) }})
 	if err != nil {
 		t.Fatal(err)
@@ -61,16 +67,18 @@ func TestAutoDisablePublishesWebhookDisabled(t *testing.T) {
 	var msg struct {
 		Type string `json:"type"`
 		Data struct {
-			WebhookID string `json:"webhook_id"`
-			URL       string `json:"url"`
-			Reason    string `json:"reason"`
+			Webhook struct {
+				ID  string `json:"id"`
+				URL string `json:"url"`
+			} `json:"webhook"`
+			Reason string `json:"reason"`
 		} `json:"data"`
 	}
 	if err := json.Unmarshal(body, &msg); err != nil {
 		t.Fatalf("body %s: %v", body, err)
 	}
-	if msg.Type != EventWebhookDisabled || msg.Data.WebhookID != bad.ID || msg.Data.URL != failing.URL ||
-		msg.Data.Reason != "failing since "+since.UTC().Format(time.RFC3339) {
+	if msg.Type != hookd.EventWebhookDisabled || msg.Data.Webhook.ID != bad.ID || msg.Data.Webhook.URL != failing.URL ||
+		!strings.HasSuffix(msg.Data.Reason, "since "+since.UTC().Format(time.RFC3339)) {
 		t.Errorf("announcement = %+v, want webhook.disabled for %s at %s failing since %s", msg, bad.ID, failing.URL, since)
 	}
 	if req, _ := ops.count(); req != 1 {
@@ -89,7 +97,7 @@ func TestMaintenanceRefreshesQueueGauges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := NewMaintenance(h.db, nil, MaintenanceConfig{Metrics: metrics, Now: func() time.Time { return time.Now().Add(time.Minute) }})
+	m, err := NewMaintenance(h.db, MaintenanceConfig{Metrics: metrics, Now: func() time.Time { return time.Now().Add(time.Minute) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,12 +119,12 @@ func TestMaintenanceRefreshesQueueGauges(t *testing.T) {
 func TestMaintenanceLifecycleAndConfig(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	m, err := NewMaintenance(h.db, nil, MaintenanceConfig{})
+	m, err := NewMaintenance(h.db, MaintenanceConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	m.Stop() // before Start
-	m2, err := NewMaintenance(h.db, nil, MaintenanceConfig{})
+	m2, err := NewMaintenance(h.db, MaintenanceConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +133,7 @@ func TestMaintenanceLifecycleAndConfig(t *testing.T) {
 	}
 	m2.Stop()
 	m2.Stop()
-	_, err = NewMaintenance(h.db, nil, MaintenanceConfig{Retention: -time.Hour})
+	_, err = NewMaintenance(h.db, MaintenanceConfig{Retention: -time.Hour})
 	if hookd.ErrorCode(err) != hookd.EINVALID || !strings.Contains(hookd.ErrorMessage(err), "retention") {
 		t.Errorf("negative retention: err = %v, want invalid naming retention", err)
 	}

@@ -16,6 +16,10 @@ func decide(j *hookd.Job, r hookd.AttemptResult, policy hookd.RetryPolicy, now t
 		WebhookID:  j.Delivery.WebhookID,
 		Owner:      j.Lease,
 		Attempt:    &a,
+		TenantID:   j.Delivery.TenantID,
+		Mode:       j.Delivery.Mode,
+		EventID:    j.Delivery.EventID,
+		EventType:  j.Delivery.EventType,
 	}
 	if a.ErrorClass == hookd.ClassNone && a.StatusCode >= 200 && a.StatusCode < 300 {
 		out.Kind = hookd.OutcomeSucceeded

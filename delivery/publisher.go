@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/hookd/hookd"
 )
@@ -13,6 +14,10 @@ import (
 type PublisherOptions struct {
 	// MaxBatch is the most requests committed together. Default 512.
 	MaxBatch int
+	// MaxPending is the most requests queued while a batch commits; beyond
+	// it Publish refuses at once (EUNAVAILABLE) rather than queue without
+	// bound. Default 8 × MaxBatch.
+	MaxPending int
 	// OnCommit runs after each committed batch that made deliveries; pass
 	// the Dispatcher's Notify so that idle workers wake at once.
 	OnCommit func()
@@ -59,6 +64,12 @@ func NewPublisher(events hookd.EventStore, opts PublisherOptions) (*Publisher, e
 	}
 	if opts.MaxBatch == 0 {
 		opts.MaxBatch = DefaultMaxBatch
+	}
+	if opts.MaxPending < 0 {
+		return nil, hookd.Errorf(hookd.EINVALID, "publish queue must hold at least 1 request, got %d", opts.MaxPending)
+	}
+	if opts.MaxPending == 0 {
+		opts.MaxPending = 8 * opts.MaxBatch
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -119,6 +130,12 @@ func (p *Publisher) Publish(ctx context.Context, r hookd.PublishRequest) (hookd.
 	if !p.running {
 		p.mu.Unlock()
 		return hookd.PublishResult{}, hookd.Errorf(hookd.EUNAVAILABLE, "the publisher is not running")
+	}
+	if len(p.pending) >= p.opts.MaxPending {
+		p.mu.Unlock()
+		err := hookd.Errorf(hookd.EUNAVAILABLE, "%d publishes are already waiting to be committed; retry", p.opts.MaxPending)
+		err.RetryAfter = time.Second
+		return hookd.PublishResult{}, err
 	}
 	p.pending = append(p.pending, c)
 	p.mu.Unlock()

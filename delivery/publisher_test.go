@@ -180,6 +180,46 @@ func TestPublishBatchErrorGoesToEveryCaller(t *testing.T) {
 	wg.Wait()
 }
 
+// TestPublishQueueIsBounded holds a batch in the store while publishes pile
+// up behind it: once MaxPending wait, one more is refused at once
+// (EUNAVAILABLE) and never committed; those that waited all commit.
+func TestPublishQueueIsBounded(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	events := newCountingEvents(t, h.db)
+	p := startPublisher(t, events, PublisherOptions{MaxBatch: 2, MaxPending: 3})
+	reqs := h.publishRequests(5, "order.created")
+	errs := make(chan error, 4)
+	go func() {
+		_, err := p.Publish(context.Background(), reqs[0])
+		errs <- err
+	}()
+	waitFor(t, "the first batch", func() bool { return events.calls.Load() == 1 })
+	for _, r := range reqs[1:4] {
+		go func() {
+			_, err := p.Publish(context.Background(), r)
+			errs <- err
+		}()
+	}
+	waitFor(t, "three publishes to wait", func() bool { return p.queued() == 3 })
+	if _, err := p.Publish(context.Background(), reqs[4]); hookd.ErrorCode(err) != hookd.EUNAVAILABLE {
+		t.Fatalf("a publish over the bound: err = %v, want EUNAVAILABLE", err)
+	}
+	events.release()
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	evs, err := services(h.db).Events.FindEvents(context.Background(), h.scope, hookd.EventFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 4 {
+		t.Errorf("committed %d events, want the 4 that were queued", len(evs))
+	}
+}
+
 func TestPublishRespectsTheCallersContext(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)

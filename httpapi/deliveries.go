@@ -95,7 +95,16 @@ func registerDeliveries(s *Server) {
 			if err != nil {
 				return nil, s.fail(ctx, "list deliveries", err)
 			}
-			return &listOutput[Delivery]{Body: listOf(ds, f.Limit, deliveryJSON, func(d *hookd.Delivery) string { return d.ID })}, nil
+			page := listOf(ds, f.Limit, deliveryJSON, func(d *hookd.Delivery) string { return d.ID })
+			if err := endOnLastPage(&page, func(p hookd.Page) (bool, error) {
+				g := f
+				g.Page = p
+				more, err := s.svc.Deliveries.FindDeliveries(ctx, scopeFrom(ctx), g)
+				return len(more) > 0, err
+			}); err != nil {
+				return nil, s.fail(ctx, "list deliveries", err)
+			}
+			return &listOutput[Delivery]{Body: page}, nil
 		})
 
 	huma.Register(s.api, op(http.MethodGet, "/v1/deliveries/{id}", "getDelivery", "Get a delivery with its attempts", tags, 0, 0),

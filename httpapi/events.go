@@ -150,7 +150,16 @@ func registerEvents(s *Server) {
 			if err != nil {
 				return nil, s.fail(ctx, "list events", err)
 			}
-			return &listOutput[Event]{Body: listOf(es, f.Limit, eventJSON, func(e *hookd.Event) string { return e.ID })}, nil
+			page := listOf(es, f.Limit, eventJSON, func(e *hookd.Event) string { return e.ID })
+			if err := endOnLastPage(&page, func(p hookd.Page) (bool, error) {
+				g := f
+				g.Page = p
+				more, err := s.svc.Events.FindEvents(ctx, scopeFrom(ctx), g)
+				return len(more) > 0, err
+			}); err != nil {
+				return nil, s.fail(ctx, "list events", err)
+			}
+			return &listOutput[Event]{Body: page}, nil
 		})
 
 	huma.Register(s.api, op(http.MethodGet, "/v1/events/{id}", "getEvent", "Get an event with its deliveries", tags, 0, 0),

@@ -57,6 +57,14 @@ func registerEventTypes(s *Server) {
 				return nil, s.fail(ctx, "list event types", err)
 			}
 			page := listOf(ts, f.Limit, eventTypeJSON, func(t *hookd.EventType) string { return t.Name })
+			if err := endOnLastPage(&page, func(p hookd.Page) (bool, error) {
+				g := f
+				g.Page = p
+				more, _, err := s.svc.EventTypes.FindEventTypes(ctx, scopeFrom(ctx), g)
+				return len(more) > 0, err
+			}); err != nil {
+				return nil, s.fail(ctx, "list event types", err)
+			}
 			return &countedListOutput[EventType]{Body: CountedListBody[EventType]{ListBody: page, Total: total}}, nil
 		})
 

@@ -15,6 +15,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -33,6 +34,11 @@ type Config struct {
 	MaxEventBytes int64
 	// MaxBatchBytes bounds POST /v1/events/batch bodies (default 8 MiB).
 	MaxBatchBytes int64
+	// MaxBodyMemory bounds the request bodies held in memory at once, by
+	// their declared length (the limit when it is not declared); a request
+	// over it is answered 503 with Retry-After before its body is read,
+	// unless no other body is held (default 16 MiB).
+	MaxBodyMemory int64
 	// SecretGrace is how long a rotated-out secret keeps signing (default 24 h).
 	SecretGrace time.Duration
 	// Ready reports whether the service can take traffic (database reachable,
@@ -58,6 +64,9 @@ func (c *Config) setDefaults() {
 	if c.MaxBatchBytes == 0 {
 		c.MaxBatchBytes = 8 << 20
 	}
+	if c.MaxBodyMemory == 0 {
+		c.MaxBodyMemory = DefaultMaxBodyMemory
+	}
 	if c.SecretGrace == 0 {
 		c.SecretGrace = 24 * time.Hour
 	}
@@ -77,19 +86,27 @@ func (c *Config) validate() error {
 	if c.MaxBodyBytes < 1024 {
 		return fmt.Errorf("httpapi: MaxBodyBytes must be at least 1024, got %d", c.MaxBodyBytes)
 	}
+	if c.MaxBodyMemory < 0 {
+		return fmt.Errorf("httpapi: MaxBodyMemory must not be negative, got %d", c.MaxBodyMemory)
+	}
 	if c.SecretGrace < 0 {
 		return fmt.Errorf("httpapi: SecretGrace must not be negative, got %s", c.SecretGrace)
 	}
 	return nil
 }
 
+// DefaultMaxBodyMemory is Config.MaxBodyMemory's default.
+const DefaultMaxBodyMemory = 16 << 20
+
 // Server is the canonical API.
 type Server struct {
 	cfg Config
-	svc hookd.Services
-	log *slog.Logger
-	api huma.API
-	mux *http.ServeMux
+	// bodies is how many bytes of request bodies are held now (MaxBodyMemory).
+	bodies atomic.Int64
+	svc    hookd.Services
+	log    *slog.Logger
+	api    huma.API
+	mux    *http.ServeMux
 }
 
 // New builds the API. It returns an error for an incomplete Config.
@@ -143,6 +160,10 @@ func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }
 // ServeHTTP routes a request. Paths and methods that match no route answer
 // the error envelope too, not the mux's plain text.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := hookd.ValidateTarget(r.URL); err != nil {
+		s.writeErr(w, err)
+		return
+	}
 	if _, pattern := s.mux.Handler(r); pattern == "" {
 		rec := &statusRecorder{header: http.Header{}}
 		h, _ := s.mux.Handler(r)
@@ -157,6 +178,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, hookd.ENOTFOUND, fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path))
 		return
 	}
+	release, ok := s.screen(w, r)
+	if !ok {
+		return
+	}
+	defer release()
 	s.mux.ServeHTTP(w, r)
 }
 

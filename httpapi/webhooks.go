@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -234,6 +235,26 @@ func listOf[S, T any](rows []S, limit int, conv func(S) T, key func(S) string) L
 	return b
 }
 
+// endOnLastPage clears next_cursor when no row follows a full page: more
+// asks the same list for the rows after the page (one at most).
+func endOnLastPage[T any](b *ListBody[T], more func(p hookd.Page) (bool, error)) error {
+	if b.NextCursor == nil {
+		return nil
+	}
+	key, err := decodeCursor(*b.NextCursor)
+	if err != nil {
+		return err
+	}
+	next, err := more(hookd.Page{Limit: 1, Cursor: key})
+	if err != nil {
+		return err
+	}
+	if !next {
+		b.NextCursor = nil
+	}
+	return nil
+}
+
 type IDPath struct {
 	ID string `path:"id" doc:"The webhook id"`
 }
@@ -241,19 +262,46 @@ type IDPath struct {
 type PageQuery struct {
 	Limit  int    `query:"limit" minimum:"1" maximum:"1000" default:"50" doc:"Page size"`
 	Offset int    `query:"offset" minimum:"0" doc:"Rows to skip (ignored when cursor is set)"`
-	Cursor string `query:"cursor" doc:"next_cursor of the previous page"`
+	Cursor string `query:"cursor" doc:"next_cursor of the previous page, as it was given"`
+
+	key string // the cursor decoded by Resolve
+}
+
+// Resolve decodes the cursor: one that this API did not give is 400.
+func (q *PageQuery) Resolve(huma.Context) []error {
+	if q.Cursor == "" {
+		return nil
+	}
+	key, err := decodeCursor(q.Cursor)
+	if err != nil {
+		return []error{err}
+	}
+	q.key = key
+	return nil
 }
 
 func (q PageQuery) page() hookd.Page {
-	return hookd.Page{Limit: q.Limit, Offset: q.Offset, Cursor: q.Cursor}
+	return hookd.Page{Limit: q.Limit, Offset: q.Offset, Cursor: q.key}
 }
 
-// nextCursor is the last id when the page is full, else nil.
+// nextCursor is the cursor after lastID when the page is full, else nil.
 func nextCursor(n, limit int, lastID string) *string {
 	if n == 0 || n < limit {
 		return nil
 	}
-	return &lastID
+	c := base64.RawURLEncoding.EncodeToString([]byte(lastID))
+	return &c
+}
+
+// decodeCursor reads a next_cursor: the URL-safe base64 of the last row's
+// key, opaque to clients.
+func decodeCursor(c string) (string, error) {
+	key, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil || len(key) == 0 || !hookd.StorableText(string(key)) {
+		return "", &apiError{status: http.StatusBadRequest, Code: hookd.EMALFORMED,
+			Message: "cursor is malformed: pass the next_cursor of the previous page as it was given"}
+	}
+	return string(key), nil
 }
 
 // Secret is a webhook's signing secret.
@@ -266,11 +314,22 @@ type Secret struct {
 type secretOutput = dataOutput[Secret]
 
 func newSecretOutput(w *hookd.Webhook, now time.Time) *secretOutput {
-	out := Secret{Secret: w.Secret}
+	out := Secret{Secret: standardSecret(w.Secret)}
 	if len(w.Secrets(now)) > 1 {
 		out.PreviousSecretExpiresAt = w.PreviousSecretExpiresAt
 	}
 	return data(out)
+}
+
+// standardSecret shows a secret in the Standard Webhooks form. A secret
+// stored before secrets had to be whsec_ ones (any string, used as the raw
+// key) is shown as the whsec_ secret of the same key, which verifies the
+// same signatures.
+func standardSecret(s string) string {
+	if strings.HasPrefix(s, "whsec_") {
+		return s
+	}
+	return hookd.SecretFromText(s)
 }
 
 // Resource is a catalog resource and the events it has.
@@ -288,7 +347,7 @@ func registerWebhooks(s *Server) {
 				return nil, s.fail(ctx, "create webhook", err)
 			}
 			out := webhookJSON(w)
-			out.Secret = w.Secret
+			out.Secret = standardSecret(w.Secret)
 			return data(out), nil
 		})
 
@@ -322,6 +381,14 @@ func registerWebhooks(s *Server) {
 				out.only = only
 				return out
 			}, func(w *hookd.Webhook) string { return w.ID })
+			if err := endOnLastPage(&page, func(p hookd.Page) (bool, error) {
+				g := f
+				g.Page = p
+				more, _, err := s.svc.Webhooks.FindWebhooks(ctx, scopeFrom(ctx), g)
+				return len(more) > 0, err
+			}); err != nil {
+				return nil, s.fail(ctx, "list webhooks", err)
+			}
 			return &countedListOutput[Webhook]{Body: CountedListBody[Webhook]{ListBody: page, Total: total}}, nil
 		})
 

@@ -345,6 +345,9 @@ func (db *DB) complete(ctx context.Context, tx pgx.Tx, outs []hookd.Outcome) err
 	for _, change := range hookd.StopChanges(append(deleted, disabled...)) {
 		batch.Queue(`SELECT pg_notify('`+changesChannel+`', $1)`, change)
 	}
+	if args := outboxArgs(fx.Announce, now); args != nil {
+		batch.Queue(insertOutboxSQL, args...)
+	}
 	if batch.Len() == 0 {
 		return nil
 	}
@@ -410,8 +413,12 @@ func (db *DB) AutoDisableWebhooks(ctx context.Context, failingBefore time.Time) 
 			return nil
 		}
 		ids := make([]string, len(out))
+		anns := make([]hookd.Announcement, len(out))
 		for i, w := range out {
-			ids[i] = w.ID
+			ids[i], anns[i] = w.ID, hookd.AutoDisabledAnnouncement(w)
+		}
+		if err := insertOutbox(ctx, tx, anns, now); err != nil {
+			return err
 		}
 		return cancelPending(ctx, tx, ids, now, "webhook auto_disabled")
 	})

@@ -97,15 +97,15 @@ func placeholders(from, n int) string {
 }
 
 // InsertWebhook implements hookd.WebhookStore.
-func (db *DB) InsertWebhook(ctx context.Context, w *hookd.Webhook, max *int) error {
+func (db *DB) InsertWebhook(ctx context.Context, w *hookd.Webhook, max *int, announce ...hookd.Announcement) error {
 	normalizeWebhook(w)
-	if max == nil {
-		if err := db.pool.QueryRow(ctx, insertWebhookSQL, webhookValues(w)...).Scan(&w.Number); err != nil {
-			return fmt.Errorf("insert webhook: %w", badText(err, "webhook fields"))
-		}
-		return nil
-	}
 	return db.inTx(ctx, func(tx pgx.Tx) error {
+		if max == nil {
+			if err := tx.QueryRow(ctx, insertWebhookSQL, webhookValues(w)...).Scan(&w.Number); err != nil {
+				return fmt.Errorf("insert webhook: %w", badText(err, "webhook fields"))
+			}
+			return insertOutbox(ctx, tx, announce, db.now())
+		}
 		// The tenant's row lock serializes its inserts. The count is a
 		// statement of its own: in READ COMMITTED each statement sees what
 		// committed before it began, so it counts the webhooks inserted by
@@ -125,7 +125,7 @@ func (db *DB) InsertWebhook(ctx context.Context, w *hookd.Webhook, max *int) err
 		if err := tx.QueryRow(ctx, insertWebhookSQL, webhookValues(w)...).Scan(&w.Number); err != nil {
 			return fmt.Errorf("insert webhook: %w", badText(err, "webhook fields"))
 		}
-		return nil
+		return insertOutbox(ctx, tx, announce, db.now())
 	})
 }
 
@@ -187,6 +187,9 @@ func (db *DB) UpdateWebhook(ctx context.Context, s hookd.Scope, id string, chang
 		if _, err := tx.Exec(ctx, updateWebhookSQL, append(webhookValues(w), w.Number)...); err != nil {
 			return fmt.Errorf("update webhook: %w", badText(err, "webhook fields"))
 		}
+		if err := insertOutbox(ctx, tx, wr.Announce, db.now()); err != nil {
+			return err
+		}
 		if wr.CancelPending != "" {
 			return cancelPending(ctx, tx, []string{w.ID}, db.now(), wr.CancelPending)
 		}
@@ -217,7 +220,7 @@ func cancelPending(ctx context.Context, tx pgx.Tx, ids []string, now time.Time, 
 }
 
 // DeleteWebhook implements hookd.WebhookStore.
-func (db *DB) DeleteWebhook(ctx context.Context, s hookd.Scope, id, why string) error {
+func (db *DB) DeleteWebhook(ctx context.Context, s hookd.Scope, id, why string, announce ...hookd.Announcement) error {
 	now := db.now()
 	return db.inTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `DELETE FROM webhooks WHERE tenant_id = $1 AND mode = $2 AND id = $3`, s.TenantID, string(s.Mode), id)
@@ -226,6 +229,9 @@ func (db *DB) DeleteWebhook(ctx context.Context, s hookd.Scope, id, why string) 
 		}
 		if tag.RowsAffected() == 0 {
 			return hookd.Errorf(hookd.ENOTFOUND, "webhook %s not found", id)
+		}
+		if err := insertOutbox(ctx, tx, announce, now); err != nil {
+			return err
 		}
 		return cancelPending(ctx, tx, []string{id}, now, why)
 	})

@@ -374,7 +374,7 @@ func (db *DB) CompleteDeliveries(ctx context.Context, outs []hookd.Outcome) erro
 				return err
 			}
 		}
-		return nil
+		return insertOutbox(ctx, tx, fx.Announce, now)
 	})
 	if err != nil {
 		return fmt.Errorf("complete deliveries: %w", err)
@@ -539,6 +539,9 @@ func (db *DB) AutoDisableWebhooks(ctx context.Context, failingBefore time.Time) 
 		rows.Close()
 		for _, w := range out {
 			if err := db.cancelPending(ctx, tx, w.ID, now, "webhook auto_disabled"); err != nil {
+				return err
+			}
+			if err := insertOutbox(ctx, tx, []hookd.Announcement{hookd.AutoDisabledAnnouncement(w)}, now); err != nil {
 				return err
 			}
 		}

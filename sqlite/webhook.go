@@ -122,7 +122,7 @@ func normalizeWebhook(w *hookd.Webhook) {
 }
 
 // InsertWebhook implements hookd.WebhookStore.
-func (db *DB) InsertWebhook(ctx context.Context, w *hookd.Webhook, max *int) error {
+func (db *DB) InsertWebhook(ctx context.Context, w *hookd.Webhook, max *int, announce ...hookd.Announcement) error {
 	normalizeWebhook(w)
 	vals, err := webhookValues(w)
 	if err != nil {
@@ -143,7 +143,7 @@ func (db *DB) InsertWebhook(ctx context.Context, w *hookd.Webhook, max *int) err
 		if err != nil {
 			return fmt.Errorf("insert webhook: %w", err)
 		}
-		return nil
+		return insertOutbox(ctx, tx, announce, db.now())
 	})
 }
 
@@ -228,6 +228,9 @@ func (db *DB) UpdateWebhook(ctx context.Context, s hookd.Scope, id string, chang
 		if _, err := tx.ExecContext(ctx, updateWebhookSQL, append(vals, w.Number)...); err != nil {
 			return fmt.Errorf("update webhook: %w", err)
 		}
+		if err := insertOutbox(ctx, tx, wr.Announce, db.now()); err != nil {
+			return err
+		}
 		if wr.CancelPending != "" {
 			return db.cancelPending(ctx, tx, w.ID, db.now(), wr.CancelPending)
 		}
@@ -264,7 +267,7 @@ func (db *DB) cancelPending(ctx context.Context, tx *sql.Tx, webhookID string, n
 }
 
 // DeleteWebhook implements hookd.WebhookStore.
-func (db *DB) DeleteWebhook(ctx context.Context, s hookd.Scope, id, why string) error {
+func (db *DB) DeleteWebhook(ctx context.Context, s hookd.Scope, id, why string, announce ...hookd.Announcement) error {
 	now := db.now()
 	return db.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM webhooks WHERE tenant_id = ? AND mode = ? AND id = ?`, s.TenantID, string(s.Mode), id)
@@ -275,6 +278,9 @@ func (db *DB) DeleteWebhook(ctx context.Context, s hookd.Scope, id, why string) 
 			return fmt.Errorf("delete webhook: %w", err)
 		} else if n == 0 {
 			return hookd.Errorf(hookd.ENOTFOUND, "webhook %s not found", id)
+		}
+		if err := insertOutbox(ctx, tx, announce, now); err != nil {
+			return err
 		}
 		return db.cancelPending(ctx, tx, id, now, why)
 	})

@@ -85,6 +85,7 @@ func Run(t *testing.T, open OpenFunc) {
 	all = append(all, textTests...)
 	all = append(all, primitiveTests...)
 	all = append(all, tenancyTests...)
+	all = append(all, opEventTests...)
 	all = append(all, ruleTests...)
 	all = append(all, operatorCatalogTests...)
 	for _, tc := range all {

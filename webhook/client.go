@@ -3,6 +3,7 @@ package webhook
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/hookd/hookd"
@@ -206,7 +208,7 @@ func (c *Client) prepare(o *outbound, j *hookd.Job, now time.Time) error {
 		c.macs.put(s, sg)
 	}
 	if w.Source == callFireSource {
-		o.callfire = SignCallFire(w.Secret, o.body)
+		o.callfire = SignCallFire(hookd.SecretText(w.Secret), o.body)
 	}
 	return nil
 }
@@ -411,15 +413,21 @@ func (c *Client) readBody(body io.Reader) (excerptText string, ended bool) {
 }
 
 // classifyError names the class of a failed round trip and a message
-// without the URL (which the attempt's delivery already shows).
+// for the tenant, who may read it in the attempt log: it never shows an
+// address the host resolved to, the resolver's address, a local address or
+// any other detail of hookd's network (describeNetError).
 func (c *Client) classifyError(ctx context.Context, err error, deadline time.Time) (hookd.ErrorClass, string) {
 	var blocked *BlockedError
 	if errors.As(err, &blocked) {
-		return hookd.ClassDestinationBlocked, blocked.Error()
+		return hookd.ClassDestinationBlocked, "the URL's host is a private or reserved address, which hookd does not deliver to"
 	}
+	var op *net.OpError
+	dialing := errors.As(err, &op) && op.Op == "dial"
 	switch {
 	case errors.Is(ctx.Err(), context.Canceled) || errors.Is(err, context.Canceled):
 		return hookd.ClassTimeout, "cancelled before the receiver answered"
+	case dialing && ctx.Err() == nil && time.Now().Before(deadline) && isTimeout(err):
+		return hookd.ClassTimeout, "no connection within " + c.cfg.ConnectTimeout.String()
 	case ctx.Err() != nil || !time.Now().Before(deadline):
 		return hookd.ClassTimeout, "no complete answer within " + c.cfg.RequestTimeout.String()
 	case errors.Is(err, errNoAnswer):
@@ -427,9 +435,67 @@ func (c *Client) classifyError(ctx context.Context, err error, deadline time.Tim
 	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
 		return hookd.ClassConnection, "the receiver closed the connection in the middle of its answer"
 	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		return hookd.ClassTimeout, err.Error()
+	if isTimeout(err) {
+		return hookd.ClassTimeout, "no complete answer within " + c.cfg.RequestTimeout.String()
 	}
-	return hookd.ClassConnection, err.Error()
+	return hookd.ClassConnection, describeNetError(err)
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// describeNetError says what failed in words of its own: the errors of
+// net, crypto/tls and the system name the addresses involved (resolved,
+// local, the resolver's), which are hookd's network and not the tenant's.
+func describeNetError(err error) string {
+	var dns *net.DNSError
+	var host x509.HostnameError
+	var authority x509.UnknownAuthorityError
+	var invalid x509.CertificateInvalidError
+	var record tls.RecordHeaderError
+	var alert tls.AlertError
+	switch {
+	case errors.As(err, &dns) && dns.IsNotFound:
+		return "the URL's host name does not resolve (no such host)"
+	case errors.As(err, &dns):
+		return "the DNS lookup of the URL's host name failed"
+	case errors.As(err, &host):
+		return "the receiver's TLS certificate is not valid for the URL's host name"
+	case errors.As(err, &authority):
+		return "the receiver's TLS certificate is signed by an unknown authority"
+	case errors.As(err, &invalid) && invalid.Reason == x509.Expired:
+		return "the receiver's TLS certificate has expired or is not yet valid"
+	case errors.As(err, &invalid):
+		return "the receiver's TLS certificate is invalid"
+	case errors.As(err, &record):
+		return "the receiver did not answer in TLS (an https URL on a plain HTTP port?)"
+	case errors.As(err, &alert):
+		return "the receiver refused the TLS handshake (" + alert.Error() + ")"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "the receiver refused the connection (nothing listens on the URL's port)"
+	case errors.Is(err, syscall.ECONNRESET):
+		return "the receiver reset the connection"
+	case errors.Is(err, syscall.EPIPE):
+		return "the receiver closed the connection while the request was being sent"
+	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
+		return "the receiver's host is unreachable"
+	}
+	var op *net.OpError
+	if errors.As(err, &op) {
+		switch op.Op {
+		case "dial":
+			return "could not connect to the receiver"
+		case "write":
+			return "the connection failed while the request was being sent"
+		}
+		return "the connection failed while the answer was being read"
+	}
+	if strings.Contains(err.Error(), "tls:") {
+		return "the TLS handshake with the receiver failed"
+	}
+	// What is left comes from reading the answer (a malformed status
+	// line, headers over the limit): the receiver's, not hookd's.
+	return err.Error()
 }

@@ -741,54 +741,62 @@ func benchmarkSend(b *testing.B, url string) {
 // returns its URL.
 func rawReceiver(tb testing.TB) string {
 	tb.Helper()
+	answer := []byte("HTTP/1.1 204 No Content\r\nDate: Mon, 01 Jan 2024 00:00:00 GMT\r\n\r\n")
+	addr := serveConns(tb, func(conn net.Conn) {
+		defer conn.Close()
+		r := bufio.NewReader(conn)
+		for {
+			length := -1
+			for {
+				line, err := r.ReadSlice('\n')
+				if err != nil {
+					return
+				}
+				if len(line) <= 2 {
+					break // the blank line ending the headers
+				}
+				const name = "content-length:"
+				if len(line) > len(name) && bytes.EqualFold(line[:len(name)], []byte(name)) {
+					length = 0
+					for _, c := range bytes.TrimSpace(line[len(name):]) {
+						if c < '0' || c > '9' {
+							return
+						}
+						length = 10*length + int(c-'0')
+					}
+				}
+			}
+			if length < 0 {
+				return
+			}
+			if _, err := r.Discard(length); err != nil {
+				return
+			}
+			if _, err := conn.Write(answer); err != nil {
+				return
+			}
+		}
+	})
+	return "http://" + addr + "/hook"
+}
+
+// serveConns accepts connections on a loopback port until the test ends,
+// each handled by handle on its own goroutine, and returns the address.
+func serveConns(tb testing.TB, handle func(net.Conn)) string {
+	tb.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { ln.Close() })
-	answer := []byte("HTTP/1.1 204 No Content\r\nDate: Mon, 01 Jan 2024 00:00:00 GMT\r\n\r\n")
 	go func() {
 		for {
 			conn, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			go func() {
-				defer conn.Close()
-				r := bufio.NewReader(conn)
-				for {
-					length := -1
-					for {
-						line, err := r.ReadSlice('\n')
-						if err != nil {
-							return
-						}
-						if len(line) <= 2 {
-							break // the blank line ending the headers
-						}
-						const name = "content-length:"
-						if len(line) > len(name) && bytes.EqualFold(line[:len(name)], []byte(name)) {
-							length = 0
-							for _, c := range bytes.TrimSpace(line[len(name):]) {
-								if c < '0' || c > '9' {
-									return
-								}
-								length = 10*length + int(c-'0')
-							}
-						}
-					}
-					if length < 0 {
-						return
-					}
-					if _, err := r.Discard(length); err != nil {
-						return
-					}
-					if _, err := conn.Write(answer); err != nil {
-						return
-					}
-				}
-			}()
+			go handle(conn)
 		}
 	}()
-	return "http://" + ln.Addr().String() + "/hook"
+	return ln.Addr().String()
 }

@@ -33,6 +33,7 @@ type config struct {
 	Retention          time.Duration
 	MaxBodyBytes       int64
 	MaxEventBytes      int64
+	MaxBodyMemory      int64
 	SecretGrace        time.Duration
 	Concurrency        int
 	PerWebhookInFlight int
@@ -50,7 +51,7 @@ func defaultConfig() config {
 		ConnectTimeout: 5 * time.Second, RequestTimeout: 15 * time.Second,
 		RetrySchedule: p.Delays, RetryJitter: p.Jitter,
 		AutoDisableAfter: 5 * 24 * time.Hour, Retention: 30 * 24 * time.Hour,
-		MaxBodyBytes: 64 << 10, MaxEventBytes: 1 << 20, SecretGrace: 24 * time.Hour,
+		MaxBodyBytes: 64 << 10, MaxEventBytes: 1 << 20, MaxBodyMemory: 16 << 20, SecretGrace: 24 * time.Hour,
 		Concurrency: 1024, PerWebhookInFlight: 64, Lease: time.Minute, ShutdownGrace: 10 * time.Second,
 		SQLiteSynchronous: "FULL",
 		GCPercent:         100, MemoryLimit: 0,
@@ -103,6 +104,7 @@ func serveFlags(fs *flag.FlagSet, c *config) {
 	fs.DurationVar(&c.Retention, "retention", c.Retention, "delete events, deliveries and attempts older than this")
 	fs.Func("max-body", "largest management request body (default 64KiB)", sizeFlag(&c.MaxBodyBytes))
 	fs.Func("max-event-body", "largest POST /v1/events body (default 1MiB)", sizeFlag(&c.MaxEventBytes))
+	fs.Func("max-body-memory", "request bodies held in memory at once; over it a request is answered 503 with Retry-After (default 16MiB)", sizeFlag(&c.MaxBodyMemory))
 	fs.DurationVar(&c.SecretGrace, "secret-grace", c.SecretGrace, "how long a rotated-out secret keeps signing")
 	fs.IntVar(&c.Concurrency, "concurrency", c.Concurrency, "delivery requests in flight per process")
 	fs.IntVar(&c.PerWebhookInFlight, "per-webhook-inflight", c.PerWebhookInFlight, "delivery requests in flight per webhook")

@@ -10,6 +10,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -31,7 +33,9 @@ func runListen(ctx context.Context, args, env []string, stdout, stderr io.Writer
 		}
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	if err := applyEnv(fs, env); err != nil {
+	// HOOKD_ADDR is the address of `hookd serve`: a receiver started beside
+	// it must not take it.
+	if err := applyEnv(fs, slices.DeleteFunc(slices.Clone(env), func(kv string) bool { return strings.HasPrefix(kv, "HOOKD_ADDR=") })); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	if *status < 200 || *status > 599 {

@@ -84,6 +84,9 @@ func (r *remoteAdmin) call(ctx context.Context, method, path string, body, out a
 	if out == nil || resp.StatusCode == http.StatusNoContent {
 		return nil
 	}
+	if _, whole := out.(*tenantPage); whole {
+		return json.Unmarshal(raw, out)
+	}
 	return json.Unmarshal(raw, &struct {
 		Data any `json:"data"`
 	}{out})
@@ -123,21 +126,28 @@ func (r *remoteAdmin) CreateTenant(ctx context.Context, name string) (*hookd.Ten
 	return t.tenant(), nil
 }
 
+// tenantPage is one page of GET /v1/tenants, with the cursor to the next
+// (opaque: the API's, passed back as it was given).
+type tenantPage struct {
+	Data       []remoteTenant `json:"data"`
+	NextCursor *string        `json:"next_cursor"`
+}
+
 func (r *remoteAdmin) ListTenants(ctx context.Context) ([]*hookd.Tenant, error) {
 	var out []*hookd.Tenant
 	cursor := ""
 	for {
-		var page []remoteTenant
+		var page tenantPage
 		if err := r.call(ctx, http.MethodGet, "/v1/tenants?limit=1000&cursor="+url.QueryEscape(cursor), nil, &page); err != nil {
 			return nil, err
 		}
-		for _, t := range page {
+		for _, t := range page.Data {
 			out = append(out, t.tenant())
 		}
-		if len(page) < 1000 {
+		if page.NextCursor == nil || len(page.Data) == 0 {
 			return out, nil
 		}
-		cursor = page[len(page)-1].ID
+		cursor = *page.NextCursor
 	}
 }
 

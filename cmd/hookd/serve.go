@@ -79,7 +79,7 @@ func runServe(ctx context.Context, args, env []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	maint, err := delivery.NewMaintenance(st, publisher, delivery.MaintenanceConfig{
+	maint, err := delivery.NewMaintenance(st, delivery.MaintenanceConfig{
 		AutoDisableAfter: c.AutoDisableAfter, Retention: c.Retention, Logger: log, Metrics: metrics,
 	})
 	if err != nil {
@@ -89,7 +89,7 @@ func runServe(ctx context.Context, args, env []string, stdout, stderr io.Writer)
 	svc := hookd.NewServices(st, hookd.ServiceOptions{Policy: c.netPolicy(), Publisher: publisher, WebhooksStopped: dispatcher.StopWebhooks})
 	var shuttingDown atomic.Bool
 	api, err := httpapi.New(httpapi.Config{
-		Services: svc, Logger: log, MaxBodyBytes: c.MaxBodyBytes, MaxEventBytes: c.MaxEventBytes,
+		Services: svc, Logger: log, MaxBodyBytes: c.MaxBodyBytes, MaxEventBytes: c.MaxEventBytes, MaxBodyMemory: c.MaxBodyMemory,
 		SecretGrace: c.SecretGrace,
 		Ready: func(ctx context.Context) error {
 			if shuttingDown.Load() {
@@ -116,8 +116,9 @@ func runServe(ctx context.Context, args, env []string, stdout, stderr io.Writer)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.Addr, err)
 	}
+	ln = httpapi.Listener(ln)
 	srv := &http.Server{
-		Handler:           mux,
+		Handler:           httpapi.Envelope(mux),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -142,6 +143,11 @@ func runServe(ctx context.Context, args, env []string, stdout, stderr io.Writer)
 		return err
 	}
 	defer maint.Stop()
+	relay := delivery.NewRelay(st, svc.Tenants, dispatcher.Notify, delivery.RelayConfig{Logger: log})
+	if err := relay.Start(bg); err != nil {
+		return err
+	}
+	defer relay.Stop()
 	if pg, ok := st.(pgStore); ok {
 		go func() {
 			if err := pg.Listen(bg, dispatcher.Notify); err != nil && bg.Err() == nil {
@@ -170,12 +176,20 @@ func runServe(ctx context.Context, args, env []string, stdout, stderr io.Writer)
 	shuttingDown.Store(true)
 	sctx, cancel := context.WithTimeout(context.Background(), c.ShutdownGrace)
 	defer cancel()
+	// The API and the deliveries in flight drain at the same time, each
+	// within the grace: one after the other took up to twice the grace. A
+	// publish committed meanwhile waits in the database for the next claim.
+	drained := make(chan struct{})
+	go func() {
+		dispatcher.Stop()
+		close(drained)
+	}()
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Warn("http shutdown", "err", err)
 	}
 	maint.Stop()
 	publisher.Stop()
-	dispatcher.Stop()
+	<-drained
 	log.Info("stopped")
 	return nil
 }

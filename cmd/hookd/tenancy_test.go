@@ -3,11 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -261,5 +264,71 @@ func TestCLIOverAPI(t *testing.T) {
 	if code := Main(context.Background(), []string{"key", "revoke", keyID, "--url", in.base, "--key", in.opKey}, nil, &out, &errb); code == 0 ||
 		!strings.Contains(errb.String(), "--tenant") {
 		t.Errorf("revoke without --tenant over the API: exit %d: %s", code, errb.String())
+	}
+}
+
+// TestOperatorEvents: the operator's endpoint (a webhook of the operator
+// tenant) hears webhook.created, webhook.disabled … of every tenant; a
+// tenant's catch-all webhook never does, and its webhook that names
+// webhook.disabled hears of its own.
+func TestOperatorEvents(t *testing.T) {
+	t.Parallel()
+	in := startHookd(t, "--allow-private-networks")
+	type heard struct {
+		Type string `json:"type"`
+		Data struct {
+			TenantID string `json:"tenant_id"`
+			Webhook  struct {
+				ID string `json:"id"`
+			} `json:"webhook"`
+		} `json:"data"`
+	}
+	var mu sync.Mutex
+	got := map[string][]heard{}
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var h heard
+		_ = json.NewDecoder(r.Body).Decode(&h)
+		mu.Lock()
+		got[r.URL.Path] = append(got[r.URL.Path], h)
+		mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(recv.Close)
+	op := in.client(t, in.opKey)
+	op.header = http.Header{"Hookd-Tenant": {"ten_operator"}}
+	op.must(201, "POST", "/v1/webhooks", map[string]any{"url": recv.URL + "/operator"})
+
+	c := in.client(t, in.liveKey)
+	c.must(201, "POST", "/v1/event-types", map[string]any{"name": "Order.created"})
+	c.must(201, "POST", "/v1/webhooks", map[string]any{"url": recv.URL + "/catch-all"})
+	c.must(201, "POST", "/v1/webhooks", map[string]any{"url": recv.URL + "/watcher", "event_types": []string{"webhook.disabled"}})
+	target := str(c.must(201, "POST", "/v1/webhooks", map[string]any{"url": recv.URL + "/target", "event_types": []string{"Order.created"}}).data(t)["id"])
+	c.must(200, "PATCH", "/v1/webhooks/{id}", map[string]any{"enabled": false}, target)
+
+	types := func(path string) []string {
+		mu.Lock()
+		defer mu.Unlock()
+		var out []string
+		for _, h := range got[path] {
+			out = append(out, h.Type)
+		}
+		return out
+	}
+	waitFor(t, "the operator to hear of the disable", func() bool { return slices.Contains(types("/operator"), "webhook.disabled") })
+	waitFor(t, "the tenant's watcher to hear of it", func() bool { return len(types("/watcher")) == 1 })
+	if n := strings.Count(strings.Join(types("/operator"), " "), "webhook.created"); n != 3 {
+		t.Errorf("the operator heard %d webhook.created, want 3: %v", n, types("/operator"))
+	}
+	mu.Lock()
+	w := got["/watcher"][0]
+	mu.Unlock()
+	if w.Type != "webhook.disabled" || w.Data.Webhook.ID != target {
+		t.Errorf("the watcher heard %+v; want webhook.disabled of %s", w, target)
+	}
+	// Give stray events time to arrive before checking none did.
+	c.must(202, "POST", "/v1/events", map[string]any{"type": "Order.created", "data": map[string]any{}})
+	waitFor(t, "the catch-all's own event", func() bool { return len(types("/catch-all")) == 1 })
+	if got := types("/catch-all"); !cmp.Equal(got, []string{"Order.created"}) {
+		t.Errorf("the catch-all heard %v; want its own event only", got)
 	}
 }

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/compat/callfire"
 	"github.com/hookd/hookd/compat/internal/compattest"
@@ -623,6 +625,17 @@ func TestDeliveryCarriesCallFireSignature(t *testing.T) {
 	}
 	if err := verify.VerifyCallFire("another-secret", req.Header, req.Body); err == nil {
 		t.Error("X-CallFire-Signature verifies with the wrong secret")
+	}
+	// The same delivery verifies with a Standard Webhooks library, without
+	// special flags, given the secret the canonical API shows.
+	w, err := f.env.Services.Webhooks.FindWebhookByNumber(context.Background(), f.scope, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sw, err := standardwebhooks.NewWebhook(w.Secret); err != nil {
+		t.Errorf("secret %q: %v", w.Secret, err)
+	} else if err := sw.Verify(req.Body, req.Header); err != nil {
+		t.Errorf("the Standard Webhooks library does not verify the delivery: %v", err)
 	}
 	if req.Header.Get("webhook-id") != res.Event.ID {
 		t.Errorf("webhook-id = %q, want the event id %q", req.Header.Get("webhook-id"), res.Event.ID)

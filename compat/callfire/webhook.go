@@ -38,7 +38,7 @@ func toJSON(w *hookd.Webhook) webhookJSON {
 		Events:       events,
 		Callback:     w.URL,
 		Enabled:      w.Enabled,
-		Secret:       w.Secret,
+		Secret:       hookd.SecretText(w.Secret),
 		SingleUse:    w.SingleUse,
 		NonStrictSsl: !w.TLSVerify,
 		Fields:       fieldsOf(w),
@@ -137,10 +137,16 @@ func (in *webhookInput) update(cur *hookd.Webhook, cat *catalog, now time.Time) 
 		u.Enabled = &yes
 	}
 	if in.Secret != nil && *in.Secret != "" {
-		if err := hookd.ValidateSecret(*in.Secret); err != nil {
+		if err := validateSecret(*in.Secret); err != nil {
 			return u, err
 		}
-		u.Secret = in.Secret
+		// CallFire's secret is any string; it is kept as the whsec_ secret
+		// whose key is that string (hookd.SecretFromText), so that its
+		// deliveries verify with the Standard Webhooks libraries too.
+		sec := hookd.SecretFromText(*in.Secret)
+		if cur == nil || sec != cur.Secret {
+			u.Secret = &sec
+		}
 	}
 	u.SingleUse = in.SingleUse
 	if in.NonStrictSsl != nil {
@@ -228,4 +234,18 @@ func expiresAt(raw json.RawMessage, now time.Time) (*time.Time, error) {
 		return nil, hookd.Errorf(hookd.EINVALID, "expiresAt must be in the future, got %d", ms)
 	}
 	return &t, nil
+}
+
+// validateSecret accepts what CallFire accepted: 8 to 256 printable ASCII
+// characters without spaces.
+func validateSecret(s string) error {
+	if len(s) < hookd.MinSecretKeyBytes || len(s) > hookd.MaxSecretKeyBytes {
+		return hookd.Errorf(hookd.EINVALID, "secret must be %d to %d characters", hookd.MinSecretKeyBytes, hookd.MaxSecretKeyBytes)
+	}
+	for _, r := range s {
+		if r <= ' ' || r > '~' {
+			return hookd.Errorf(hookd.EINVALID, "secret must be printable ASCII without spaces")
+		}
+	}
+	return nil
 }
