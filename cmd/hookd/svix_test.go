@@ -132,6 +132,19 @@ func testSvixFlow(t *testing.T, in *instance) {
 	}
 	_, err = sdk.Application.Create(ctx, &svix.ApplicationIn{Name: "Acme", Uid: svix.String("acme")})
 	wantSvixError(t, err, 409, "conflict")
+	// The operator's own tenant, which holds its endpoints for operator
+	// events, is not an application.
+	apps, err := sdk.Application.List(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range apps.Data {
+		if a.Id == "app_operator" {
+			t.Errorf("the operator's tenant is listed as an application")
+		}
+	}
+	_, err = sdk.Application.Get(ctx, "app_operator")
+	wantSvixError(t, err, 404, "not_found")
 	// Svix's names need not be unique.
 	twin, err := sdk.Application.Create(ctx, &svix.ApplicationIn{Name: "Acme"})
 	if err != nil || twin.Name != "Acme" || twin.Id == app.Id {

@@ -50,13 +50,20 @@ func (a *api) listApps(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ts, _, err := a.svc.Tenants.FindTenants(r.Context(), hookd.TenantFilter{Page: hookd.Page{Limit: limit + 1, Cursor: tenantRef(it)}})
+	// One more than the page, and one more for the operator's tenant,
+	// which is not an application.
+	ts, _, err := a.svc.Tenants.FindTenants(r.Context(), hookd.TenantFilter{Page: hookd.Page{Limit: limit + 2, Cursor: swapPrefix(it, "app_", "ten_")}})
 	if err != nil {
 		return err
 	}
-	apps := make([]appJSON, len(ts))
-	for i, t := range ts {
-		apps[i] = toApp(t)
+	apps := make([]appJSON, 0, len(ts))
+	for _, t := range ts {
+		if t.ID != hookd.OperatorTenantID {
+			apps = append(apps, toApp(t))
+		}
+	}
+	if len(apps) > limit+1 {
+		apps = apps[:limit+1]
 	}
 	compat.WriteJSON(w, http.StatusOK, list(apps, limit, func(a appJSON) string { return a.ID }))
 	return nil

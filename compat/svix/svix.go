@@ -204,8 +204,20 @@ func appID(tenantID string) string  { return swapPrefix(tenantID, "ten_", "app_"
 func endpointID(whID string) string { return swapPrefix(whID, "wh_", "ep_") }
 func attemptID(attID string) string { return swapPrefix(attID, "att_", "atmpt_") }
 
-// tenantRef is the tenant an {app_id} names: an app_ id or a uid.
-func tenantRef(ref string) string { return swapPrefix(ref, "app_", "ten_") }
+// tenantRef is the tenant an {app_id} names: an app_ id or a uid. The
+// operator's own tenant (hookd.OperatorTenantID) is not an application: its
+// webhooks are the operator's endpoints, what Svix calls operational
+// webhook endpoints, which this API does not serve yet; it names no tenant
+// here.
+func tenantRef(ref string) string {
+	if t := swapPrefix(ref, "app_", "ten_"); t != hookd.OperatorTenantID {
+		return t
+	}
+	return notAnApp
+}
+
+// notAnApp is a tenant id no tenant has.
+const notAnApp = "ten_"
 
 // Errors: {code, detail}, and 422 as Svix's validation error.
 
