@@ -89,6 +89,15 @@ func (r *PublishRequest) Validate() error {
 	return nil
 }
 
+// Catalogued reports whether r's event type joins its scope's catalog:
+// test events and operator events do not.
+func (r *PublishRequest) Catalogued() bool { return !r.Test && !r.System }
+
+// Kept reports whether r's event is stored when it made n deliveries: an
+// operator event in a tenant's scope is kept only when one of the tenant's
+// webhooks receives it, so that it does not fill the tenant's event list.
+func (r *PublishRequest) Kept(n int) bool { return !r.System || n > 0 }
+
 // BatchRefusal is the error of an all-or-nothing batch (requests marked
 // Atomic) one of whose requests was refused: nothing of the batch was
 // committed. Its code is the refused request's.

@@ -128,6 +128,14 @@ func registerTenants(s *Server) {
 				return nil, s.fail(ctx, "list tenants", err)
 			}
 			page := listOf(ts, f.Limit, tenantJSON, func(t *hookd.Tenant) string { return t.ID })
+			if err := endOnLastPage(&page, func(p hookd.Page) (bool, error) {
+				g := f
+				g.Page = p
+				more, _, err := s.svc.Tenants.FindTenants(ctx, g)
+				return len(more) > 0, err
+			}); err != nil {
+				return nil, s.fail(ctx, "list tenants", err)
+			}
 			return &countedListOutput[Tenant]{Body: CountedListBody[Tenant]{ListBody: page, Total: total}}, nil
 		})
 

@@ -269,7 +269,7 @@ func (b *publishBatch) publish(r *hookd.PublishRequest, chosenID bool) (hookd.Pu
 		e.CreatedAt = b.now
 	}
 	e.CreatedAt = pgTime(e.CreatedAt)
-	if !r.Test {
+	if r.Catalogued() {
 		b.types[scopeKey{s, e.Type}] = true
 	}
 	n, err := b.fanOut(r)
@@ -279,6 +279,9 @@ func (b *publishBatch) publish(r *hookd.PublishRequest, chosenID bool) (hookd.Pu
 	}
 	if err != nil {
 		return hookd.PublishResult{}, err
+	}
+	if !r.Kept(n) {
+		return hookd.PublishResult{Event: e}, nil
 	}
 	ev := &b.events
 	ev.id, ev.tenant, ev.mode, ev.typ = append(ev.id, e.ID), append(ev.tenant, s.TenantID), append(ev.mode, string(s.Mode)), append(ev.typ, e.Type)

@@ -174,7 +174,7 @@ func (b *publishBatch) publish(r *hookd.PublishRequest) (hookd.PublishResult, er
 	}
 	e.CreatedAt = e.CreatedAt.UTC().Truncate(time.Millisecond)
 
-	if !r.Test {
+	if r.Catalogued() {
 		if err := b.ensureEventType(s, e.Type); err != nil {
 			return hookd.PublishResult{}, err
 		}
@@ -188,6 +188,9 @@ func (b *publishBatch) publish(r *hookd.PublishRequest) (hookd.PublishResult, er
 	}
 	if err != nil {
 		return hookd.PublishResult{}, err
+	}
+	if !r.Kept(n) {
+		return hookd.PublishResult{Event: e}, nil
 	}
 	var key any
 	if e.IdempotencyKey != "" {

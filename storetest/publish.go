@@ -22,6 +22,7 @@ var publishTests = []test{
 	{"Publish/DuplicatesInBatch", testPublishDuplicatesInBatch},
 	{"Publish/ManyScopes", testPublishManyScopes},
 	{"Publish/AtomicBatch", testPublishAtomicBatch},
+	{"Publish/SystemEvents", testPublishSystemEvents},
 	{"Event/Find", testEventFind},
 }
 
@@ -403,5 +404,33 @@ func testPublishAtomicBatch(e *env) {
 	}
 	if jobs := e.claim("w", 10, time.Minute); len(jobs) != 3 {
 		t.Errorf("claimed %d jobs; want the first event's and the batch's two", len(jobs))
+	}
+}
+
+// An operator event in a tenant's scope reaches only webhooks that name it,
+// is stored only if one does, and never joins the catalog.
+func testPublishSystemEvents(e *env) {
+	t := e.t
+	s := e.scope("acme")
+	e.webhook(s, nil) // a catch-all
+	sys := func(id string) hookd.PublishResult {
+		ev := e.event(hookd.EventWebhookDisabled, `{"tenant_id":"x"}`)
+		ev.ID = id
+		return e.publish(hookd.PublishRequest{Scope: s, Event: ev, System: true})[0]
+	}
+	if r := sys("opev_1"); r.Err != nil || r.Deliveries != 0 {
+		t.Fatalf("with no webhook naming it: %+v", r)
+	}
+	_, err := e.svc.Events.FindEventByID(e.ctx, s, "opev_1")
+	wantCode(t, err, hookd.ENOTFOUND)
+	if _, err := e.svc.EventTypes.FindEventType(e.ctx, s, hookd.EventWebhookDisabled); hookd.ErrorCode(err) != hookd.ENOTFOUND {
+		t.Errorf("an operator event joined the catalog: %v", err)
+	}
+	w := e.webhook(s, []string{hookd.EventWebhookDisabled})
+	if r := sys("opev_2"); r.Err != nil || r.Deliveries != 1 {
+		t.Fatalf("with a webhook naming it: %+v", r)
+	}
+	if got := e.receivers(s, "opev_2"); len(got) != 1 || got[0] != w.ID {
+		t.Errorf("opev_2 went to %v, want only %s", got, w.ID)
 	}
 }
