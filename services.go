@@ -18,6 +18,8 @@ type Services struct {
 	// Sessions and Stats serve the portal and the dashboard.
 	Sessions SessionService
 	Stats    StatsService
+	// OperatorCatalog is the operator's own catalog of event types.
+	OperatorCatalog OperatorCatalogService
 
 	forget func(change string)
 }
@@ -79,6 +81,8 @@ func NewServices(st Store, o ServiceOptions) Services {
 		Publisher:  publisher,
 		Sessions:   &sessions{st: st, tenants: ten, now: o.Now},
 		Stats:      &stats{st: st, now: o.Now},
+
+		OperatorCatalog: &operatorCatalog{st: st, now: o.Now},
 		forget: func(change string) {
 			if change == ChangeKeys || change == "" {
 				ten.cache.forget()

@@ -220,6 +220,7 @@ type Store interface {
 	SessionStore
 	StatsStore
 	WebhookPageStore
+	OperatorCatalogStore
 }
 
 // StopChanges are the changes that tell every instance to start no new

@@ -175,6 +175,13 @@ func (c *Client) prepare(o *outbound, j *hookd.Job, now time.Time) error {
 			}
 		}
 		o.body = appendCallFireNotification(make([]byte, 0, len(data)+len(w.Name)+len(e.Type)+192), e, w, data)
+	case w.Source == svixSource:
+		o.body = []byte(e.Data)
+		if len(w.Fields) > 0 {
+			if o.body, err = project(o.body, w.Fields); err != nil {
+				return err
+			}
+		}
 	case len(w.Fields) > 0 || w.Source == backendSource:
 		data := []byte(e.Data)
 		if len(w.Fields) > 0 {
@@ -339,9 +346,12 @@ func appendHead(dst []byte, o *outbound, userAgent string) []byte {
 	if o.callfire != "" {
 		dst = appendHeader(dst, "X-Callfire-Signature", o.callfire)
 	}
+	if o.w.Source == svixSource {
+		dst = appendSvixHeaders(dst, o)
+	}
 	for k, v := range o.w.Headers {
 		k = textproto.CanonicalMIMEHeaderKey(k)
-		if ownedHeader(k) || (o.callfire != "" && k == "X-Callfire-Signature") {
+		if ownedHeader(k) || (o.callfire != "" && k == "X-Callfire-Signature") || svixOwned(o.w, k) {
 			continue // hookd's own win; validation refuses them anyway
 		}
 		dst = appendHeader(dst, k, v)

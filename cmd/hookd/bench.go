@@ -50,6 +50,7 @@ type benchConfig struct {
 	SlowShare       float64
 	SlowDelay       time.Duration
 	ServeFlags      []string
+	API             string // "v1" or "svix": which API throughput and isolation publish through
 }
 
 var benchScenarios = []string{"baseline", "throughput", "latency", "fanout", "isolation", "backlog", "growth", "tenants"}
@@ -60,7 +61,7 @@ func defaultBenchConfig() benchConfig {
 		Duration: 10 * time.Second, Publishers: 64, Webhooks: 10, BodySize: 1024, BaselineConns: 64,
 		LatencyRate: 1000, LatencyDuration: 30 * time.Second, FanoutWebhooks: 10000, BacklogEvents: 100000,
 		GrowthIdle: 10 * time.Second, GrowthRate: 100, GrowthPhase: 20 * time.Second, GrowthAnalyze: true,
-		SlowDelay: 50 * time.Millisecond, BatchTenants: 1000,
+		SlowDelay: 50 * time.Millisecond, BatchTenants: 1000, API: "v1",
 	}
 }
 
@@ -105,6 +106,17 @@ func (c *benchConfig) validate() error {
 	if c.Webhooks < 2 && slices.Contains(c.Scenarios, "isolation") {
 		errs = append(errs, errors.New("isolation needs --webhooks of at least 2"))
 	}
+	if !slices.Contains(benchAPIs, c.API) {
+		errs = append(errs, fmt.Errorf("--api must be one of %s, got %q", strings.Join(benchAPIs, ", "), c.API))
+	}
+	for _, s := range c.Scenarios {
+		if c.API == "svix" && !slices.Contains(svixScenarios, s) {
+			errs = append(errs, fmt.Errorf("--api svix measures %s only, not %s", strings.Join(svixScenarios, " and "), s))
+		}
+	}
+	if c.API == "svix" && c.AsOperator {
+		errs = append(errs, errors.New("--as-operator is for --api v1; --api svix always uses the operator key"))
+	}
 	if c.Duration <= 0 || c.LatencyDuration <= 0 || c.GrowthPhase <= 0 {
 		errs = append(errs, errors.New("--duration, --latency-duration and --growth-phase must be positive"))
 	}
@@ -133,7 +145,8 @@ func benchFlags(fs *flag.FlagSet, c *benchConfig) {
 	fs.IntVar(&c.Runs, "runs", c.Runs, "run each scenario this many times and report the median")
 	fs.BoolVar(&c.Smoke, "smoke", c.Smoke, "every scenario at tiny sizes (a few seconds); exit 1 if one does not deliver everything")
 	fs.StringVar(&c.Target, "target", c.Target, "measure a running hookd at this base URL instead of one started in-process")
-	fs.StringVar(&c.Key, "key", c.Key, "a live API key of the --target hookd")
+	fs.StringVar(&c.Key, "key", c.Key, "a live API key of the --target hookd (an operator key with --api svix)")
+	fs.StringVar(&c.API, "api", c.API, "publish and make webhooks through this API: v1, or svix (Svix's API v1, throughput and isolation)")
 	fs.BoolVar(&c.AsOperator, "as-operator", c.AsOperator, "in-process hookd: publish and make webhooks with its operator key, acting as its tenant (Hookd-Tenant), not the tenant's own key")
 	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "run the in-process hookd on this PostgreSQL (postgres://…) instead of SQLite")
 	fs.StringVar(&c.Out, "out", c.Out, "write the results as JSON to this file")

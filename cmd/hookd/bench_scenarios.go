@@ -62,15 +62,22 @@ func (b *bencher) dataDir() string {
 // newTarget starts a fresh in-process hookd, or connects to --target.
 func (b *bencher) newTarget(ctx context.Context) (*target, error) {
 	if b.cfg.Target != "" {
-		return &target{base: strings.TrimRight(b.cfg.Target, "/"), key: b.cfg.Key, hc: newBenchClient(512)}, nil
+		t := &target{base: strings.TrimRight(b.cfg.Target, "/"), key: b.cfg.Key, hc: newBenchClient(512)}
+		return t, b.chooseAPI(ctx, t, "")
 	}
-	t, err := startInProcess(ctx, b.dataDir(), b.cfg.DatabaseURL, "", b.serveFlags())
-	if err != nil || !b.cfg.AsOperator {
-		return t, err
-	}
-	if err := t.actAsOperator(ctx); err != nil {
-		_ = t.stop()
+	dir := b.dataDir()
+	t, err := startInProcess(ctx, dir, b.cfg.DatabaseURL, "", b.serveFlags())
+	if err != nil {
 		return nil, err
+	}
+	if b.cfg.AsOperator {
+		if err := t.actAsOperator(ctx); err != nil {
+			_ = t.stop()
+			return nil, err
+		}
+	}
+	if err := b.chooseAPI(ctx, t, dir); err != nil {
+		return nil, errors.Join(err, t.stop())
 	}
 	return t, nil
 }

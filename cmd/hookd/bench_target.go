@@ -30,6 +30,9 @@ type target struct {
 	hc          *http.Client
 	// stop ends an in-process hookd and waits for it; nil for --target.
 	stop func() error
+	// api is "svix" when publishing and webhooks go through Svix's API,
+	// in the application app (bench_svix.go).
+	api, app string
 }
 
 // lineWatch is the stderr/stdout of an in-process hookd: it keeps what the
@@ -242,8 +245,11 @@ func (t *target) call(ctx context.Context, method, path string, body []byte, wan
 		return fmt.Errorf("%s %s: status %d: %s", method, path, resp.StatusCode, b)
 	}
 	if out != nil {
-		env := struct{ Data any }{Data: out}
-		if err := json.Unmarshal(b, &env); err != nil {
+		env := any(&struct{ Data any }{Data: out})
+		if t.api == "svix" {
+			env = out // Svix's answers are the object itself
+		}
+		if err := json.Unmarshal(b, env); err != nil {
 			return fmt.Errorf("%s %s: %w", method, path, err)
 		}
 	}
@@ -253,6 +259,10 @@ func (t *target) call(ctx context.Context, method, path string, body []byte, wan
 // createWebhooks makes one webhook per URL, subscribed to every event type,
 // with a few requests at a time, and returns their ids.
 func (t *target) createWebhooks(ctx context.Context, urls []string) ([]string, error) {
+	path, nameField := "/v1/webhooks", "name"
+	if t.api == "svix" {
+		path, nameField = "/api/v1/app/"+t.app+"/endpoint", "description"
+	}
 	ids := make([]string, len(urls))
 	errs := make([]error, len(urls))
 	var wg sync.WaitGroup
@@ -263,9 +273,9 @@ func (t *target) createWebhooks(ctx context.Context, urls []string) ([]string, e
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			body, _ := json.Marshal(map[string]any{"url": u, "name": "bench " + strconv.Itoa(i)})
+			body, _ := json.Marshal(map[string]any{"url": u, nameField: "bench " + strconv.Itoa(i)})
 			var w struct{ ID string }
-			errs[i] = t.call(ctx, http.MethodPost, "/v1/webhooks", body, http.StatusCreated, &w)
+			errs[i] = t.call(ctx, http.MethodPost, path, body, http.StatusCreated, &w)
 			ids[i] = w.ID
 		}()
 	}
@@ -278,6 +288,10 @@ func (t *target) createWebhooks(ctx context.Context, urls []string) ([]string, e
 
 // deleteWebhooks removes what a scenario made on a --target hookd.
 func (t *target) deleteWebhooks(ctx context.Context, ids []string) {
+	if t.api == "svix" {
+		t.svixDeleteWebhooks(ctx)
+		return
+	}
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 16)
 	for _, id := range ids {
@@ -316,8 +330,15 @@ func (e eventBody) append(dst []byte, seq int64, sent time.Time) []byte {
 
 // publish sends one event and reports whether it was accepted (202).
 func (t *target) publish(ctx context.Context, buf *[]byte, body eventBody, seq int64) error {
-	*buf = body.append((*buf)[:0], seq, time.Now())
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.base+"/v1/events", bytes.NewReader(*buf))
+	path := "/v1/events"
+	if t.api == "svix" {
+		// The same data as a Svix message's payload.
+		*buf = body.appendSvix((*buf)[:0], seq, time.Now())
+		path = "/api/v1/app/" + t.app + "/msg"
+	} else {
+		*buf = body.append((*buf)[:0], seq, time.Now())
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.base+path, bytes.NewReader(*buf))
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"math"
 	"testing"
 	"time"
@@ -92,6 +93,9 @@ func TestBenchConfigInvalid(t *testing.T) {
 		{"fail share", func(c *benchConfig) { c.FailShare = 1 }},
 		{"tiny body", func(c *benchConfig) { c.BodySize = 10 }},
 		{"isolation with one webhook", func(c *benchConfig) { c.Webhooks = 1 }},
+		{"unknown api", func(c *benchConfig) { c.API = "stripe" }},
+		{"svix api with latency", func(c *benchConfig) { c.API, c.Scenarios = "svix", []string{"throughput", "latency"} }},
+		{"svix api as operator", func(c *benchConfig) { c.API, c.Scenarios, c.AsOperator = "svix", []string{"throughput"}, true }},
 		{"growth phase", func(c *benchConfig) { c.GrowthPhase = 0 }},
 		{"growth idle", func(c *benchConfig) { c.GrowthIdle = -time.Second }},
 		{"growth rate", func(c *benchConfig) { c.GrowthRate = 0 }},
@@ -106,5 +110,28 @@ func TestBenchConfigInvalid(t *testing.T) {
 	smoke.smoke()
 	if err := smoke.validate(); err != nil {
 		t.Errorf("smoke config: %v", err)
+	}
+}
+
+// The Svix form of an event body carries the same data as its payload,
+// which is what the receivers read.
+func TestEventBodySvix(t *testing.T) {
+	t.Parallel()
+	b := newEventBody(256)
+	var v, s struct {
+		Type      string          `json:"type"`
+		Data      json.RawMessage `json:"data"`
+		EventType string          `json:"eventType"`
+		Payload   json.RawMessage `json:"payload"`
+	}
+	at := time.Unix(1700000000, 0)
+	if err := json.Unmarshal(b.append(nil, 7, at), &v); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b.appendSvix([]byte("prefix"), 7, at)[len("prefix"):], &s); err != nil {
+		t.Fatal(err)
+	}
+	if s.EventType != v.Type || string(s.Payload) != string(v.Data) {
+		t.Errorf("svix body %s/%s, want %s/%s", s.EventType, s.Payload, v.Type, v.Data)
 	}
 }

@@ -59,6 +59,7 @@ func defaultConfig() config {
 		Concurrency: 1024, PerWebhookInFlight: 64, Lease: time.Minute, ShutdownGrace: 10 * time.Second,
 		SQLiteSynchronous: "FULL",
 		GCPercent:         100, MemoryLimit: 0,
+		PortalSessionTTL: 2 * time.Hour,
 	}
 }
 

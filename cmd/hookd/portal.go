@@ -15,5 +15,5 @@ func portalFlags(fs *flag.FlagSet, c *config) {
 		}
 		return nil
 	})
-	fs.DurationVar(&c.PortalSessionTTL, "portal-session-ttl", c.PortalSessionTTL, "how long a portal or dashboard session lasts (1m to 24h; default 2h)")
+	fs.DurationVar(&c.PortalSessionTTL, "portal-session-ttl", c.PortalSessionTTL, "how long a portal or dashboard session lasts (1m to 24h)")
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/hookd/hookd/compat/backend"
 	"github.com/hookd/hookd/compat/callfire"
 	"github.com/hookd/hookd/compat/salesfinity"
+	"github.com/hookd/hookd/compat/svix"
 	"github.com/hookd/hookd/delivery"
 	"github.com/hookd/hookd/httpapi"
 	"github.com/hookd/hookd/portal"
@@ -117,6 +118,9 @@ func runServe(ctx context.Context, args, env []string, stdout, stderr io.Writer)
 	mux.Handle("/compat/callfire/v2/", http.StripPrefix("/compat/callfire/v2", callfire.New(svc, copts)))
 	mux.Handle("/compat/salesfinity/v1/", http.StripPrefix("/compat/salesfinity/v1", salesfinity.New(svc, copts)))
 	mux.Handle("/v1/backend/", http.StripPrefix("/v1/backend", backend.New(svc, copts)))
+	mux.Handle("/api/v1/", http.StripPrefix("/api/v1", svix.New(svc, svix.Options{
+		Options: copts, MaxMessageBytes: c.MaxEventBytes + copts.WithDefaults().MaxBodyBytes, SecretGrace: c.SecretGrace,
+	})))
 
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {

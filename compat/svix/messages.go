@@ -1,0 +1,336 @@
+package svix
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/compat"
+)
+
+// messageJSON is Svix's MessageOut.
+type messageJSON struct {
+	ID        string          `json:"id"`
+	EventID   *string         `json:"eventId,omitempty"`
+	EventType string          `json:"eventType"`
+	Payload   json.RawMessage `json:"payload"`
+	Channels  []string        `json:"channels,omitempty"`
+	Tags      []string        `json:"tags,omitempty"`
+	Timestamp string          `json:"timestamp"`
+}
+
+// toMessage answers an event as a message. An event published with an
+// eventId has that id; one without has hookd's msg_ id.
+func toMessage(e *hookd.Event, withContent bool) messageJSON {
+	out := messageJSON{ID: e.ID, EventType: e.Type, Payload: e.Data, Timestamp: timeJSON(e.CreatedAt)}
+	if !strings.HasPrefix(e.ID, "msg_") {
+		id := e.ID
+		out.EventID = &id
+	}
+	if !withContent {
+		out.Payload = json.RawMessage(`{}`)
+	}
+	return out
+}
+
+// maxIdempotencyKey bounds the idempotency-key header, as /v1 does.
+const maxIdempotencyKey = 256
+
+// messageIn is Svix's MessageIn.
+type messageIn struct {
+	EventType   string          `json:"eventType"`
+	Payload     json.RawMessage `json:"payload"`
+	EventID     *string         `json:"eventId"`
+	Channels    []string        `json:"channels"`
+	Tags        []string        `json:"tags"`
+	Application *appIn          `json:"application"`
+}
+
+// createMessage is POST /app/{app_id}/msg: the message is published as an
+// event of the application, with the idempotency-key header as its
+// Idempotency-Key and eventId as its id. An "application" in the body
+// creates the application first if the path's uid names none.
+func (a *api) createMessage(w http.ResponseWriter, r *http.Request) {
+	if err := a.publish(w, r); err != nil {
+		a.http.Error(w, r, err)
+	}
+}
+
+func (a *api) publish(w http.ResponseWriter, r *http.Request) error {
+	c, err := a.caller(r)
+	if err != nil {
+		return err
+	}
+	var in messageIn
+	if err := compat.DecodeJSON(r, a.opts.MaxMessageBytes, &in); err != nil {
+		return err
+	}
+	ref := tenantRef(r.PathValue("app_id"))
+	if in.Application != nil && c.Operator && !hookd.IsTenantID(ref) {
+		if !in.Application.UID.Set {
+			in.Application.UID = nullable[string]{Set: true, Value: &ref}
+		}
+		if _, _, err := a.putTenant(r, *in.Application); err != nil {
+			return err
+		}
+	}
+	s, err := a.svc.Tenants.ActAs(r.Context(), c, ref, hookd.Mode(strings.TrimSpace(r.Header.Get(hookd.ModeHeader))))
+	if err != nil {
+		return err
+	}
+	if in.EventType == "" {
+		return hookd.Errorf(hookd.EINVALID, "eventType is required")
+	}
+	if p := bytes.TrimSpace(in.Payload); len(p) == 0 || p[0] != '{' {
+		return hookd.Errorf(hookd.EINVALID, "payload must be a JSON object")
+	}
+	if len(in.Payload) > hookd.MaxEventBytes {
+		return hookd.Errorf(hookd.ETOOLARGE, "payload must be at most %d bytes", hookd.MaxEventBytes)
+	}
+	if k := r.Header.Get("Idempotency-Key"); len(k) > maxIdempotencyKey {
+		return hookd.Errorf(hookd.EINVALID, "idempotency-key must be at most %d characters", maxIdempotencyKey)
+	}
+	e := &hookd.Event{Type: in.EventType, Data: in.Payload, CreatedAt: a.opts.Now().UTC().Truncate(time.Millisecond),
+		IdempotencyKey: r.Header.Get("Idempotency-Key")}
+	if in.EventID != nil {
+		if err := hookd.ValidateUID(*in.EventID); err != nil {
+			return hookd.Errorf(hookd.EINVALID, "eventId: %s", hookd.ErrorMessage(err))
+		}
+		e.ID = *in.EventID
+	}
+	if a.svc.Publisher == nil {
+		return hookd.Errorf(hookd.EUNAVAILABLE, "publishing is not available")
+	}
+	res, err := a.svc.Publisher.Publish(r.Context(), hookd.PublishRequest{Scope: s, Event: e})
+	if err != nil {
+		return err
+	}
+	// Svix answers 409 for an eventId used before, unless the request is a
+	// replay of the same idempotency-key.
+	if res.Replayed && in.EventID != nil && (e.IdempotencyKey == "" || res.Event.IdempotencyKey != e.IdempotencyKey) {
+		return hookd.Errorf(hookd.ECONFLICT, "a message with eventId %q already exists", *in.EventID)
+	}
+	out := toMessage(res.Event, r.URL.Query().Get("with_content") != "false")
+	out.Channels, out.Tags = in.Channels, in.Tags
+	compat.WriteJSON(w, http.StatusAccepted, out)
+	return nil
+}
+
+func (a *api) listMessages(w http.ResponseWriter, r *http.Request, s hookd.Scope) error {
+	limit, it, err := page(r)
+	if err != nil {
+		return err
+	}
+	f := hookd.EventFilter{Page: hookd.Page{Limit: limit + 1, Cursor: it}}
+	q := r.URL.Query()
+	switch types := q["event_types"]; len(types) {
+	case 0:
+	case 1:
+		f.Type = types[0]
+	default:
+		return hookd.Errorf(hookd.EINVALID, "event_types: hookd filters messages by one event type at a time")
+	}
+	if f.Since, err = timeParam(r, "after"); err != nil {
+		return err
+	}
+	if f.Until, err = timeParam(r, "before"); err != nil {
+		return err
+	}
+	es, err := a.svc.Events.FindEvents(r.Context(), s, f)
+	if err != nil {
+		return err
+	}
+	out := make([]messageJSON, len(es))
+	for i, e := range es {
+		out[i] = toMessage(e, withContent(r))
+	}
+	compat.WriteJSON(w, http.StatusOK, list(out, limit, func(m messageJSON) string { return m.ID }))
+	return nil
+}
+
+func timeParam(r *http.Request, name string) (*time.Time, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return nil, nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return nil, hookd.Errorf(hookd.EINVALID, "%s must be an RFC 3339 time, got %q", name, v)
+	}
+	return &t, nil
+}
+
+func (a *api) getMessage(w http.ResponseWriter, r *http.Request, s hookd.Scope) error {
+	e, err := a.svc.Events.FindEventByID(r.Context(), s, r.PathValue("msg_id"))
+	if err != nil {
+		return err
+	}
+	compat.WriteJSON(w, http.StatusOK, toMessage(e, withContent(r)))
+	return nil
+}
+
+// attemptJSON is Svix's MessageAttemptOut.
+type attemptJSON struct {
+	ID                 string `json:"id"`
+	MsgID              string `json:"msgId"`
+	EndpointID         string `json:"endpointId"`
+	URL                string `json:"url"`
+	Response           string `json:"response"`
+	ResponseStatusCode int    `json:"responseStatusCode"`
+	ResponseDurationMs int64  `json:"responseDurationMs"`
+	Status             int    `json:"status"`      // 0 success, 2 fail
+	TriggerType        int    `json:"triggerType"` // 0 scheduled
+	Timestamp          string `json:"timestamp"`
+}
+
+// Svix's MessageStatus values.
+const (
+	statusSuccess = 0
+	statusPending = 1
+	statusFail    = 2
+	statusSending = 3
+)
+
+// attempts returns the attempts of the deliveries f selects, newest first.
+func (a *api) attempts(ctx context.Context, s hookd.Scope, f hookd.DeliveryFilter) ([]attemptJSON, error) {
+	var ds []*hookd.Delivery
+	if err := a.eachDelivery(ctx, s, f, func(d *hookd.Delivery) bool { ds = append(ds, d); return true }); err != nil {
+		return nil, err
+	}
+	urls := map[string]string{}
+	out := []attemptJSON{}
+	for _, d := range ds {
+		_, atts, err := a.svc.Deliveries.FindDeliveryByID(ctx, s, d.ID)
+		if hookd.ErrorCode(err) == hookd.ENOTFOUND {
+			continue // pruned meanwhile
+		} else if err != nil {
+			return nil, err
+		}
+		u, ok := urls[d.WebhookID]
+		if !ok {
+			if wh, err := a.svc.Webhooks.FindWebhookByID(ctx, s, d.WebhookID); err == nil {
+				u = wh.URL
+			} else if hookd.ErrorCode(err) != hookd.ENOTFOUND {
+				return nil, err
+			}
+			urls[d.WebhookID] = u
+		}
+		for _, at := range atts {
+			st := statusSuccess
+			if at.ErrorClass != hookd.ClassNone || at.StatusCode < 200 || at.StatusCode > 299 {
+				st = statusFail
+			}
+			out = append(out, attemptJSON{
+				ID: attemptID(at.ID), MsgID: d.EventID, EndpointID: endpointID(d.WebhookID), URL: u,
+				Response: at.ResponseExcerpt, ResponseStatusCode: at.StatusCode, ResponseDurationMs: at.DurationMS,
+				Status: st, Timestamp: timeJSON(at.At),
+			})
+		}
+	}
+	slices.SortFunc(out, func(x, y attemptJSON) int { return strings.Compare(y.ID, x.ID) })
+	return out, nil
+}
+
+// attemptPage answers one page of attempts, newest first, after the iterator.
+func attemptPage(w http.ResponseWriter, r *http.Request, all []attemptJSON) error {
+	limit, it, err := page(r)
+	if err != nil {
+		return err
+	}
+	var want *int
+	if v := r.URL.Query().Get("status"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < statusSuccess || n > statusSending {
+			return hookd.Errorf(hookd.EINVALID, "status must be 0, 1, 2 or 3, got %q", v)
+		}
+		want = &n
+	}
+	ep := r.URL.Query().Get("endpoint_id")
+	sel := []attemptJSON{}
+	for _, at := range all {
+		if (it != "" && at.ID >= it) || (want != nil && at.Status != *want) || (ep != "" && at.EndpointID != ep) {
+			continue
+		}
+		sel = append(sel, at)
+		if len(sel) > limit {
+			break
+		}
+	}
+	compat.WriteJSON(w, http.StatusOK, list(sel, limit, func(at attemptJSON) string { return at.ID }))
+	return nil
+}
+
+// messageAttempts returns the attempts of the message of the path, newest first.
+func (a *api) messageAttempts(r *http.Request, s hookd.Scope) ([]attemptJSON, error) {
+	e, err := a.svc.Events.FindEventByID(r.Context(), s, r.PathValue("msg_id"))
+	if err != nil {
+		return nil, err
+	}
+	return a.attempts(r.Context(), s, hookd.DeliveryFilter{EventID: e.ID})
+}
+
+func (a *api) attemptsByMessage(w http.ResponseWriter, r *http.Request, s hookd.Scope) error {
+	all, err := a.messageAttempts(r, s)
+	if err != nil {
+		return err
+	}
+	return attemptPage(w, r, all)
+}
+
+func (a *api) attemptsByEndpoint(w http.ResponseWriter, r *http.Request, s hookd.Scope) error {
+	wh, err := a.findEndpoint(r.Context(), s, r.PathValue("endpoint_id"))
+	if err != nil {
+		return err
+	}
+	all, err := a.attempts(r.Context(), s, hookd.DeliveryFilter{WebhookID: wh.ID})
+	if err != nil {
+		return err
+	}
+	return attemptPage(w, r, all)
+}
+
+func (a *api) getAttempt(w http.ResponseWriter, r *http.Request, s hookd.Scope) error {
+	all, err := a.messageAttempts(r, s)
+	if err != nil {
+		return err
+	}
+	id := r.PathValue("attempt_id")
+	for _, at := range all {
+		if at.ID == id || at.ID == attemptID(id) {
+			compat.WriteJSON(w, http.StatusOK, at)
+			return nil
+		}
+	}
+	return hookd.Errorf(hookd.ENOTFOUND, "attempt %q not found", id)
+}
+
+// resend sends the message to the endpoint once more: its delivery gets
+// one more attempt, due now.
+func (a *api) resend(w http.ResponseWriter, r *http.Request, s hookd.Scope) error {
+	e, err := a.svc.Events.FindEventByID(r.Context(), s, r.PathValue("msg_id"))
+	if err != nil {
+		return err
+	}
+	wh, err := a.findEndpoint(r.Context(), s, r.PathValue("endpoint_id"))
+	if err != nil {
+		return err
+	}
+	ds, err := a.svc.Deliveries.FindDeliveries(r.Context(), s, hookd.DeliveryFilter{EventID: e.ID, WebhookID: wh.ID, Page: hookd.Page{Limit: 1}})
+	if err != nil {
+		return err
+	}
+	if len(ds) == 0 {
+		return hookd.Errorf(hookd.ENOTFOUND, "message %s was not sent to endpoint %s", e.ID, endpointID(wh.ID))
+	}
+	if _, err := a.svc.Deliveries.RetryDelivery(r.Context(), s, ds[0].ID); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusAccepted)
+	return nil
+}
