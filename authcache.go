@@ -27,6 +27,15 @@ type authCache struct {
 
 	mu sync.Mutex
 	m  map[[sha256.Size]byte]authEntry
+	// refs maps a tenant reference (id or uid) that an operator key acted
+	// as to the tenant's id, so that acting as a tenant costs no query per
+	// request either. A deletion clears it with the keys.
+	refs map[string]refEntry
+}
+
+type refEntry struct {
+	tenantID string
+	expires  time.Time
 }
 
 type authEntry struct {
@@ -45,7 +54,7 @@ func newAuthCache(ttl time.Duration, size int, now func() time.Time) *authCache 
 	if size <= 0 {
 		size = DefaultAuthCacheSize
 	}
-	return &authCache{ttl: ttl, max: size, now: now, m: make(map[[sha256.Size]byte]authEntry)}
+	return &authCache{ttl: ttl, max: size, now: now, m: make(map[[sha256.Size]byte]authEntry), refs: make(map[string]refEntry)}
 }
 
 func (c *authCache) get(k [sha256.Size]byte) (Caller, bool) {
@@ -85,6 +94,33 @@ func (c *authCache) put(k [sha256.Size]byte, caller Caller) {
 	c.m[k] = authEntry{caller: caller, expires: now.Add(c.ttl)}
 }
 
+// tenantOf returns the tenant id a reference resolved to within the TTL.
+func (c *authCache) tenantOf(ref string) (string, bool) {
+	if c == nil {
+		return "", false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.refs[ref]
+	if !ok || !c.now().Before(e.expires) {
+		return "", false
+	}
+	return e.tenantID, true
+}
+
+// putTenant remembers what ref resolved to.
+func (c *authCache) putTenant(ref, tenantID string) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.refs) >= c.max {
+		clear(c.refs)
+	}
+	c.refs[ref] = refEntry{tenantID: tenantID, expires: c.now().Add(c.ttl)}
+}
+
 // forget empties the cache.
 func (c *authCache) forget() {
 	if c == nil {
@@ -92,5 +128,6 @@ func (c *authCache) forget() {
 	}
 	c.mu.Lock()
 	clear(c.m)
+	clear(c.refs)
 	c.mu.Unlock()
 }

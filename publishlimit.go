@@ -72,9 +72,9 @@ func (l *limitedPublisher) take(ctx context.Context, tenantID string, n int) err
 	now := l.now()
 	l.mu.Lock()
 	tr := l.tenants[tenantID]
-	stale := tr == nil || now.Sub(tr.checked) >= limitTTL
-	l.mu.Unlock()
-	if stale {
+	if tr == nil || now.Sub(tr.checked) >= limitTTL {
+		// Read the limit without holding the lock across the query.
+		l.mu.Unlock()
 		t, err := l.st.FindTenantByID(ctx, tenantID)
 		if ErrorCode(err) == ENOTFOUND {
 			return err
@@ -92,9 +92,7 @@ func (l *limitedPublisher) take(ctx context.Context, tenantID string, n int) err
 		}
 		tr.limit, tr.checked = t.Limits.PublishRate, now
 		l.pruneLocked(now)
-		l.mu.Unlock()
 	}
-	l.mu.Lock()
 	defer l.mu.Unlock()
 	if tr.limit == nil {
 		return nil

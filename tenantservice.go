@@ -95,7 +95,7 @@ func (t *tenants) UpdateTenant(ctx context.Context, ref string, u TenantUpdate) 
 		return nil, err
 	}
 	now := t.now()
-	return t.st.UpdateTenant(ctx, cur.ID, func(ten *Tenant) error {
+	updated, err := t.st.UpdateTenant(ctx, cur.ID, func(ten *Tenant) error {
 		if u.UID != nil {
 			ten.UID = *u.UID
 		}
@@ -111,6 +111,10 @@ func (t *tenants) UpdateTenant(ctx context.Context, ref string, u TenantUpdate) 
 		ten.UpdatedAt = now
 		return ten.Validate()
 	})
+	if err == nil && u.UID != nil {
+		t.cache.forget() // the old uid names no tenant any more
+	}
+	return updated, err
 }
 
 func (t *tenants) DeleteTenant(ctx context.Context, ref string) error {
@@ -272,10 +276,14 @@ func (t *tenants) ActAs(ctx context.Context, c Caller, ref string, m Mode) (Scop
 	if !m.Valid() {
 		return Scope{}, Errorf(EINVALID, "mode must be %q or %q, got %q", ModeLive, ModeTest, m)
 	}
+	if id, ok := t.cache.tenantOf(ref); ok {
+		return Scope{TenantID: id, Mode: m}, nil
+	}
 	ten, err := t.FindTenant(ctx, ref)
 	if err != nil {
 		return Scope{}, err
 	}
+	t.cache.putTenant(ref, ten.ID)
 	return Scope{TenantID: ten.ID, Mode: m}, nil
 }
 

@@ -3,6 +3,7 @@ package delivery
 import (
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hookd/hookd"
@@ -73,6 +74,9 @@ type scheduler struct {
 	// answered 410): a job claimed before then is not sent. Entries go
 	// once no claim can predate them (sweep).
 	stopped map[string]time.Time
+	// lastStop is when stop last ran (unix ns), read without mu: a task
+	// claimed after it needs no look at stopped.
+	lastStop atomic.Int64
 }
 
 func newScheduler(cfg Config) *scheduler {
@@ -308,6 +312,7 @@ func (s *scheduler) stoppedAfter(id string, at time.Time) bool {
 func (s *scheduler) stop(ids []string, now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.lastStop.Store(now.UnixNano())
 	for _, id := range ids {
 		s.stopped[id] = now
 		h := s.hooks[id]
@@ -322,6 +327,9 @@ func (s *scheduler) stop(ids []string, now time.Time) {
 // sendable reports whether t may still be sent: its webhook was not
 // stopped after t was claimed.
 func (s *scheduler) sendable(t *task) bool {
+	if t.claimedAt.UnixNano() > s.lastStop.Load() {
+		return true // no stop since its claim: the usual case, without the lock
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return !s.stoppedAfter(t.job.Delivery.WebhookID, t.claimedAt)

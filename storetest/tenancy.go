@@ -228,6 +228,10 @@ func testUpdateTenant(e *env) {
 	a, _ := e.put(&hookd.Tenant{UID: "cust-1", Name: "Acme"})
 	e.put(&hookd.Tenant{UID: "cust-2", Name: "Globex"})
 	e.clock.Advance(time.Minute)
+	op := hookd.Caller{Operator: true}
+	if _, err := e.svc.Tenants.ActAs(e.ctx, op, "cust-1", ""); err != nil { // remembered for a second
+		t.Fatal(err)
+	}
 	got, err := e.svc.Tenants.UpdateTenant(e.ctx, "cust-1", hookd.TenantUpdate{
 		UID: ptr("cust-1b"), Metadata: &map[string]string{"k": "v"}, Limits: &hookd.TenantLimits{MaxWebhooks: ptr(3)},
 	})
@@ -238,6 +242,8 @@ func testUpdateTenant(e *env) {
 		*got.Limits.MaxWebhooks != 3 || !got.UpdatedAt.Equal(Start.Add(time.Minute)) || !got.CreatedAt.Equal(a.CreatedAt) {
 		t.Errorf("updated: %+v", got)
 	}
+	_, err = e.svc.Tenants.ActAs(e.ctx, op, "cust-1", "")
+	wantCode(t, err, hookd.ENOTFOUND) // the old uid, though it was acted as just before
 	read, err := e.svc.Tenants.FindTenant(e.ctx, "cust-1b")
 	if err != nil {
 		t.Fatal(err)
