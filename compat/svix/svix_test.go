@@ -104,7 +104,7 @@ func TestBadInput(t *testing.T) {
 		{"wrong type", "POST", "/app", `{"name": 5}`, 422, "name"},
 		{"limit 0", "GET", "/app?limit=0", ``, 422, "limit"},
 		{"limit 251", "GET", "/app?limit=251", ``, 422, "limit"},
-		{"descending", "GET", "/app/acme/endpoint?order=descending", ``, 422, "order"},
+		{"bad order", "GET", "/app/acme/endpoint?order=sideways", ``, 422, "order"},
 		{"event type without description", "POST", "/event-type", `{"name": "c.d"}`, 422, "description"},
 		{"event type bad name", "POST", "/event-type", `{"name": "c d", "description": ""}`, 422, "event type name"},
 		{"event type bad schemas", "POST", "/event-type", `{"name": "c.d", "description": "", "schemas": [1]}`, 422, "schemas"},
@@ -128,7 +128,11 @@ func TestBadInput(t *testing.T) {
 		{"unknown endpoint", "GET", "/app/acme/endpoint/ep_nope", ``, 404, "not_found"},
 		{"unknown message", "GET", "/app/acme/msg/msg_nope", ``, 404, "not_found"},
 		{"unknown path", "GET", "/nope", ``, 404, "not_found"},
-		{"operational webhooks", "GET", "/operational-webhook/endpoint", ``, 404, "not_found"},
+		{"operational endpoint bad type", "POST", "/operational-webhook/endpoint", `{"url": "https://example.com/o", "filterTypes": ["order.created"]}`, 422, "operational event type"},
+		{"operational endpoint channels", "POST", "/operational-webhook/endpoint", `{"url": "https://example.com/o", "channels": ["a"]}`, 422, "no channels"},
+		{"message too many channels", "POST", "/app/acme/msg", `{"eventType": "a.b", "payload": {}, "channels": ["1", "2", "3", "4", "5", "6"]}`, 422, "channels"},
+		{"message bad channel", "POST", "/app/acme/msg", `{"eventType": "a.b", "payload": {}, "channels": ["a b"]}`, 422, "channels[0]"},
+		{"unserved", "GET", "/app/acme/integration", ``, 404, "not_found"},
 		{"no token", "GET", "/app", ``, 401, "authentication_failed"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -179,8 +183,11 @@ func TestMessageEventID(t *testing.T) {
 	f.must(t, 201, "POST", "/app", `{"name": "A", "uid": "a"}`)
 	body := `{"eventType": "order.created", "payload": {"n": 1}, "eventId": "ord-1"}`
 	first := f.must(t, 202, "POST", "/app/a/msg", body, "idempotency-key: k1")
-	if first["id"] != "ord-1" || first["eventId"] != "ord-1" {
-		t.Fatalf("message = %v", first)
+	if id, _ := first["id"].(string); !strings.HasPrefix(id, "msg_") || first["eventId"] != "ord-1" {
+		t.Fatalf("message = %v; want a msg_ id of its own and eventId ord-1", first)
+	}
+	if got := f.must(t, 200, "GET", "/app/a/msg/ord-1", ``); got["id"] != first["id"] {
+		t.Fatalf("GET by eventId = %v, want %v", got, first)
 	}
 	again := f.must(t, 202, "POST", "/app/a/msg", body, "idempotency-key: k1")
 	if again["id"] != first["id"] {
