@@ -113,6 +113,9 @@ type endpointMessageJSON struct {
 // last delivery's id.
 func (a *api) listEndpointMessages(w http.ResponseWriter, r *http.Request, s hookd.Scope) error {
 	p, err := page(r)
+	if err == nil {
+		err = unkeptFilters(r)
+	}
 	if err != nil {
 		return err
 	}

@@ -84,6 +84,18 @@ func (a *api) findMessage(ctx context.Context, s hookd.Scope, ref string) (*hook
 	return nil, hookd.Errorf(hookd.ENOTFOUND, "message %q not found", ref)
 }
 
+// unkeptFilters refuses Svix's channel and tag filters of message and
+// attempt lists: hookd routes a message by its channels but keeps neither
+// them nor its tags, and a filter ignored would answer the wrong messages.
+func unkeptFilters(r *http.Request) error {
+	for _, name := range []string{"channel", "tag"} {
+		if r.URL.Query().Has(name) {
+			return hookd.Errorf(hookd.EINVALID, "%s: hookd does not keep a message's channels and tags, so lists cannot filter by them", name)
+		}
+	}
+	return nil
+}
+
 // Svix's limits on a message's channels.
 const maxMessageChannels = 5
 
@@ -182,6 +194,9 @@ func (a *api) publish(w http.ResponseWriter, r *http.Request) error {
 
 func (a *api) listMessages(w http.ResponseWriter, r *http.Request, s hookd.Scope) error {
 	p, err := page(r)
+	if err == nil {
+		err = unkeptFilters(r)
+	}
 	if err != nil {
 		return err
 	}
@@ -299,6 +314,9 @@ func (a *api) attempts(ctx context.Context, s hookd.Scope, f hookd.DeliveryFilte
 // attemptPage answers one page of attempts, newest first, after the iterator.
 func attemptPage(w http.ResponseWriter, r *http.Request, all []attemptJSON) error {
 	p, err := page(r)
+	if err == nil {
+		err = unkeptFilters(r)
+	}
 	if err != nil {
 		return err
 	}

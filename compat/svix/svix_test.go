@@ -132,6 +132,8 @@ func TestBadInput(t *testing.T) {
 		{"operational endpoint channels", "POST", "/operational-webhook/endpoint", `{"url": "https://example.com/o", "channels": ["a"]}`, 422, "no channels"},
 		{"message too many channels", "POST", "/app/acme/msg", `{"eventType": "a.b", "payload": {}, "channels": ["1", "2", "3", "4", "5", "6"]}`, 422, "channels"},
 		{"message bad channel", "POST", "/app/acme/msg", `{"eventType": "a.b", "payload": {}, "channels": ["a b"]}`, 422, "channels[0]"},
+		{"message list by tag", "GET", "/app/acme/msg?tag=x", ``, 422, "tag"},
+		{"attempts by channel", "GET", "/app/acme/attempt/endpoint/" + ep + "?channel=x", ``, 422, "channel"},
 		{"unserved", "GET", "/app/acme/integration", ``, 404, "not_found"},
 		{"no token", "GET", "/app", ``, 401, "authentication_failed"},
 	} {
