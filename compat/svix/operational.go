@@ -155,6 +155,12 @@ func Translate(svc hookd.Services) func(ctx context.Context, e hookd.OutboxEntry
 		if i < 0 {
 			return nil, nil
 		}
+		// Most operators have no operational endpoint: look nothing up for none.
+		enabled := true
+		ws, _, err := svc.Webhooks.FindWebhooks(ctx, operatorScope, hookd.WebhookFilter{EventType: operationalTypes[i].name, Enabled: &enabled, Page: hookd.Page{Limit: 1}})
+		if err != nil || len(ws) == 0 {
+			return nil, err
+		}
 		data, err := translateData(ctx, svc, e)
 		if err != nil || data == nil {
 			return nil, err
