@@ -2,9 +2,11 @@ package svix_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/compat/internal/compattest"
@@ -252,4 +254,66 @@ func TestApplications(t *testing.T) {
 	}
 	f.must(t, 204, "DELETE", "/app/one", ``)
 	svixError(t, f.do(t, "GET", "/app/one", ``), 404, "not_found")
+}
+
+// Translate makes Svix's operational webhook of an operator event, with
+// what it can still look up, and nothing when no operational endpoint
+// names the type.
+func TestTranslate(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	if err := f.env.Services.Tenants.EnsureOperatorTenant(ctx); err != nil {
+		t.Fatal(err)
+	}
+	app := f.must(t, 201, "POST", "/app", `{"name": "A", "uid": "a"}`)["id"].(string)
+	ep := f.must(t, 201, "POST", "/app/a/endpoint", `{"url": "https://example.com/h", "uid": "e1"}`)["id"].(string)
+	ten, wh := "ten_"+strings.TrimPrefix(app, "app_"), "wh_"+strings.TrimPrefix(ep, "ep_")
+	tr := svix.Translate(f.env.Services)
+	entry := func(typ, data string) hookd.OutboxEntry {
+		return hookd.OutboxEntry{Seq: 7, CreatedAt: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC), Announcement: hookd.Announcement{TenantID: ten, Mode: hookd.ModeLive, Type: typ, Data: json.RawMessage(data)}}
+	}
+	hook := func(id, reason string) string {
+		return `{"tenant_id": "` + ten + `", "mode": "live", "webhook": {"id": "` + id + `"}, "reason": "` + reason + `"}`
+	}
+	cases := []struct {
+		name string
+		e    hookd.OutboxEntry
+		want string // the event's data, "" for none
+	}{
+		{"created", entry(hookd.EventWebhookCreated, hook(wh, "")),
+			`{"type":"endpoint.created","data":{"appId":"` + app + `","appUid":"a","endpointId":"` + ep + `","endpointUid":"e1"}}`},
+		{"deleted, gone", entry(hookd.EventWebhookDeleted, hook("wh_gone", "")),
+			`{"type":"endpoint.deleted","data":{"appId":"` + app + `","appUid":"a","endpointId":"ep_gone"}}`},
+		{"disabled by hand", entry(hookd.EventWebhookDisabled, hook(wh, hookd.ReasonDisabledByAPI)),
+			`{"type":"endpoint.disabled","data":{"appId":"` + app + `","appUid":"a","endpointId":"` + ep + `","endpointUid":"e1","trigger":"manual"}}`},
+		{"disabled by a 410", entry(hookd.EventWebhookDisabled, hook(wh, "its receiver answered 410 Gone")),
+			`{"type":"endpoint.disabled","data":{"appId":"` + app + `","appUid":"a","endpointId":"` + ep + `","endpointUid":"e1","trigger":"automatic"}}`},
+		{"enabled: no Svix name", entry(hookd.EventWebhookEnabled, hook(wh, "")), ""},
+		{"exhausted, pruned", entry(hookd.EventDeliveryExhausted, `{"tenant_id": "`+ten+`", "mode": "live", "delivery_id": "dlv_gone", "webhook_id": "`+wh+`", "event_id": "msg_gone", "status_code": 503}`),
+			`{"type":"message.attempt.exhausted","data":{"appId":"` + app + `","appUid":"a","msgId":"msg_gone","endpointId":"` + ep + `","lastAttempt":{"id":"","responseStatusCode":503,"timestamp":"2026-11-30T12:00:00.000Z"}}}`},
+	}
+	check := func(t *testing.T, e hookd.OutboxEntry, want string) {
+		t.Helper()
+		evs, err := tr(ctx, e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want == "" {
+			if len(evs) != 0 {
+				t.Fatalf("Translate = %s, want nothing", evs[0].Data)
+			}
+			return
+		}
+		if len(evs) != 1 || evs[0].ID != "msg_opev7" || string(evs[0].Data) != want || !strings.Contains(want, `"type":"`+evs[0].Type+`"`) {
+			t.Fatalf("Translate = %+v\nwant data %s", evs, want)
+		}
+	}
+	for _, c := range cases {
+		t.Run(c.name+", no operational endpoint", func(t *testing.T) { check(t, c.e, "") })
+	}
+	f.must(t, 201, "POST", "/operational-webhook/endpoint", `{"url": "https://example.com/ops"}`)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { check(t, c.e, c.want) })
+	}
 }
