@@ -22,6 +22,10 @@ type Event struct {
 	IdempotencyKey string `json:"-"`
 	// BodyHash identifies the request (type and data) for idempotent replays.
 	BodyHash []byte `json:"-"`
+	// Channels are the event's channels as published (Svix's, through
+	// compat/svix): they are the "channels" of the envelope that webhook
+	// filters match at publish time, and are not stored.
+	Channels []string `json:"-"`
 }
 
 // Limits on events.

@@ -13,7 +13,8 @@ import (
 )
 
 // Filter is a parsed webhook filter: a JSON document matched against the
-// event envelope {"id", "type", "timestamp", "data"}.
+// event envelope {"id", "type", "timestamp", "data"}, and "channels" when
+// the event was published with channels (Event.Channels).
 //
 // The language, in the manner of MongoDB queries:
 //
@@ -189,12 +190,20 @@ func NewFilterDocument(e *Event) (map[string]any, error) {
 	if err := dec.Decode(&data); err != nil {
 		return nil, fmt.Errorf("decode event data: %w", err)
 	}
-	return map[string]any{
+	doc := map[string]any{
 		"id":        e.ID,
 		"type":      e.Type,
 		"timestamp": e.CreatedAt.Unix(),
 		"data":      data,
-	}, nil
+	}
+	if len(e.Channels) > 0 {
+		ch := make([]any, len(e.Channels))
+		for i, c := range e.Channels {
+			ch[i] = c
+		}
+		doc["channels"] = ch
+	}
+	return doc, nil
 }
 
 type filterParser struct{ nodes int }

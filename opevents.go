@@ -21,6 +21,10 @@ const (
 	EventDeliveryExhausted = "delivery.exhausted"
 )
 
+// ReasonDisabledByAPI is the reason of webhook.disabled for a webhook
+// disabled through an API (the others are automatic).
+const ReasonDisabledByAPI = "disabled through the API"
+
 // OperatorEventTypes are the operator events with their descriptions.
 var OperatorEventTypes = []*EventType{
 	{Name: EventWebhookCreated, Description: "A webhook was created."},

@@ -122,7 +122,7 @@ func (h *webhooks) UpdateWebhook(ctx context.Context, s Scope, id string, u Webh
 		wr := WebhookWrite{Announce: []Announcement{WebhookAnnouncement(EventWebhookUpdated, w, "")}}
 		switch {
 		case wasEnabled && !w.Enabled:
-			wr.Announce = append(wr.Announce, WebhookAnnouncement(EventWebhookDisabled, w, "disabled through the API"))
+			wr.Announce = append(wr.Announce, WebhookAnnouncement(EventWebhookDisabled, w, ReasonDisabledByAPI))
 		case !wasEnabled && w.Enabled:
 			wr.Announce = append(wr.Announce, WebhookAnnouncement(EventWebhookEnabled, w, ""))
 		}

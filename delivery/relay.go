@@ -19,6 +19,13 @@ type RelayConfig struct {
 	Interval time.Duration
 	Now      func() time.Time
 	Logger   *slog.Logger
+	// Translate, if set, returns more events to publish for an entry in
+	// the operator's scope (live mode), such as the same event under
+	// another API's names and shape (compat/svix's operational webhooks).
+	// They reach only the operator's webhooks that name their type. An
+	// error leaves the entry in the outbox for the next round. Their ids
+	// must be the same on every call for the same entry.
+	Translate func(ctx context.Context, e hookd.OutboxEntry) ([]*hookd.Event, error)
 }
 
 // outbox is what the relay needs of a store.
@@ -30,7 +37,8 @@ type outbox interface {
 // Relay publishes the operator events that the stores put in the outbox
 // with the changes that caused them: each to the operator's endpoints (the
 // operator tenant, live mode) and to the tenant it is about (only to its
-// webhooks that name the type). An entry leaves the outbox only after its
+// webhooks that name the type), and what RelayConfig.Translate makes of it
+// to the operator's endpoints that name those types. An entry leaves the outbox only after its
 // events committed; the events' ids come from the entry, so publishing one
 // twice (a crash in between, two instances) replays rather than repeats.
 type Relay struct {
@@ -111,6 +119,18 @@ func (r *Relay) RunOnce(ctx context.Context) (int, error) {
 				ID: e.EventID(), Type: e.Type, Data: e.Data, CreatedAt: now,
 				BodyHash: hookd.ComputeBodyHash(e.Type, e.Data),
 			}})
+		}
+		if r.cfg.Translate == nil {
+			continue
+		}
+		more, err := r.cfg.Translate(ctx, e)
+		if err != nil {
+			return 0, fmt.Errorf("translate operator event %s: %w", e.EventID(), err)
+		}
+		for _, ev := range more {
+			ev.CreatedAt = now
+			ev.BodyHash = hookd.ComputeBodyHash(ev.Type, ev.Data)
+			reqs = append(reqs, hookd.PublishRequest{Scope: hookd.Scope{TenantID: hookd.OperatorTenantID, Mode: hookd.ModeLive}, System: true, Event: ev})
 		}
 	}
 	results, err := r.st.PublishEvents(ctx, reqs)

@@ -19,7 +19,9 @@ import (
 var benchAPIs = []string{"v1", "svix"}
 
 // svixScenarios are the scenarios whose publishing and webhooks go through
-// the chosen API (the others publish through /v1 in any case).
+// the chosen API (the others publish through /v1 in any case). --api svix
+// runs them and baseline, which no API touches, so that their ratios are
+// to their own run's baseline.
 var svixScenarios = []string{"throughput", "isolation"}
 
 // useSvix makes t publish and manage webhooks through Svix's API with the

@@ -111,6 +111,12 @@ func TestBenchConfigInvalid(t *testing.T) {
 	if err := smoke.validate(); err != nil {
 		t.Errorf("smoke config: %v", err)
 	}
+	// baseline touches no API: --api svix runs it, for the ratios.
+	svixBase := defaultBenchConfig()
+	svixBase.API, svixBase.Scenarios = "svix", []string{"baseline", "throughput"}
+	if err := svixBase.validate(); err != nil {
+		t.Errorf("--api svix --scenarios baseline,throughput: %v", err)
+	}
 }
 
 // The Svix form of an event body carries the same data as its payload,

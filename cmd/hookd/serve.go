@@ -153,7 +153,7 @@ func runServe(ctx context.Context, args, env []string, stdout, stderr io.Writer)
 		return err
 	}
 	defer maint.Stop()
-	relay := delivery.NewRelay(st, svc.Tenants, dispatcher.Notify, delivery.RelayConfig{Logger: log})
+	relay := delivery.NewRelay(st, svc.Tenants, dispatcher.Notify, delivery.RelayConfig{Logger: log, Translate: svix.Translate(svc)})
 	if err := relay.Start(bg); err != nil {
 		return err
 	}

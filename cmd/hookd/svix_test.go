@@ -72,6 +72,12 @@ func (s *svixReceiver) wait(t *testing.T, path string, n int) svixDelivery {
 // real binary, on SQLite and on PostgreSQL.
 func TestSvixSDK(t *testing.T) {
 	t.Parallel()
+	onBothStores(t, testSvixFlow)
+}
+
+// onBothStores runs test in parallel against the real binary on SQLite and
+// on PostgreSQL, with one quick retry (200 ms) before a delivery fails.
+func onBothStores(t *testing.T, test func(*testing.T, *instance)) {
 	for _, store := range []string{"sqlite", "postgres"} {
 		t.Run(store, func(t *testing.T) {
 			t.Parallel()
@@ -79,7 +85,7 @@ func TestSvixSDK(t *testing.T) {
 			if store == "postgres" {
 				flags = append(flags, "--database-url", pgtest.NewDatabase(t))
 			}
-			testSvixFlow(t, startHookd(t, flags...))
+			test(t, startHookd(t, flags...))
 		})
 	}
 }
@@ -190,7 +196,7 @@ func testSvixFlow(t *testing.T, in *instance) {
 
 	// a message, delivered as Svix delivers it and verified by the SDK's verifier
 	payload := map[string]any{"invoice": "in_1", "amount": 42.5}
-	msg, err := sdk.Message.CreateWithOptions(ctx, "acme", &svix.MessageIn{EventType: "invoice.paid", Payload: payload, EventId: svix.String("evt-1")},
+	msg, err := sdk.Message.CreateWithOptions(ctx, "acme", &svix.MessageIn{EventType: "invoice.paid", Payload: payload, EventId: svix.String("evt-1"), Channels: []string{"project_1"}},
 		&svix.PostOptions{IdempotencyKey: svix.String("key-1")})
 	if err != nil {
 		t.Fatalf("Message.Create: %v", err)
@@ -214,7 +220,7 @@ func testSvixFlow(t *testing.T, in *instance) {
 		t.Errorf("delivery body = %s, want the payload as given", d.body)
 	}
 	// The same idempotency key answers the same message.
-	replay, err := sdk.Message.CreateWithOptions(ctx, "acme", &svix.MessageIn{EventType: "invoice.paid", Payload: payload, EventId: svix.String("evt-1")},
+	replay, err := sdk.Message.CreateWithOptions(ctx, "acme", &svix.MessageIn{EventType: "invoice.paid", Payload: payload, EventId: svix.String("evt-1"), Channels: []string{"project_1"}},
 		&svix.PostOptions{IdempotencyKey: svix.String("key-1")})
 	if err != nil || replay.Id != msg.Id {
 		t.Fatalf("replayed Message.Create = %+v, %v", replay, err)
@@ -261,7 +267,7 @@ func testSvixFlow(t *testing.T, in *instance) {
 	if err != nil || rotated.Key == secret.Key {
 		t.Fatalf("secret after rotation = %+v, %v", rotated, err)
 	}
-	if _, err := sdk.Message.Create(ctx, "acme", &svix.MessageIn{EventType: "invoice.paid", Payload: payload}); err != nil {
+	if _, err := sdk.Message.Create(ctx, "acme", &svix.MessageIn{EventType: "invoice.paid", Payload: payload, Channels: []string{"project_1"}}); err != nil {
 		t.Fatal(err)
 	}
 	d3 := rec.wait(t, "/ok", 3)
@@ -354,7 +360,7 @@ func testSvixFlow(t *testing.T, in *instance) {
 	wantSvixError(t, err, 401, "authentication_failed")
 	_, err = svix.New(in.liveKey, &svix.SvixOptions{ServerUrl: base}).Application.List(ctx, nil)
 	wantSvixError(t, err, 403, "")
-	_, err = sdk.OperationalWebhookEndpoint.List(ctx, nil)
+	_, err = sdk.Integration.List(ctx, "acme", nil) // not served
 	wantSvixError(t, err, 404, "not_found")
 }
 

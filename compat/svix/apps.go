@@ -46,26 +46,34 @@ type appIn struct {
 }
 
 func (a *api) listApps(w http.ResponseWriter, r *http.Request) error {
-	limit, it, err := page(r)
+	p, err := page(r)
 	if err != nil {
 		return err
 	}
-	// One more than the page, and one more for the operator's tenant,
-	// which is not an application.
-	ts, _, err := a.svc.Tenants.FindTenants(r.Context(), hookd.TenantFilter{Page: hookd.Page{Limit: limit + 2, Cursor: swapPrefix(it, "app_", "ten_")}})
-	if err != nil {
-		return err
+	var apps []appJSON
+	read := func(cursor string, limit int) ([]*hookd.Tenant, error) {
+		ts, _, err := a.svc.Tenants.FindTenants(r.Context(), hookd.TenantFilter{Page: hookd.Page{Limit: limit, Cursor: cursor}})
+		for _, t := range ts {
+			if t.ID != hookd.OperatorTenantID { // not an application
+				apps = append(apps, toApp(t))
+			}
+		}
+		return ts, err
 	}
-	apps := make([]appJSON, 0, len(ts))
-	for _, t := range ts {
-		if t.ID != hookd.OperatorTenantID {
-			apps = append(apps, toApp(t))
+	if p.desc {
+		err = each(func(cursor string) ([]*hookd.Tenant, error) { return read(cursor, hookd.MaxPageLimit) },
+			func(t *hookd.Tenant) string { return t.ID }, func(*hookd.Tenant) bool { return true })
+	} else {
+		// One more than the page, and one more for the operator's tenant.
+		_, err = read(swapPrefix(p.iterator, "app_", "ten_"), p.limit+2)
+		if len(apps) > p.limit+1 {
+			apps = apps[:p.limit+1]
 		}
 	}
-	if len(apps) > limit+1 {
-		apps = apps[:limit+1]
+	if err != nil {
+		return err
 	}
-	compat.WriteJSON(w, http.StatusOK, list(apps, limit, func(a appJSON) string { return a.ID }))
+	compat.WriteJSON(w, http.StatusOK, answer(p, apps, func(a appJSON) string { return a.ID }))
 	return nil
 }
 

@@ -60,11 +60,12 @@ func toMessageEndpoint(wh *hookd.Webhook, d *hookd.Delivery) messageEndpointJSON
 // listDestinations is GET /app/{app_id}/msg/{msg_id}/endpoint: the
 // endpoints the message was sent to, by endpoint id.
 func (a *api) listDestinations(w http.ResponseWriter, r *http.Request, s hookd.Scope) error {
-	limit, it, err := page(r)
+	p, err := page(r)
 	if err != nil {
 		return err
 	}
-	e, err := a.svc.Events.FindEventByID(r.Context(), s, r.PathValue("msg_id"))
+	limit, it := p.limit, p.iterator
+	e, err := a.findMessage(r.Context(), s, r.PathValue("msg_id"))
 	if err != nil {
 		return err
 	}
@@ -111,10 +112,14 @@ type endpointMessageJSON struct {
 // the messages sent to the endpoint, newest first. Its iterator is the
 // last delivery's id.
 func (a *api) listEndpointMessages(w http.ResponseWriter, r *http.Request, s hookd.Scope) error {
-	limit, it, err := page(r)
+	p, err := page(r)
+	if err == nil {
+		err = unkeptFilters(r)
+	}
 	if err != nil {
 		return err
 	}
+	limit, it := p.limit, p.iterator
 	st, err := statusParam(r)
 	if err != nil {
 		return err

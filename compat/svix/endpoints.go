@@ -2,6 +2,7 @@ package svix
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"regexp"
 	"slices"
@@ -155,6 +156,8 @@ func (in *endpointIn) update(cur map[string]string, put bool) (hookd.WebhookUpda
 			meta[MetaChannels] = strings.Join(ch, ",")
 		}
 		metaChanged = true
+		f := channelFilter(meta[MetaChannels])
+		u.Filter = &f
 	}
 	if metaChanged {
 		u.Metadata = &meta
@@ -173,6 +176,23 @@ func svixSecret(s string) string {
 		return "whsec_" + s
 	}
 	return s
+}
+
+// channelFilter is the hookd filter of an endpoint's channels (comma-
+// separated): as Svix routes, an endpoint with channels receives only the
+// messages that carry one of them (a message without channels reaches
+// none of them), and one without channels every message. A message's
+// channels are the "channels" of its envelope (hookd.Event.Channels).
+func channelFilter(channels string) json.RawMessage {
+	if channels == "" {
+		return nil
+	}
+	var or []map[string]map[string]string
+	for _, c := range strings.Split(channels, ",") {
+		or = append(or, map[string]map[string]string{"channels": {"$contains": c}})
+	}
+	b, _ := json.Marshal(map[string]any{"$or": or}) // strings only: cannot fail
+	return b
 }
 
 // findEndpoint finds the endpoint ref names: an ep_ id (or hookd's wh_
@@ -206,6 +226,19 @@ func (a *api) eachWebhook(ctx context.Context, s hookd.Scope, fn func(*hookd.Web
 	}, func(w *hookd.Webhook) string { return w.ID }, fn)
 }
 
+// prepare checks u's event types before it is applied to an endpoint of
+// the scope whose metadata is cur: an operational endpoint's are Svix's
+// operational types, an application's come from the catalogs (checkTypes).
+func (a *api) prepare(ctx context.Context, s hookd.Scope, u *hookd.WebhookUpdate, cur map[string]string) error {
+	if s.TenantID == hookd.OperatorTenantID {
+		return a.prepareOperational(ctx, u, cur)
+	}
+	if u.EventTypes == nil {
+		return nil
+	}
+	return a.checkTypes(ctx, s, *u.EventTypes)
+}
+
 // checkTypes makes the named event types usable in the scope: each must be
 // in the tenant's catalog or the operator's, from which it is copied.
 func (a *api) checkTypes(ctx context.Context, s hookd.Scope, types []string) error {
@@ -234,19 +267,30 @@ func (a *api) checkTypes(ctx context.Context, s hookd.Scope, types []string) err
 }
 
 func (a *api) listEndpoints(w http.ResponseWriter, r *http.Request, s hookd.Scope) error {
-	limit, it, err := page(r)
+	return listWebhooks(a, w, r, s, toEndpoint, func(e endpointJSON) string { return e.ID })
+}
+
+// listWebhooks answers a page of the scope's webhooks as out makes them,
+// by id in the order asked.
+func listWebhooks[T any](a *api, w http.ResponseWriter, r *http.Request, s hookd.Scope, out func(*hookd.Webhook) T, id func(T) string) error {
+	p, err := page(r)
 	if err != nil {
 		return err
 	}
-	ws, _, err := a.svc.Webhooks.FindWebhooks(r.Context(), s, hookd.WebhookFilter{Page: hookd.Page{Limit: limit + 1, Cursor: swapPrefix(it, "ep_", "wh_")}})
+	var items []T
+	if p.desc {
+		err = a.eachWebhook(r.Context(), s, func(wh *hookd.Webhook) bool { items = append(items, out(wh)); return true })
+	} else {
+		var ws []*hookd.Webhook
+		ws, _, err = a.svc.Webhooks.FindWebhooks(r.Context(), s, hookd.WebhookFilter{Page: hookd.Page{Limit: p.limit + 1, Cursor: swapPrefix(p.iterator, "ep_", "wh_")}})
+		for _, wh := range ws {
+			items = append(items, out(wh))
+		}
+	}
 	if err != nil {
 		return err
 	}
-	out := make([]endpointJSON, len(ws))
-	for i, wh := range ws {
-		out[i] = toEndpoint(wh)
-	}
-	compat.WriteJSON(w, http.StatusOK, list(out, limit, func(e endpointJSON) string { return e.ID }))
+	compat.WriteJSON(w, http.StatusOK, answer(p, items, id))
 	return nil
 }
 
@@ -259,7 +303,7 @@ func (a *api) createEndpoint(w http.ResponseWriter, r *http.Request, s hookd.Sco
 	if err != nil {
 		return err
 	}
-	compat.WriteJSON(w, http.StatusCreated, toEndpoint(wh))
+	compat.WriteJSON(w, http.StatusCreated, endpointOut(s, wh))
 	return nil
 }
 
@@ -278,7 +322,7 @@ func (a *api) create(ctx context.Context, s hookd.Scope, in *endpointIn) (*hookd
 			return nil, err
 		}
 	}
-	if err := a.checkTypes(ctx, s, *u.EventTypes); err != nil {
+	if err := a.prepare(ctx, s, &u, nil); err != nil {
 		return nil, err
 	}
 	wh := &hookd.Webhook{Source: Source, TLSVerify: true}
@@ -294,7 +338,7 @@ func (a *api) getEndpoint(w http.ResponseWriter, r *http.Request, s hookd.Scope)
 	if err != nil {
 		return err
 	}
-	compat.WriteJSON(w, http.StatusOK, toEndpoint(wh))
+	compat.WriteJSON(w, http.StatusOK, endpointOut(s, wh))
 	return nil
 }
 
@@ -314,7 +358,7 @@ func (a *api) putEndpoint(w http.ResponseWriter, r *http.Request, s hookd.Scope)
 		if err != nil {
 			return err
 		}
-		compat.WriteJSON(w, http.StatusCreated, toEndpoint(wh))
+		compat.WriteJSON(w, http.StatusCreated, endpointOut(s, wh))
 		return nil
 	} else if err != nil {
 		return err
@@ -344,16 +388,14 @@ func (a *api) update(w http.ResponseWriter, r *http.Request, s hookd.Scope, cur 
 			return hookd.Errorf(hookd.ECONFLICT, "an endpoint with uid %q already exists", *in.UID.Value)
 		}
 	}
-	if u.EventTypes != nil {
-		if err := a.checkTypes(r.Context(), s, *u.EventTypes); err != nil {
-			return err
-		}
+	if err := a.prepare(r.Context(), s, &u, cur.Metadata); err != nil {
+		return err
 	}
 	wh, err := a.svc.Webhooks.UpdateWebhook(r.Context(), s, cur.ID, u)
 	if err != nil {
 		return err
 	}
-	compat.WriteJSON(w, http.StatusOK, toEndpoint(wh))
+	compat.WriteJSON(w, http.StatusOK, endpointOut(s, wh))
 	return nil
 }
 

@@ -88,22 +88,30 @@ func (in *eventTypeIn) apply(t *hookd.OperatorEventType, put bool) {
 func withContent(r *http.Request) bool { return r.URL.Query().Get("with_content") != "false" }
 
 func (a *api) listEventTypes(w http.ResponseWriter, r *http.Request) error {
-	limit, it, err := page(r)
+	p, err := page(r)
 	if err != nil {
 		return err
 	}
-	ts, err := a.svc.OperatorCatalog.FindOperatorEventTypes(r.Context(), hookd.OperatorEventTypeFilter{
-		IncludeArchived: r.URL.Query().Get("include_archived") == "true",
-		Page:            hookd.Page{Limit: limit + 1, Cursor: it},
-	})
+	f := hookd.OperatorEventTypeFilter{IncludeArchived: r.URL.Query().Get("include_archived") == "true"}
+	var out []eventTypeJSON
+	read := func(cursor string, limit int) ([]*hookd.OperatorEventType, error) {
+		f.Page = hookd.Page{Limit: limit, Cursor: cursor}
+		ts, err := a.svc.OperatorCatalog.FindOperatorEventTypes(r.Context(), f)
+		for _, t := range ts {
+			out = append(out, toEventType(t, withContent(r)))
+		}
+		return ts, err
+	}
+	if p.desc {
+		err = each(func(cursor string) ([]*hookd.OperatorEventType, error) { return read(cursor, hookd.MaxPageLimit) },
+			func(t *hookd.OperatorEventType) string { return t.Name }, func(*hookd.OperatorEventType) bool { return true })
+	} else {
+		_, err = read(p.iterator, p.limit+1)
+	}
 	if err != nil {
 		return err
 	}
-	out := make([]eventTypeJSON, len(ts))
-	for i, t := range ts {
-		out[i] = toEventType(t, withContent(r))
-	}
-	compat.WriteJSON(w, http.StatusOK, list(out, limit, func(e eventTypeJSON) string { return e.Name }))
+	compat.WriteJSON(w, http.StatusOK, answer(p, out, func(e eventTypeJSON) string { return e.Name }))
 	return nil
 }
 

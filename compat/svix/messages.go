@@ -3,6 +3,8 @@ package svix
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base32"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -25,19 +27,77 @@ type messageJSON struct {
 	Timestamp string          `json:"timestamp"`
 }
 
-// toMessage answers an event as a message. An event published with an
-// eventId has that id; one without has hookd's msg_ id.
+// toMessage answers an event as a message.
 func toMessage(e *hookd.Event, withContent bool) messageJSON {
-	out := messageJSON{ID: e.ID, EventType: e.Type, Payload: e.Data, Timestamp: timeJSON(e.CreatedAt)}
-	if !strings.HasPrefix(e.ID, "msg_") {
-		id := e.ID
-		out.EventID = &id
-	}
+	out := messageJSON{ID: e.ID, EventID: eventIDOf(e), EventType: e.Type, Payload: e.Data, Timestamp: timeJSON(e.CreatedAt)}
 	if !withContent {
 		out.Payload = json.RawMessage(`{}`)
 	}
 	return out
 }
+
+// A message published with an eventId has, as in Svix, an id of its own
+// (msg_…, the svix-id of its deliveries) and the eventId beside it, and
+// GET /msg/{id} finds it by either. Its id is derived from the eventId
+// (messageID), so that the store's unique ids refuse a second message with
+// that eventId; the eventId is kept in the event's idempotency key, with
+// the idempotency-key header after it (which may replay the first
+// request): "svix-event-id:<eventId>:<header>". An eventId holds no ':'.
+const eventIDKey = "svix-event-id:"
+
+// messageID is the id of the message with this eventId.
+func messageID(eventID string) string {
+	h := sha256.Sum256([]byte(eventID))
+	return "msg_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(h[:17]))
+}
+
+// messageKey is the idempotency key of a message with this eventId and
+// idempotency-key header.
+func messageKey(eventID, header string) string { return eventIDKey + eventID + ":" + header }
+
+// eventIDOf is the eventId of a message, or nil. An event published before
+// messages had ids of their own has its eventId as its id.
+func eventIDOf(e *hookd.Event) *string {
+	if rest, ok := strings.CutPrefix(e.IdempotencyKey, eventIDKey); ok {
+		id, _, _ := strings.Cut(rest, ":")
+		return &id
+	}
+	if !strings.HasPrefix(e.ID, "msg_") {
+		id := e.ID
+		return &id
+	}
+	return nil
+}
+
+// findMessage finds the message ref names: its msg_ id or its eventId.
+func (a *api) findMessage(ctx context.Context, s hookd.Scope, ref string) (*hookd.Event, error) {
+	ids := []string{ref, messageID(ref)}
+	if !strings.HasPrefix(ref, "msg_") {
+		ids = []string{messageID(ref), ref} // ref itself: an event of before
+	}
+	for _, id := range ids {
+		e, err := a.svc.Events.FindEventByID(ctx, s, id)
+		if hookd.ErrorCode(err) != hookd.ENOTFOUND {
+			return e, err
+		}
+	}
+	return nil, hookd.Errorf(hookd.ENOTFOUND, "message %q not found", ref)
+}
+
+// unkeptFilters refuses Svix's channel and tag filters of message and
+// attempt lists: hookd routes a message by its channels but keeps neither
+// them nor its tags, and a filter ignored would answer the wrong messages.
+func unkeptFilters(r *http.Request) error {
+	for _, name := range []string{"channel", "tag"} {
+		if r.URL.Query().Has(name) {
+			return hookd.Errorf(hookd.EINVALID, "%s: hookd does not keep a message's channels and tags, so lists cannot filter by them", name)
+		}
+	}
+	return nil
+}
+
+// Svix's limits on a message's channels.
+const maxMessageChannels = 5
 
 // maxIdempotencyKey bounds the idempotency-key header, as /v1 does.
 const maxIdempotencyKey = 256
@@ -102,19 +162,29 @@ func (a *api) publish(w http.ResponseWriter, r *http.Request) error {
 		if err := hookd.ValidateUID(*in.EventID); err != nil {
 			return hookd.Errorf(hookd.EINVALID, "eventId: %s", hookd.ErrorMessage(err))
 		}
-		e.ID = *in.EventID
+		e.ID, e.IdempotencyKey = messageID(*in.EventID), messageKey(*in.EventID, e.IdempotencyKey)
 	}
+	if len(in.Channels) > maxMessageChannels {
+		return hookd.Errorf(hookd.EINVALID, "channels may hold at most %d entries", maxMessageChannels)
+	}
+	for i, c := range in.Channels {
+		if !channelRE.MatchString(c) {
+			return hookd.Errorf(hookd.EINVALID, "channels[%d]: %q must be 1 to 128 characters of a-z, A-Z, 0-9, '-', '_', '.', ':' or '+'", i, c)
+		}
+	}
+	e.Channels = in.Channels
 	if a.svc.Publisher == nil {
 		return hookd.Errorf(hookd.EUNAVAILABLE, "publishing is not available")
 	}
 	res, err := a.svc.Publisher.Publish(r.Context(), hookd.PublishRequest{Scope: s, Event: e})
-	if err != nil {
-		return err
-	}
 	// Svix answers 409 for an eventId used before, unless the request is a
 	// replay of the same idempotency-key.
-	if res.Replayed && in.EventID != nil && (e.IdempotencyKey == "" || res.Event.IdempotencyKey != e.IdempotencyKey) {
+	if in.EventID != nil && (hookd.ErrorCode(err) == hookd.ECONFLICT ||
+		err == nil && res.Replayed && (r.Header.Get("Idempotency-Key") == "" || res.Event.IdempotencyKey != e.IdempotencyKey)) {
 		return hookd.Errorf(hookd.ECONFLICT, "a message with eventId %q already exists", *in.EventID)
+	}
+	if err != nil {
+		return err
 	}
 	out := toMessage(res.Event, r.URL.Query().Get("with_content") != "false")
 	out.Channels, out.Tags = in.Channels, in.Tags
@@ -123,10 +193,14 @@ func (a *api) publish(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *api) listMessages(w http.ResponseWriter, r *http.Request, s hookd.Scope) error {
-	limit, it, err := page(r)
+	p, err := page(r)
+	if err == nil {
+		err = unkeptFilters(r)
+	}
 	if err != nil {
 		return err
 	}
+	limit, it := p.limit, p.iterator
 	f := hookd.EventFilter{Page: hookd.Page{Limit: limit + 1, Cursor: it}}
 	q := r.URL.Query()
 	switch types := q["event_types"]; len(types) {
@@ -167,7 +241,7 @@ func timeParam(r *http.Request, name string) (*time.Time, error) {
 }
 
 func (a *api) getMessage(w http.ResponseWriter, r *http.Request, s hookd.Scope) error {
-	e, err := a.svc.Events.FindEventByID(r.Context(), s, r.PathValue("msg_id"))
+	e, err := a.findMessage(r.Context(), s, r.PathValue("msg_id"))
 	if err != nil {
 		return err
 	}
@@ -239,10 +313,14 @@ func (a *api) attempts(ctx context.Context, s hookd.Scope, f hookd.DeliveryFilte
 
 // attemptPage answers one page of attempts, newest first, after the iterator.
 func attemptPage(w http.ResponseWriter, r *http.Request, all []attemptJSON) error {
-	limit, it, err := page(r)
+	p, err := page(r)
+	if err == nil {
+		err = unkeptFilters(r)
+	}
 	if err != nil {
 		return err
 	}
+	limit, it := p.limit, p.iterator
 	var want *int
 	if v := r.URL.Query().Get("status"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -268,7 +346,7 @@ func attemptPage(w http.ResponseWriter, r *http.Request, all []attemptJSON) erro
 
 // messageAttempts returns the attempts of the message of the path, newest first.
 func (a *api) messageAttempts(r *http.Request, s hookd.Scope) ([]attemptJSON, error) {
-	e, err := a.svc.Events.FindEventByID(r.Context(), s, r.PathValue("msg_id"))
+	e, err := a.findMessage(r.Context(), s, r.PathValue("msg_id"))
 	if err != nil {
 		return nil, err
 	}
@@ -313,7 +391,7 @@ func (a *api) getAttempt(w http.ResponseWriter, r *http.Request, s hookd.Scope) 
 // resend sends the message to the endpoint once more: its delivery gets
 // one more attempt, due now.
 func (a *api) resend(w http.ResponseWriter, r *http.Request, s hookd.Scope) error {
-	e, err := a.svc.Events.FindEventByID(r.Context(), s, r.PathValue("msg_id"))
+	e, err := a.findMessage(r.Context(), s, r.PathValue("msg_id"))
 	if err != nil {
 		return err
 	}

@@ -131,8 +131,21 @@ func New(svc hookd.Services, opts Options) http.Handler {
 	mux.Handle("GET /app/{app_id}/msg/{msg_id}/endpoint", app(a.listDestinations))
 	mux.Handle("GET /app/{app_id}/endpoint/{endpoint_id}/msg", app(a.listEndpointMessages))
 
-	// Svix's operational webhooks are the operator events of hookd, which
-	// are not served yet: 404 in Svix's shape, like every other path.
+	// Svix's operational webhooks: hookd's operator events (operational.go).
+	ops := a.operational
+	mux.Handle("GET /operational-webhook/endpoint", ops(a.listOperationalEndpoints))
+	mux.Handle("POST /operational-webhook/endpoint", ops(a.createEndpoint))
+	mux.Handle("GET /operational-webhook/endpoint/{endpoint_id}", ops(a.getEndpoint))
+	mux.Handle("PUT /operational-webhook/endpoint/{endpoint_id}", ops(a.putEndpoint))
+	mux.Handle("PATCH /operational-webhook/endpoint/{endpoint_id}", ops(a.patchEndpoint))
+	mux.Handle("DELETE /operational-webhook/endpoint/{endpoint_id}", ops(a.deleteEndpoint))
+	mux.Handle("GET /operational-webhook/endpoint/{endpoint_id}/secret", ops(a.getSecret))
+	mux.Handle("POST /operational-webhook/endpoint/{endpoint_id}/secret/rotate", ops(a.rotateSecret))
+	mux.Handle("GET /operational-webhook/endpoint/{endpoint_id}/headers", ops(a.getHeaders))
+	mux.Handle("PUT /operational-webhook/endpoint/{endpoint_id}/headers", ops(a.putHeaders))
+	mux.Handle("PATCH /operational-webhook/endpoint/{endpoint_id}/headers", ops(a.patchHeaders))
+
+	// Every other path: 404 in Svix's shape.
 	mux.Handle("/", a.http.NotFound())
 	return mux
 }
@@ -207,7 +220,7 @@ func attemptID(attID string) string { return swapPrefix(attID, "att_", "atmpt_")
 // tenantRef is the tenant an {app_id} names: an app_ id or a uid. The
 // operator's own tenant (hookd.OperatorTenantID) is not an application: its
 // webhooks are the operator's endpoints, what Svix calls operational
-// webhook endpoints, which this API does not serve yet; it names no tenant
+// webhook endpoints (/operational-webhook/endpoint); it names no tenant
 // here.
 func tenantRef(ref string) string {
 	if t := swapPrefix(ref, "app_", "ten_"); t != hookd.OperatorTenantID {
@@ -276,16 +289,49 @@ type listJSON[T any] struct {
 	Done         bool    `json:"done"`
 }
 
-// page reads limit and iterator; the iterator is returned as given.
-func page(r *http.Request) (limit int, iterator string, err error) {
+// pageParams are a list request's limit, iterator and order.
+type pageParams struct {
+	limit    int
+	iterator string // as given
+	// desc is order=descending, which Svix offers on the lists of
+	// applications, endpoints, event types and operational endpoints;
+	// the other lists ignore it, as Svix does.
+	desc bool
+}
+
+// page reads limit, iterator and order.
+func page(r *http.Request) (pageParams, error) {
 	q := r.URL.Query()
-	if o := q.Get("order"); o != "" && o != "ascending" {
-		// hookd's lists by id go one way; answering another order than
-		// asked would page wrongly.
-		return 0, "", hookd.Errorf(hookd.EINVALID, "order: hookd lists only in ascending order, got %q", o)
+	p := pageParams{iterator: q.Get("iterator")}
+	switch o := q.Get("order"); o {
+	case "", "ascending":
+	case "descending":
+		p.desc = true
+	default:
+		return p, hookd.Errorf(hookd.EINVALID, "order must be ascending or descending, got %q", o)
 	}
-	limit, err = compat.IntParam(q.Get("limit"), "limit", defaultLimit, 1, maxLimit)
-	return limit, q.Get("iterator"), err
+	var err error
+	p.limit, err = compat.IntParam(q.Get("limit"), "limit", defaultLimit, 1, maxLimit)
+	return p, err
+}
+
+// answer answers one page of items: in ascending order, the page the
+// store read after the iterator (at most limit+1 items); in descending
+// order, every item in ascending order, of which it takes those before the
+// iterator, from the last. hookd's stores list by id one way only, so a
+// descending list reads the whole list (applications, endpoints, event
+// types: lists of modest length).
+func answer[T any](p pageParams, items []T, id func(T) string) listJSON[T] {
+	if !p.desc {
+		return list(items, p.limit, id)
+	}
+	sel := []T{}
+	for i := len(items) - 1; i >= 0 && len(sel) <= p.limit; i-- {
+		if p.iterator == "" || id(items[i]) < p.iterator {
+			sel = append(sel, items[i])
+		}
+	}
+	return list(sel, p.limit, id)
 }
 
 // list answers items (at most limit+1 read, to know whether more follow)

@@ -2,9 +2,11 @@ package svix_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/compat/internal/compattest"
@@ -104,7 +106,7 @@ func TestBadInput(t *testing.T) {
 		{"wrong type", "POST", "/app", `{"name": 5}`, 422, "name"},
 		{"limit 0", "GET", "/app?limit=0", ``, 422, "limit"},
 		{"limit 251", "GET", "/app?limit=251", ``, 422, "limit"},
-		{"descending", "GET", "/app/acme/endpoint?order=descending", ``, 422, "order"},
+		{"bad order", "GET", "/app/acme/endpoint?order=sideways", ``, 422, "order"},
 		{"event type without description", "POST", "/event-type", `{"name": "c.d"}`, 422, "description"},
 		{"event type bad name", "POST", "/event-type", `{"name": "c d", "description": ""}`, 422, "event type name"},
 		{"event type bad schemas", "POST", "/event-type", `{"name": "c.d", "description": "", "schemas": [1]}`, 422, "schemas"},
@@ -128,7 +130,13 @@ func TestBadInput(t *testing.T) {
 		{"unknown endpoint", "GET", "/app/acme/endpoint/ep_nope", ``, 404, "not_found"},
 		{"unknown message", "GET", "/app/acme/msg/msg_nope", ``, 404, "not_found"},
 		{"unknown path", "GET", "/nope", ``, 404, "not_found"},
-		{"operational webhooks", "GET", "/operational-webhook/endpoint", ``, 404, "not_found"},
+		{"operational endpoint bad type", "POST", "/operational-webhook/endpoint", `{"url": "https://example.com/o", "filterTypes": ["order.created"]}`, 422, "operational event type"},
+		{"operational endpoint channels", "POST", "/operational-webhook/endpoint", `{"url": "https://example.com/o", "channels": ["a"]}`, 422, "no channels"},
+		{"message too many channels", "POST", "/app/acme/msg", `{"eventType": "a.b", "payload": {}, "channels": ["1", "2", "3", "4", "5", "6"]}`, 422, "channels"},
+		{"message bad channel", "POST", "/app/acme/msg", `{"eventType": "a.b", "payload": {}, "channels": ["a b"]}`, 422, "channels[0]"},
+		{"message list by tag", "GET", "/app/acme/msg?tag=x", ``, 422, "tag"},
+		{"attempts by channel", "GET", "/app/acme/attempt/endpoint/" + ep + "?channel=x", ``, 422, "channel"},
+		{"unserved", "GET", "/app/acme/integration", ``, 404, "not_found"},
 		{"no token", "GET", "/app", ``, 401, "authentication_failed"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -179,8 +187,11 @@ func TestMessageEventID(t *testing.T) {
 	f.must(t, 201, "POST", "/app", `{"name": "A", "uid": "a"}`)
 	body := `{"eventType": "order.created", "payload": {"n": 1}, "eventId": "ord-1"}`
 	first := f.must(t, 202, "POST", "/app/a/msg", body, "idempotency-key: k1")
-	if first["id"] != "ord-1" || first["eventId"] != "ord-1" {
-		t.Fatalf("message = %v", first)
+	if id, _ := first["id"].(string); !strings.HasPrefix(id, "msg_") || first["eventId"] != "ord-1" {
+		t.Fatalf("message = %v; want a msg_ id of its own and eventId ord-1", first)
+	}
+	if got := f.must(t, 200, "GET", "/app/a/msg/ord-1", ``); got["id"] != first["id"] {
+		t.Fatalf("GET by eventId = %v, want %v", got, first)
 	}
 	again := f.must(t, 202, "POST", "/app/a/msg", body, "idempotency-key: k1")
 	if again["id"] != first["id"] {
@@ -243,4 +254,66 @@ func TestApplications(t *testing.T) {
 	}
 	f.must(t, 204, "DELETE", "/app/one", ``)
 	svixError(t, f.do(t, "GET", "/app/one", ``), 404, "not_found")
+}
+
+// Translate makes Svix's operational webhook of an operator event, with
+// what it can still look up, and nothing when no operational endpoint
+// names the type.
+func TestTranslate(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	if err := f.env.Services.Tenants.EnsureOperatorTenant(ctx); err != nil {
+		t.Fatal(err)
+	}
+	app := f.must(t, 201, "POST", "/app", `{"name": "A", "uid": "a"}`)["id"].(string)
+	ep := f.must(t, 201, "POST", "/app/a/endpoint", `{"url": "https://example.com/h", "uid": "e1"}`)["id"].(string)
+	ten, wh := "ten_"+strings.TrimPrefix(app, "app_"), "wh_"+strings.TrimPrefix(ep, "ep_")
+	tr := svix.Translate(f.env.Services)
+	entry := func(typ, data string) hookd.OutboxEntry {
+		return hookd.OutboxEntry{Seq: 7, CreatedAt: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC), Announcement: hookd.Announcement{TenantID: ten, Mode: hookd.ModeLive, Type: typ, Data: json.RawMessage(data)}}
+	}
+	hook := func(id, reason string) string {
+		return `{"tenant_id": "` + ten + `", "mode": "live", "webhook": {"id": "` + id + `"}, "reason": "` + reason + `"}`
+	}
+	cases := []struct {
+		name string
+		e    hookd.OutboxEntry
+		want string // the event's data, "" for none
+	}{
+		{"created", entry(hookd.EventWebhookCreated, hook(wh, "")),
+			`{"type":"endpoint.created","data":{"appId":"` + app + `","appUid":"a","endpointId":"` + ep + `","endpointUid":"e1"}}`},
+		{"deleted, gone", entry(hookd.EventWebhookDeleted, hook("wh_gone", "")),
+			`{"type":"endpoint.deleted","data":{"appId":"` + app + `","appUid":"a","endpointId":"ep_gone"}}`},
+		{"disabled by hand", entry(hookd.EventWebhookDisabled, hook(wh, hookd.ReasonDisabledByAPI)),
+			`{"type":"endpoint.disabled","data":{"appId":"` + app + `","appUid":"a","endpointId":"` + ep + `","endpointUid":"e1","trigger":"manual"}}`},
+		{"disabled by a 410", entry(hookd.EventWebhookDisabled, hook(wh, "its receiver answered 410 Gone")),
+			`{"type":"endpoint.disabled","data":{"appId":"` + app + `","appUid":"a","endpointId":"` + ep + `","endpointUid":"e1","trigger":"automatic"}}`},
+		{"enabled: no Svix name", entry(hookd.EventWebhookEnabled, hook(wh, "")), ""},
+		{"exhausted, pruned", entry(hookd.EventDeliveryExhausted, `{"tenant_id": "`+ten+`", "mode": "live", "delivery_id": "dlv_gone", "webhook_id": "`+wh+`", "event_id": "msg_gone", "status_code": 503}`),
+			`{"type":"message.attempt.exhausted","data":{"appId":"` + app + `","appUid":"a","msgId":"msg_gone","endpointId":"` + ep + `","lastAttempt":{"id":"","responseStatusCode":503,"timestamp":"2026-11-30T12:00:00.000Z"}}}`},
+	}
+	check := func(t *testing.T, e hookd.OutboxEntry, want string) {
+		t.Helper()
+		evs, err := tr(ctx, e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want == "" {
+			if len(evs) != 0 {
+				t.Fatalf("Translate = %s, want nothing", evs[0].Data)
+			}
+			return
+		}
+		if len(evs) != 1 || evs[0].ID != "msg_opev7" || string(evs[0].Data) != want || !strings.Contains(want, `"type":"`+evs[0].Type+`"`) {
+			t.Fatalf("Translate = %+v\nwant data %s", evs, want)
+		}
+	}
+	for _, c := range cases {
+		t.Run(c.name+", no operational endpoint", func(t *testing.T) { check(t, c.e, "") })
+	}
+	f.must(t, 201, "POST", "/operational-webhook/endpoint", `{"url": "https://example.com/ops"}`)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { check(t, c.e, c.want) })
+	}
 }
