@@ -325,10 +325,14 @@ const insertEventsSQL = `INSERT INTO events (id, tenant_id, mode, type, data, cr
 	AS r (id, t, m, ty, data, created, k, has_key, hash, n)
 	ON CONFLICT DO NOTHING`
 
-const insertDeliveriesSQL = `INSERT INTO deliveries (id, tenant_id, mode, event_id, webhook_id, event_type, status,
-	next_attempt_at, created_at, updated_at)
-	SELECT id, t, m, ev, wh, ty, 'pending', $7, $7, $7
-	FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS r (id, t, m, ev, wh, ty)`
+// insertDeliveriesSQL writes each delivery to the log and to the queue, in
+// one statement.
+const insertDeliveriesSQL = `WITH d AS (INSERT INTO deliveries (id, tenant_id, mode, event_id, webhook_id, event_type, status,
+		next_attempt_at, created_at, updated_at)
+		SELECT id, t, m, ev, wh, ty, 'pending', $7, $7, $7
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS r (id, t, m, ev, wh, ty)
+		RETURNING id, tenant_id, webhook_id)
+	INSERT INTO queue (delivery_id, tenant_id, webhook_id, next_attempt_at) SELECT id, tenant_id, webhook_id, $7 FROM d`
 
 // write sends the batch's rows in one round trip.
 func (b *publishBatch) write() error {

@@ -12,15 +12,18 @@ import (
 	"github.com/hookd/hookd"
 )
 
-// claimSQL leases due deliveries. SKIP LOCKED lets concurrent claimers of
-// every instance take disjoint rows without waiting for one another; the
-// partial index deliveries_due serves the inner scan. A claimed row's
-// next_attempt_at moves to its lease expiry, so that it is due again only
-// when a crashed worker's lease runs out.
-const claimSQL = `UPDATE deliveries SET lease_owner = $1, lease_until = $2, next_attempt_at = $2
-	WHERE id IN (SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= $3
+// claimSQL leases due deliveries: it rewrites their rows of the small queue
+// table (migration 00008) and returns their rows of the delivery log, which
+// a claim does not write. SKIP LOCKED lets concurrent claimers of every
+// instance take disjoint rows without waiting for one another; queue_due
+// serves the inner scan. A claimed row's next_attempt_at moves to its lease
+// expiry, so that it is due again only when a crashed worker's lease runs
+// out, and later claims do not walk over the rows in flight.
+const claimSQL = `WITH c AS (UPDATE queue SET lease_owner = $1, lease_until = $2, next_attempt_at = $2
+	WHERE delivery_id IN (SELECT delivery_id FROM queue WHERE next_attempt_at <= $3
 		AND (lease_until IS NULL OR lease_until < $3) ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED)
-	RETURNING ` + deliveryColumns
+	RETURNING delivery_id)
+	SELECT ` + qualifiedDeliveryColumns + ` FROM c JOIN deliveries d ON d.id = c.delivery_id`
 
 const claimEventsSQL = `SELECT ` + eventColumns + ` FROM unnest($1::text[], $2::text[], $3::text[]) AS r (t, m, k)
 	JOIN events e ON e.tenant_id = r.t AND e.mode = r.m AND e.id = r.k`
@@ -28,7 +31,7 @@ const claimEventsSQL = `SELECT ` + eventColumns + ` FROM unnest($1::text[], $2::
 const claimWebhooksSQL = `SELECT ` + webhookColumns + ` FROM webhooks WHERE id = ANY($1)`
 
 // pinPlansSQL leaves the planner one plan for the queue's statements,
-// whatever the table's statistics say: an ordered walk of deliveries_due
+// whatever the table's statistics say: an ordered walk of queue_due
 // for the claim, and nested loops from the batch into a primary key for
 // every statement that finds rows by id. What it turns off (sorts, bitmap
 // and sequential scans, hash and merge joins) is what the planner picks
@@ -152,11 +155,11 @@ func (db *DB) claim(ctx context.Context, tx pgx.Tx, r hookd.ClaimRequest) ([]*ho
 }
 
 // cancelClaimedSQL cancels claimed deliveries that may not be sent, if
-// their claim still holds. Like completeSQL it finds them by id alone.
-const cancelClaimedSQL = `UPDATE deliveries d SET status = 'cancelled', next_attempt_at = NULL, lease_owner = NULL,
-	lease_until = NULL, manual = false, last_error = c.why, updated_at = $3
-	FROM unnest($1::text[], $2::text[]) AS c (id, why)
-	WHERE d.id = c.id AND d.lease_owner = $4`
+// their claim still holds: their queue rows go, by primary key and lease.
+const cancelClaimedSQL = `WITH c AS (DELETE FROM queue q USING unnest($1::text[], $2::text[]) AS c (id, why)
+		WHERE q.delivery_id = c.id AND q.lease_owner = $4 RETURNING c.id, c.why)
+	UPDATE deliveries d SET status = 'cancelled', next_attempt_at = NULL, manual = false, last_error = c.why, updated_at = $3
+	FROM c WHERE d.id = c.id`
 
 type eventKey struct {
 	tenantID string
@@ -165,24 +168,32 @@ type eventKey struct {
 }
 
 // completeSQL writes the outcomes whose owner still holds the lease, all in
-// one statement, and returns which ones it wrote.
+// one statement, and returns which ones it wrote. The lease is the fence: a
+// finished delivery's queue row is deleted and a retried one's rewritten,
+// each found by primary key and owner; the delivery log is then updated for
+// exactly those, by primary key. No index of deliveries holds a column that
+// this changes, so with the table's fillfactor the update is HOT: no index
+// entry is written.
 //
-// It finds the rows by primary key only, so that its one sane plan is a
-// nested loop from the batch into deliveries_pkey. It used to test
-// status = 'pending' as well, which let the planner read deliveries through
-// the partial index deliveries_due instead; after an ANALYZE that saw no
-// pending row (a queue that keeps up), the statistics said that index held
-// one row, and the plan hashed — or, cached as a generic plan, rescanned
-// the batch for — every pending row: O(pending × batch), 40 s and more per
-// batch once a backlog of 850,000 stood (issue 16). The lease is the fence:
-// the CHECK constraint deliveries_lease_pending (migration 00003) holds a
-// lease only on a pending delivery, so the status test added nothing.
-const completeSQL = `UPDATE deliveries d SET status = u.status, attempts = d.attempts + u.inc, next_attempt_at = u.next,
-	last_error = COALESCE(u.err, d.last_error), last_status = COALESCE(u.code, d.last_status),
-	manual = d.manual AND u.keep_manual, lease_owner = NULL, lease_until = NULL, updated_at = $9
-	FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::timestamptz[], $6::text[], $7::int[], $8::boolean[])
-		AS u (id, owner, status, inc, next, err, code, keep_manual)
-	WHERE d.id = u.id AND d.lease_owner = u.owner
+// Every join is a lookup by primary key from the batch, the one sane plan
+// whatever the statistics say. An earlier version tested
+// status = 'pending' on deliveries, which let the planner read the partial
+// index deliveries_due instead; after an ANALYZE that saw no pending row,
+// its cached generic plan rescanned the batch for every pending row:
+// O(pending × batch), 40 s and more per batch once a backlog of 850,000
+// stood (issue 16).
+const completeSQL = `WITH u AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::timestamptz[],
+			$6::text[], $7::int[], $8::boolean[]) AS u (id, owner, status, inc, next, err, code, keep_manual)),
+	done AS (DELETE FROM queue q USING u WHERE q.delivery_id = u.id AND q.lease_owner = u.owner AND u.status <> 'pending'
+		RETURNING u.*),
+	again AS (UPDATE queue q SET next_attempt_at = u.next, lease_owner = NULL, lease_until = NULL
+		FROM u WHERE q.delivery_id = u.id AND q.lease_owner = u.owner AND u.status = 'pending'
+		RETURNING u.*),
+	held AS (SELECT * FROM done UNION ALL SELECT * FROM again)
+	UPDATE deliveries d SET status = h.status, attempts = d.attempts + h.inc, next_attempt_at = h.next,
+		last_error = COALESCE(h.err, d.last_error), last_status = COALESCE(h.code, d.last_status),
+		manual = d.manual AND h.keep_manual, updated_at = $9
+	FROM held h WHERE d.id = h.id
 	RETURNING d.id, d.webhook_id`
 
 const insertAttemptsSQL = `INSERT INTO attempts (id, delivery_id, at, duration_ms, status_code, error_class, error, response_excerpt)
@@ -363,8 +374,8 @@ func pgText(s string) string {
 	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }
 
-// nextDueSQL reads the first entry of deliveries_due.
-const nextDueSQL = `SELECT min(next_attempt_at) FROM deliveries WHERE status = 'pending'`
+// nextDueSQL reads the first entry of queue_due.
+const nextDueSQL = `SELECT min(next_attempt_at) FROM queue`
 
 // NextDueAt implements hookd.Queue.
 func (db *DB) NextDueAt(ctx context.Context) (*time.Time, error) {
@@ -386,7 +397,7 @@ func (db *DB) Stats(ctx context.Context, now time.Time) (hookd.QueueStats, error
 		count(*) FILTER (WHERE next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until < $1)),
 		min(next_attempt_at) FILTER (WHERE next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until < $1)),
 		count(*) FILTER (WHERE lease_until >= $1)
-		FROM deliveries WHERE status = 'pending'`, now).Scan(&st.Pending, &st.Due, &oldest, &st.Leased)
+		FROM queue`, now).Scan(&st.Pending, &st.Due, &oldest, &st.Leased)
 	if err != nil {
 		return st, fmt.Errorf("queue stats: %w", err)
 	}
