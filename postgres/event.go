@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -171,7 +170,7 @@ const loadSubscribersSQL = `SELECT w.tenant_id, w.mode, w.id, w.event_types, w.f
 
 // load reads, in one round trip, the enabled webhooks of the batch's scopes
 // and the earlier events that its ids and keys name. The event lookup runs
-// with its plan pinned (see pinPlansSQL), for the rest of the transaction:
+// with its plan pinned (see pinPlansQuery), for the rest of the transaction:
 // the writes that follow are inserts from unnest, which have no plan to
 // choose.
 func (b *publishBatch) load(reqs []hookd.PublishRequest, valid, chosen []bool) error {
@@ -221,9 +220,7 @@ func (b *publishBatch) load(reqs []hookd.PublishRequest, valid, chosen []bool) e
 		return rows.Err()
 	})
 	if len(idK)+len(keyK) > 0 {
-		for _, set := range strings.Split(pinPlansSQL, ";") {
-			batch.Queue(set)
-		}
+		batch.Queue(pinPlansQuery)
 		batch.Queue(lookupEventsSQL, idT, idM, idK, keyT, keyM, keyK).Query(func(rows pgx.Rows) error {
 			for rows.Next() {
 				var n int

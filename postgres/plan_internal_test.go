@@ -19,7 +19,7 @@ type hotStatement struct {
 	name   string
 	sql    string
 	args   []any
-	pinned bool // runs in inQueueTx
+	pinned bool // runs in inPipeTx
 	use    []string
 	avoid  []string
 }
@@ -81,7 +81,7 @@ func TestHotPlansAfterGrowth(t *testing.T) {
 			for i, st := range hot {
 				exec("BEGIN")
 				if st.pinned {
-					exec(pinPlansSQL)
+					exec(pinPlansQuery)
 				}
 				var lines []string
 				rows, _ := conn.Query(ctx, "EXPLAIN (COSTS OFF) "+executeSQL(i, len(st.args)), simple(st.args)...)

@@ -30,31 +30,12 @@ const claimEventsSQL = `SELECT ` + eventColumns + ` FROM unnest($1::text[], $2::
 
 const claimWebhooksSQL = `SELECT ` + webhookColumns + ` FROM webhooks WHERE id = ANY($1)`
 
-// pinPlansSQL leaves the planner one plan for the queue's statements,
-// whatever the table's statistics say: an ordered walk of queue_due
-// for the claim, and nested loops from the batch into a primary key for
-// every statement that finds rows by id. What it turns off (sorts, bitmap
-// and sequential scans, hash and merge joins) is what the planner picks
-// when its statistics say the queue is nearly empty, from a table analyzed
-// while the queue kept up or never analyzed at all; those plans read every
-// pending row per batch, which in a backlog of 850,000 made each claim and
-// completion take seconds to minutes (issue 16). Only the transactions of
-// inQueueTx run with it: every statement in them is written for these
-// plans, which TestHotPlansAfterGrowth checks.
-const pinPlansSQL = `SET LOCAL enable_sort = off; SET LOCAL enable_bitmapscan = off; SET LOCAL enable_seqscan = off;
-	SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off`
-
-// inQueueTx is inTx for the claim and complete transactions, with their
-// plans pinned. The settings go with BEGIN: no round trip of their own.
-func (db *DB) inQueueTx(ctx context.Context, fn func(pgx.Tx) error) error {
-	return db.inTxWith(ctx, pgx.TxOptions{BeginQuery: "BEGIN; " + pinPlansSQL}, fn)
-}
-
-// ClaimDeliveries implements hookd.Queue in one transaction: BEGIN (with
-// the plans pinned), the claim, the events and webhooks of the claimed rows
-// together, COMMIT. A delivery whose webhook was deleted, or is no longer
-// deliverable (unless the attempt was asked for by a person), is cancelled
-// instead of returned.
+// ClaimDeliveries implements hookd.Queue in one transaction of two round
+// trips (see pipeTx): BEGIN with the plans pinned and the claim; the events
+// and webhooks of the claimed rows together, with COMMIT. Its commit is
+// asynchronous (see asyncCommitQuery). A delivery whose webhook was deleted,
+// or is no longer deliverable (unless the attempt was asked for by a
+// person), is then cancelled instead of returned, if its lease still holds.
 func (db *DB) ClaimDeliveries(ctx context.Context, r hookd.ClaimRequest) ([]*hookd.Job, error) {
 	if r.Limit <= 0 {
 		return nil, nil
@@ -62,32 +43,60 @@ func (db *DB) ClaimDeliveries(ctx context.Context, r hookd.ClaimRequest) ([]*hoo
 	if err := r.Validate(); err != nil {
 		return nil, err
 	}
+	now := pgTime(r.Now)
 	var kept []*hookd.Job
-	err := db.inQueueTx(ctx, func(tx pgx.Tx) error {
-		var err error
-		kept, err = db.claim(ctx, tx, r)
-		return err
+	var cancelIDs, cancelWhy []string
+	err := db.inPipeTx(ctx, true, func(tx *pipeTx) error {
+		jobs, err := db.claim(ctx, tx, r)
+		if err != nil {
+			return err
+		}
+		for _, j := range jobs {
+			if why := j.UndeliverableReason(now); why != "" {
+				cancelIDs, cancelWhy = append(cancelIDs, j.Delivery.ID), append(cancelWhy, why)
+				continue
+			}
+			kept = append(kept, j)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("claim deliveries: %w", err)
 	}
+	if len(cancelIDs) > 0 {
+		err := db.inPipeTx(ctx, false, func(tx *pipeTx) error {
+			var batch pgx.Batch
+			batch.Queue(cancelClaimedSQL, cancelIDs, cancelWhy, db.now(), r.Owner)
+			return tx.commit(ctx, &batch)
+		})
+		if err != nil {
+			return nil, fmt.Errorf("cancel undeliverable: %w", err)
+		}
+	}
 	return kept, nil
 }
 
-func (db *DB) claim(ctx context.Context, tx pgx.Tx, r hookd.ClaimRequest) ([]*hookd.Job, error) {
+// claim leases the deliveries and loads their events and webhooks, and
+// commits.
+func (db *DB) claim(ctx context.Context, tx *pipeTx, r hookd.ClaimRequest) ([]*hookd.Job, error) {
 	now := pgTime(r.Now)
-	rows, _ := tx.Query(ctx, claimSQL, r.Owner, now.Add(r.Lease), now, r.Limit)
-	jobs, err := collect(rows, func(row pgx.Row) (*hookd.Job, error) {
-		j := &hookd.Job{}
+	var jobs []*hookd.Job
+	var claim pgx.Batch
+	claim.Queue(claimSQL, r.Owner, now.Add(r.Lease), now, r.Limit).Query(func(rows pgx.Rows) error {
 		var err error
-		j.Delivery, err = scanDelivery(row, &j.ManualAttempt)
-		return j, err
+		jobs, err = collect(rows, func(row pgx.Row) (*hookd.Job, error) {
+			j := &hookd.Job{}
+			var err error
+			j.Delivery, err = scanDelivery(row, &j.ManualAttempt)
+			return j, err
+		})
+		return err
 	})
-	if err != nil {
+	if err := tx.send(ctx, &claim); err != nil {
 		return nil, err
 	}
 	if len(jobs) == 0 {
-		return jobs, nil
+		return nil, tx.commit(ctx, nil)
 	}
 	evT, evM, evID := make([]string, 0, len(jobs)), make([]string, 0, len(jobs)), make([]string, 0, len(jobs))
 	var webhookIDs []string
@@ -128,30 +137,15 @@ func (db *DB) claim(ctx context.Context, tx pgx.Tx, r hookd.ClaimRequest) ([]*ho
 		}
 		return rows.Err()
 	})
-	if err := tx.SendBatch(ctx, &batch).Close(); err != nil {
+	if err := tx.commit(ctx, &batch); err != nil {
 		return nil, fmt.Errorf("load events and webhooks: %w", err)
 	}
-
-	kept := jobs[:0]
-	var cancelIDs, cancelWhy []string
 	for _, j := range jobs {
 		d := j.Delivery
 		j.Event = events[eventKey{d.TenantID, d.Mode, d.EventID}]
 		j.Webhook = webhooks[d.WebhookID]
-		why := j.UndeliverableReason(now)
-		if why == "" {
-			kept = append(kept, j)
-			continue
-		}
-		cancelIDs, cancelWhy = append(cancelIDs, d.ID), append(cancelWhy, why)
 	}
-	if len(cancelIDs) > 0 {
-		_, err := tx.Exec(ctx, cancelClaimedSQL, cancelIDs, cancelWhy, db.now(), r.Owner)
-		if err != nil {
-			return nil, fmt.Errorf("cancel undeliverable: %w", err)
-		}
-	}
-	return kept, nil
+	return jobs, nil
 }
 
 // cancelClaimedSQL cancels claimed deliveries that may not be sent, if
@@ -216,8 +210,9 @@ const healthSQL = `UPDATE webhooks w SET failing_since = CASE u.kind WHEN 0 THEN
 	WHERE w.id = u.id AND (u.kind = 1 OR (u.kind = 0 AND w.failing_since IS NOT NULL) OR (u.kind = 2 AND w.failing_since IS NULL))`
 
 // CompleteDeliveries implements hookd.Queue: one transaction of two round
-// trips (the lease-checked update, then attempts and webhook changes
-// pipelined), retried if it deadlocks with another instance's.
+// trips (see pipeTx: BEGIN and the lease-checked update, then attempts,
+// webhook changes and COMMIT), retried if it deadlocks with another
+// instance's.
 func (db *DB) CompleteDeliveries(ctx context.Context, outs []hookd.Outcome) error {
 	if len(outs) == 0 {
 		return nil
@@ -228,7 +223,7 @@ func (db *DB) CompleteDeliveries(ctx context.Context, outs []hookd.Outcome) erro
 		}
 	}
 	for try := 1; ; try++ {
-		err := db.inQueueTx(ctx, func(tx pgx.Tx) error { return db.complete(ctx, tx, outs) })
+		err := db.inPipeTx(ctx, false, func(tx *pipeTx) error { return db.complete(ctx, tx, outs) })
 		if err == nil {
 			return nil
 		}
@@ -238,7 +233,7 @@ func (db *DB) CompleteDeliveries(ctx context.Context, outs []hookd.Outcome) erro
 	}
 }
 
-func (db *DB) complete(ctx context.Context, tx pgx.Tx, outs []hookd.Outcome) error {
+func (db *DB) complete(ctx context.Context, tx *pipeTx, outs []hookd.Outcome) error {
 	now := db.now()
 	n := len(outs)
 	var (
@@ -269,17 +264,19 @@ func (db *DB) complete(ctx context.Context, tx pgx.Tx, outs []hookd.Outcome) err
 		ids, owners, statuses = append(ids, o.DeliveryID), append(owners, o.Owner), append(statuses, string(c.Status))
 		incs, nexts, errs, codes, keeps = append(incs, inc), append(nexts, pgTimePtr(c.NextAttemptAt)), append(errs, lastErr), append(codes, lastStatus), append(keeps, c.KeepManual)
 	}
-	rows, _ := tx.Query(ctx, completeSQL, ids, owners, statuses, incs, nexts, errs, codes, keeps, now)
 	written := make(map[string]string, len(ids)) // delivery id → webhook id
-	for rows.Next() {
-		var id, webhookID string
-		if err := rows.Scan(&id, &webhookID); err != nil {
-			rows.Close()
-			return err
+	var update pgx.Batch
+	update.Queue(completeSQL, ids, owners, statuses, incs, nexts, errs, codes, keeps, now).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var id, webhookID string
+			if err := rows.Scan(&id, &webhookID); err != nil {
+				return err
+			}
+			written[id] = webhookID
 		}
-		written[id] = webhookID
-	}
-	if err := rows.Err(); err != nil {
+		return rows.Err()
+	})
+	if err := tx.send(ctx, &update); err != nil {
 		return err
 	}
 
@@ -359,10 +356,7 @@ func (db *DB) complete(ctx context.Context, tx pgx.Tx, outs []hookd.Outcome) err
 	if args := outboxArgs(fx.Announce, now); args != nil {
 		batch.Queue(insertOutboxSQL, args...)
 	}
-	if batch.Len() == 0 {
-		return nil
-	}
-	return tx.SendBatch(ctx, &batch).Close()
+	return tx.commit(ctx, &batch)
 }
 
 // pgText makes s storable in a text column: PostgreSQL refuses NUL bytes
