@@ -88,7 +88,7 @@ type accepted struct {
 // publishBatch is the state of one try of PublishEvents.
 type publishBatch struct {
 	ctx         context.Context
-	tx          pgx.Tx
+	tx          *pipeTx
 	now         time.Time
 	subscribers map[hookd.Scope][]hookd.Subscriber
 	byID        map[scopeKey]*accepted
@@ -114,7 +114,8 @@ type deliveryRows struct {
 
 func (db *DB) publishOnce(ctx context.Context, reqs []hookd.PublishRequest, chosen []bool) ([]hookd.PublishResult, error) {
 	results := make([]hookd.PublishResult, len(reqs))
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	// Two round trips: BEGIN goes with load's statements, COMMIT with write's.
+	err := db.inPipeTx(ctx, func(tx *pipeTx) error {
 		b := &publishBatch{
 			ctx:   ctx,
 			tx:    tx,
@@ -238,7 +239,7 @@ func (b *publishBatch) load(reqs []hookd.PublishRequest, valid, chosen []bool) e
 			return rows.Err()
 		})
 	}
-	if err := b.tx.SendBatch(b.ctx, &batch).Close(); err != nil {
+	if err := b.tx.send(b.ctx, &batch); err != nil {
 		return fmt.Errorf("read events and webhooks: %w", err)
 	}
 	return nil
@@ -331,7 +332,7 @@ const insertDeliveriesSQL = `WITH d AS (INSERT INTO deliveries (id, tenant_id, m
 		RETURNING id, tenant_id, webhook_id)
 	INSERT INTO queue (delivery_id, tenant_id, webhook_id, next_attempt_at) SELECT id, tenant_id, webhook_id, $7 FROM d`
 
-// write sends the batch's rows in one round trip.
+// write sends the batch's rows and COMMIT in one round trip.
 func (b *publishBatch) write() error {
 	var batch pgx.Batch
 	if len(b.types) > 0 {
@@ -372,10 +373,7 @@ func (b *publishBatch) write() error {
 		batch.Queue(insertDeliveriesSQL, d.id, d.tenant, d.mode, d.event, d.webhook, d.typ, b.now)
 		batch.Queue(notifySQL)
 	}
-	if batch.Len() == 0 {
-		return nil
-	}
-	if err := b.tx.SendBatch(b.ctx, &batch).Close(); err != nil {
+	if err := b.tx.commit(b.ctx, &batch); err != nil {
 		if errors.Is(err, errPublishRace) {
 			return err
 		}

@@ -44,19 +44,16 @@ const pinPlansQuery = `SELECT set_config('enable_sort', 'off', true), set_config
 // synchronously, flushing the claim's WAL before its own.
 const asyncCommitQuery = `SELECT set_config('synchronous_commit', 'off', true)`
 
-// inPipeTx runs fn in a pipeTx with the plans pinned (see pinPlansQuery) and,
-// if async, an asynchronous commit; it commits if fn returns nil and fn's
-// last call was commit, and rolls back otherwise.
-func (db *DB) inPipeTx(ctx context.Context, async bool, fn func(*pipeTx) error) (err error) {
+// inPipeTx runs fn in a pipeTx that begins with the settings (set_config
+// statements local to the transaction: pinPlansQuery, asyncCommitQuery); it
+// commits if fn's last call was commit, and rolls back if fn fails.
+func (db *DB) inPipeTx(ctx context.Context, fn func(*pipeTx) error, settings ...string) (err error) {
 	conn, err := db.pool.Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("acquire: %w", err)
 	}
 	defer conn.Release()
-	t := &pipeTx{conn: conn, begin: []string{"BEGIN", pinPlansQuery}}
-	if async {
-		t.begin = append(t.begin, asyncCommitQuery)
-	}
+	t := &pipeTx{conn: conn, begin: append([]string{"BEGIN"}, settings...)}
 	err = fn(t)
 	if err != nil && t.sent {
 		if _, rerr := conn.Exec(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil {

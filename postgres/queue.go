@@ -46,7 +46,7 @@ func (db *DB) ClaimDeliveries(ctx context.Context, r hookd.ClaimRequest) ([]*hoo
 	now := pgTime(r.Now)
 	var kept []*hookd.Job
 	var cancelIDs, cancelWhy []string
-	err := db.inPipeTx(ctx, true, func(tx *pipeTx) error {
+	err := db.inPipeTx(ctx, func(tx *pipeTx) error {
 		jobs, err := db.claim(ctx, tx, r)
 		if err != nil {
 			return err
@@ -59,16 +59,16 @@ func (db *DB) ClaimDeliveries(ctx context.Context, r hookd.ClaimRequest) ([]*hoo
 			kept = append(kept, j)
 		}
 		return nil
-	})
+	}, pinPlansQuery, asyncCommitQuery)
 	if err != nil {
 		return nil, fmt.Errorf("claim deliveries: %w", err)
 	}
 	if len(cancelIDs) > 0 {
-		err := db.inPipeTx(ctx, false, func(tx *pipeTx) error {
+		err := db.inPipeTx(ctx, func(tx *pipeTx) error {
 			var batch pgx.Batch
 			batch.Queue(cancelClaimedSQL, cancelIDs, cancelWhy, db.now(), r.Owner)
 			return tx.commit(ctx, &batch)
-		})
+		}, pinPlansQuery)
 		if err != nil {
 			return nil, fmt.Errorf("cancel undeliverable: %w", err)
 		}
@@ -223,7 +223,7 @@ func (db *DB) CompleteDeliveries(ctx context.Context, outs []hookd.Outcome) erro
 		}
 	}
 	for try := 1; ; try++ {
-		err := db.inPipeTx(ctx, false, func(tx *pipeTx) error { return db.complete(ctx, tx, outs) })
+		err := db.inPipeTx(ctx, func(tx *pipeTx) error { return db.complete(ctx, tx, outs) }, pinPlansQuery)
 		if err == nil {
 			return nil
 		}
