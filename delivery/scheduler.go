@@ -387,6 +387,26 @@ func (s *scheduler) claimRoom() int {
 	return max(room, 0)
 }
 
+// claimBounds is what a fair claim may take of each webhook: up to one
+// in-flight cap of each, and nothing of the webhooks that already have two
+// caps' worth waiting here (or their queue bound, if stalled), or whose
+// rate limit would keep one more waiting longer than RateWait. A webhook's
+// share of the claims is then what it can be sent, whatever its backlog.
+func (s *scheduler) claimBounds(now time.Time) (perWebhook int, skip []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	capacity := s.inFlightCap()
+	for _, ten := range s.tenants {
+		for _, h := range ten.hooks {
+			if len(h.queue) >= min(2*capacity, s.queueBound(h, now)) ||
+				(h.rate > 0 && h.bucket.next(now).Sub(now) > s.cfg.RateWait) {
+				skip = append(skip, h.id)
+			}
+		}
+	}
+	return capacity, skip
+}
+
 // sweep hands back the queued tasks that can no longer start in time for
 // their lease, and those beyond the small queue bound of a stalled webhook.
 // It also forgets idle webhooks.

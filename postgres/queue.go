@@ -71,15 +71,26 @@ func (db *DB) ClaimDeliveries(ctx context.Context, r hookd.ClaimRequest) ([]*hoo
 	return kept, nil
 }
 
-func (db *DB) claim(ctx context.Context, tx pgx.Tx, r hookd.ClaimRequest) ([]*hookd.Job, error) {
-	now := pgTime(r.Now)
-	rows, _ := tx.Query(ctx, claimSQL, r.Owner, now.Add(r.Lease), now, r.Limit)
-	jobs, err := collect(rows, func(row pgx.Row) (*hookd.Job, error) {
+// collectJobs reads the rows a claim returned.
+func collectJobs(rows pgx.Rows) ([]*hookd.Job, error) {
+	return collect(rows, func(row pgx.Row) (*hookd.Job, error) {
 		j := &hookd.Job{}
 		var err error
 		j.Delivery, err = scanDelivery(row, &j.ManualAttempt)
 		return j, err
 	})
+}
+
+func (db *DB) claim(ctx context.Context, tx pgx.Tx, r hookd.ClaimRequest) ([]*hookd.Job, error) {
+	now := pgTime(r.Now)
+	var jobs []*hookd.Job
+	var err error
+	if r.PerWebhook > 0 {
+		jobs, err = db.claimFair(ctx, tx, r)
+	} else {
+		rows, _ := tx.Query(ctx, claimSQL, r.Owner, now.Add(r.Lease), now, r.Limit)
+		jobs, err = collectJobs(rows)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -363,8 +374,10 @@ func pgText(s string) string {
 	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }
 
-// nextDueSQL reads the first entry of deliveries_due.
-const nextDueSQL = `SELECT min(next_attempt_at) FROM deliveries WHERE status = 'pending'`
+// nextDueSQL reads the first entry of deliveries_due. Written as min(),
+// the planner may aggregate over all of deliveries_fair instead (a partial
+// index on the same rows), which reads every pending row.
+const nextDueSQL = `SELECT (SELECT next_attempt_at FROM deliveries WHERE status = 'pending' ORDER BY next_attempt_at LIMIT 1)`
 
 // NextDueAt implements hookd.Queue.
 func (db *DB) NextDueAt(ctx context.Context) (*time.Time, error) {
