@@ -34,6 +34,9 @@ type hookState struct {
 	// from idle to busy: the clock of stall detection.
 	lastProgress time.Time
 	listed       bool // in tenant.hooks: it has queued tasks
+	// held is true while fair claims skip it (see claimBounds): when its
+	// queue is down to one cap, the claim loop is told to look again.
+	held bool
 }
 
 // tenantState holds the webhooks of one tenant (and mode) with queued tasks.
@@ -264,6 +267,13 @@ func (s *scheduler) pop(now time.Time) *task {
 			}
 			h.inFlight++
 			s.running++
+			if h.held && len(h.queue) <= s.inFlightCap() {
+				// Room for one more claim's share of it: without this, a
+				// webhook alone with a backlog would wait for requests of
+				// any webhook to finish before its next share comes.
+				h.held = false
+				s.signalRoom()
+			}
 			ten.cur = hi + 1
 			s.tcur = ti + 1
 			if len(h.queue) == 0 {
@@ -353,10 +363,15 @@ func (s *scheduler) done(t *task, now time.Time) {
 	}
 	s.mu.Unlock()
 	if signal {
-		select {
-		case s.room <- struct{}{}:
-		default:
-		}
+		s.signalRoom()
+	}
+}
+
+// signalRoom tells the claim loop to look again. It never blocks.
+func (s *scheduler) signalRoom() {
+	select {
+	case s.room <- struct{}{}:
+	default:
 	}
 }
 
@@ -401,6 +416,7 @@ func (s *scheduler) claimBounds(now time.Time) (perWebhook int, skip []string) {
 			if len(h.queue) >= min(2*capacity, s.queueBound(h, now)) ||
 				(h.rate > 0 && h.bucket.next(now).Sub(now) > s.cfg.RateWait) {
 				skip = append(skip, h.id)
+				h.held = true
 			}
 		}
 	}

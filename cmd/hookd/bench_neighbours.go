@@ -136,7 +136,7 @@ func (b *bencher) neighbourPhase(ctx context.Context, s *sinks, ns []*target, sm
 	work := make(chan due, total)
 	var firstErr atomic.Value
 	var wg sync.WaitGroup
-	for range max(16, b.cfg.NeighbourRate*len(ns)/50) {
+	for range max(b.cfg.Publishers, b.cfg.NeighbourRate*len(ns)/50) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
