@@ -76,23 +76,34 @@ func (db *DB) ClaimDeliveries(ctx context.Context, r hookd.ClaimRequest) ([]*hoo
 	return kept, nil
 }
 
-// claim leases the deliveries and loads their events and webhooks, and
-// commits.
+// collectJobs reads the rows a claim returned.
+func collectJobs(rows pgx.Rows) ([]*hookd.Job, error) {
+	return collect(rows, func(row pgx.Row) (*hookd.Job, error) {
+		j := &hookd.Job{}
+		var err error
+		j.Delivery, err = scanDelivery(row, &j.ManualAttempt)
+		return j, err
+	})
+}
+
+// claim leases the deliveries (in due order, or fairly: see claimFair),
+// loads their events and webhooks, and commits.
 func (db *DB) claim(ctx context.Context, tx *pipeTx, r hookd.ClaimRequest) ([]*hookd.Job, error) {
 	now := pgTime(r.Now)
 	var jobs []*hookd.Job
-	var claim pgx.Batch
-	claim.Queue(claimSQL, r.Owner, now.Add(r.Lease), now, r.Limit).Query(func(rows pgx.Rows) error {
-		var err error
-		jobs, err = collect(rows, func(row pgx.Row) (*hookd.Job, error) {
-			j := &hookd.Job{}
+	var err error
+	if r.PerWebhook > 0 {
+		jobs, err = db.claimFair(ctx, tx, r)
+	} else {
+		var claim pgx.Batch
+		claim.Queue(claimSQL, r.Owner, now.Add(r.Lease), now, r.Limit).Query(func(rows pgx.Rows) error {
 			var err error
-			j.Delivery, err = scanDelivery(row, &j.ManualAttempt)
-			return j, err
+			jobs, err = collectJobs(rows)
+			return err
 		})
-		return err
-	})
-	if err := tx.send(ctx, &claim); err != nil {
+		err = tx.send(ctx, &claim)
+	}
+	if err != nil {
 		return nil, err
 	}
 	if len(jobs) == 0 {
@@ -368,8 +379,9 @@ func pgText(s string) string {
 	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }
 
-// nextDueSQL reads the first entry of queue_due.
-const nextDueSQL = `SELECT min(next_attempt_at) FROM queue`
+// nextDueSQL reads the first entry of queue_due. Written as min(), the
+// planner may aggregate over another index holding next_attempt_at.
+const nextDueSQL = `SELECT (SELECT next_attempt_at FROM queue ORDER BY next_attempt_at LIMIT 1)`
 
 // NextDueAt implements hookd.Queue.
 func (db *DB) NextDueAt(ctx context.Context) (*time.Time, error) {
