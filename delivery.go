@@ -152,6 +152,16 @@ type ClaimRequest struct {
 	Limit int           // at most this many
 	Lease time.Duration // held until now+Lease; must outlive the request timeout
 	Now   time.Time
+	// PerWebhook, when positive, makes the claim fair: it visits the
+	// webhooks that have due deliveries round-robin (each claim goes on
+	// after the last webhook the previous one visited) and takes at most
+	// PerWebhook deliveries of each, oldest due first, so that a webhook's
+	// share of a claim does not grow with its backlog. Zero claims in due
+	// order across all webhooks.
+	PerWebhook int
+	// Skip names webhooks of which a fair claim takes nothing: the claimer
+	// already holds all it can send to them.
+	Skip []string
 }
 
 // Validate refuses a claim no store can serve (EINVALID). A Limit of zero
@@ -162,6 +172,9 @@ func (r ClaimRequest) Validate() error {
 	}
 	if r.Owner == "" {
 		return Errorf(EINVALID, "claim owner is required")
+	}
+	if r.PerWebhook < 0 {
+		return Errorf(EINVALID, "claim per-webhook bound must not be negative, got %d", r.PerWebhook)
 	}
 	return nil
 }
@@ -178,7 +191,9 @@ type QueueStats struct {
 // batches (FOR UPDATE SKIP LOCKED on PostgreSQL) and write outcomes in batches.
 type Queue interface {
 	// ClaimDeliveries leases up to Limit due, pending deliveries whose lease is
-	// free or expired, with their event and webhook, across all tenants.
+	// free or expired, with their event and webhook, across all tenants:
+	// in due order, or round-robin by webhook with at most PerWebhook each
+	// (see ClaimRequest).
 	ClaimDeliveries(ctx context.Context, r ClaimRequest) ([]*Job, error)
 	// CompleteDeliveries records outcomes and their attempts in one
 	// transaction. An outcome whose Owner no longer holds the lease is skipped.

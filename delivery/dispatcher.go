@@ -170,10 +170,9 @@ func (d *Dispatcher) loop(ctx context.Context) {
 				wait = min(wait, dt)
 			}
 		}
-		var room2 <-chan struct{}
-		if room == 0 {
-			room2 = d.sched.room
-		}
+		// Requests finishing make room, and a fair claim may have left due
+		// deliveries of webhooks that had no room: look again then.
+		room2 := d.sched.room
 		timer.Reset(wait)
 		select {
 		case <-ctx.Done():
@@ -201,11 +200,14 @@ func (d *Dispatcher) claim(ctx context.Context, limit int, now time.Time) (int, 
 	// Each claim owns its leases under its own name: an outcome of this
 	// claim can never complete a later claim's lease of the same delivery.
 	owner := d.cfg.Owner + "." + strconv.FormatUint(d.claims.Add(1), 36)
+	perWebhook, skip := d.sched.claimBounds(now)
 	jobs, err := d.queue.ClaimDeliveries(ctx, hookd.ClaimRequest{
-		Owner: owner,
-		Limit: limit,
-		Lease: d.cfg.Lease,
-		Now:   now,
+		Owner:      owner,
+		Limit:      limit,
+		Lease:      d.cfg.Lease,
+		Now:        now,
+		PerWebhook: perWebhook,
+		Skip:       skip,
 	})
 	if err != nil {
 		return 0, fmt.Errorf("claim deliveries: %w", err)

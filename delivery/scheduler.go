@@ -34,6 +34,9 @@ type hookState struct {
 	// from idle to busy: the clock of stall detection.
 	lastProgress time.Time
 	listed       bool // in tenant.hooks: it has queued tasks
+	// held is true while fair claims skip it (see claimBounds): when its
+	// queue is down to one cap, the claim loop is told to look again.
+	held bool
 }
 
 // tenantState holds the webhooks of one tenant (and mode) with queued tasks.
@@ -264,6 +267,13 @@ func (s *scheduler) pop(now time.Time) *task {
 			}
 			h.inFlight++
 			s.running++
+			if h.held && len(h.queue) <= s.inFlightCap() {
+				// Room for one more claim's share of it: without this, a
+				// webhook alone with a backlog would wait for requests of
+				// any webhook to finish before its next share comes.
+				h.held = false
+				s.signalRoom()
+			}
 			ten.cur = hi + 1
 			s.tcur = ti + 1
 			if len(h.queue) == 0 {
@@ -353,10 +363,15 @@ func (s *scheduler) done(t *task, now time.Time) {
 	}
 	s.mu.Unlock()
 	if signal {
-		select {
-		case s.room <- struct{}{}:
-		default:
-		}
+		s.signalRoom()
+	}
+}
+
+// signalRoom tells the claim loop to look again. It never blocks.
+func (s *scheduler) signalRoom() {
+	select {
+	case s.room <- struct{}{}:
+	default:
 	}
 }
 
@@ -385,6 +400,27 @@ func (s *scheduler) claimRoom() int {
 		return 0 // wait for a worthwhile batch rather than claim a few rows often
 	}
 	return max(room, 0)
+}
+
+// claimBounds is what a fair claim may take of each webhook: up to one
+// in-flight cap of each, and nothing of the webhooks that already have two
+// caps' worth waiting here (or their queue bound, if stalled), or whose
+// rate limit would keep one more waiting longer than RateWait. A webhook's
+// share of the claims is then what it can be sent, whatever its backlog.
+func (s *scheduler) claimBounds(now time.Time) (perWebhook int, skip []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	capacity := s.inFlightCap()
+	for _, ten := range s.tenants {
+		for _, h := range ten.hooks {
+			if len(h.queue) >= min(2*capacity, s.queueBound(h, now)) ||
+				(h.rate > 0 && h.bucket.next(now).Sub(now) > s.cfg.RateWait) {
+				skip = append(skip, h.id)
+				h.held = true
+			}
+		}
+	}
+	return capacity, skip
 }
 
 // sweep hands back the queued tasks that can no longer start in time for

@@ -267,3 +267,57 @@ func TestConfigValidate(t *testing.T) {
 		})
 	}
 }
+
+// A fair claim asks for one in-flight cap of each webhook and skips those
+// with two caps waiting; once a skipped webhook's queue is down to one
+// cap, the claim loop is told to look again.
+func TestClaimBoundsAndRefill(t *testing.T) {
+	t.Parallel()
+	s := testScheduler(t, Config{PerWebhookInFlight: 2})
+	s.admit(jobs("wh_big", "ten_1", 5), t0)
+	s.admit(jobs("wh_small", "ten_2", 1), t0)
+	per, skip := s.claimBounds(t0)
+	if per != 2 || !cmp.Equal(skip, []string{"wh_big"}) {
+		t.Fatalf("claimBounds = %d, %v; want 2, [wh_big]", per, skip)
+	}
+	roomSignalled := func() bool {
+		select {
+		case <-s.room:
+			return true
+		default:
+			return false
+		}
+	}
+	var held []*task
+	for len(held) < 3 { // wh_big's two (its cap) and wh_small's one
+		s.mu.Lock()
+		tk := s.pop(t0)
+		s.mu.Unlock()
+		if tk == nil {
+			t.Fatalf("nothing to pop after %d", len(held))
+		}
+		held = append(held, tk)
+	}
+	if roomSignalled() {
+		t.Fatal("room signalled while wh_big still has 3 waiting, over its cap of 2")
+	}
+	for _, tk := range held {
+		if tk.job.Delivery.WebhookID == "wh_big" {
+			s.done(tk, t0)
+			break
+		}
+	}
+	_ = roomSignalled() // done's own signal (a worker went idle), if any
+	s.mu.Lock()
+	tk := s.pop(t0)
+	s.mu.Unlock()
+	if tk == nil || tk.job.Delivery.WebhookID != "wh_big" {
+		t.Fatalf("popped %v, want wh_big's next", tk)
+	}
+	if !roomSignalled() {
+		t.Error("wh_big's queue is down to its cap, but the claim loop was not told")
+	}
+	if _, skip := s.claimBounds(t0); len(skip) != 0 {
+		t.Errorf("claimBounds skips %v with wh_big down to 2 waiting", skip)
+	}
+}

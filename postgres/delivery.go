@@ -13,6 +13,10 @@ import (
 const deliveryColumns = `id, tenant_id, mode, event_id, webhook_id, event_type, status, attempts, next_attempt_at,
 	last_error, last_status, created_at, updated_at, manual`
 
+// qualifiedDeliveryColumns is deliveryColumns of deliveries d, for joins.
+const qualifiedDeliveryColumns = `d.id, d.tenant_id, d.mode, d.event_id, d.webhook_id, d.event_type, d.status, d.attempts,
+	d.next_attempt_at, d.last_error, d.last_status, d.created_at, d.updated_at, d.manual`
+
 // scanDelivery reads deliveryColumns; the manual flag goes to manual.
 func scanDelivery(r pgx.Row, manual *bool) (*hookd.Delivery, error) {
 	var (
@@ -105,9 +109,10 @@ func (db *DB) RequeueDelivery(ctx context.Context, s hookd.Scope, id string, due
 		if err != nil {
 			return err
 		}
-		d, err = scanDeliveryOnly(tx.QueryRow(ctx, `UPDATE deliveries SET status = 'pending', next_attempt_at = $1,
-			manual = $2, lease_owner = NULL, lease_until = NULL, updated_at = $1
-			WHERE id = $3 RETURNING `+deliveryColumns, dueAt, manual, id))
+		d, err = scanDeliveryOnly(tx.QueryRow(ctx, `WITH d AS (UPDATE deliveries SET status = 'pending', next_attempt_at = $1,
+				manual = $2, updated_at = $1 WHERE id = $3 RETURNING *),
+			q AS (`+enqueueSQL+`)
+			SELECT `+deliveryColumns+` FROM d`, dueAt, manual, id))
 		if err != nil {
 			return fmt.Errorf("requeue delivery: %w", err)
 		}
@@ -127,9 +132,10 @@ func (db *DB) RequeueDeliveries(ctx context.Context, s hookd.Scope, r hookd.Requ
 	}
 	var n int64
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE deliveries SET status = 'pending', next_attempt_at = $1, manual = $2,
-			lease_owner = NULL, lease_until = NULL, updated_at = $1
-			WHERE webhook_id = $3 AND tenant_id = $4 AND mode = $5 AND status = ANY($6) AND created_at >= $7 AND created_at < $8`,
+		tag, err := tx.Exec(ctx, `WITH d AS (UPDATE deliveries SET status = 'pending', next_attempt_at = $1, manual = $2, updated_at = $1
+				WHERE webhook_id = $3 AND tenant_id = $4 AND mode = $5 AND status = ANY($6) AND created_at >= $7 AND created_at < $8
+				RETURNING *)
+			`+enqueueSQL,
 			pgTime(r.DueAt), r.Manual, r.WebhookID, s.TenantID, string(s.Mode), statuses, pgTime(r.CreatedSince), pgTime(r.CreatedUntil))
 		if err != nil {
 			return fmt.Errorf("requeue deliveries: %w", err)
@@ -144,6 +150,13 @@ func (db *DB) RequeueDeliveries(ctx context.Context, s hookd.Scope, r hookd.Requ
 	}
 	return int(n), nil
 }
+
+// enqueueSQL puts the deliveries of d (updated to pending, due at $1) in the
+// queue, or back at the head of it without a lease if they were there:
+// a lease still held on one is lost, as for a finished delivery.
+const enqueueSQL = `INSERT INTO queue (delivery_id, tenant_id, webhook_id, next_attempt_at)
+	SELECT id, tenant_id, webhook_id, $1 FROM d
+	ON CONFLICT (delivery_id) DO UPDATE SET next_attempt_at = excluded.next_attempt_at, lease_owner = NULL, lease_until = NULL`
 
 // notifySQL wakes the dispatchers of every instance when the transaction commits.
 const notifySQL = `SELECT pg_notify('` + notifyChannel + `', '')`

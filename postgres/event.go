@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -89,7 +88,7 @@ type accepted struct {
 // publishBatch is the state of one try of PublishEvents.
 type publishBatch struct {
 	ctx         context.Context
-	tx          pgx.Tx
+	tx          *pipeTx
 	now         time.Time
 	subscribers map[hookd.Scope][]hookd.Subscriber
 	byID        map[scopeKey]*accepted
@@ -115,7 +114,8 @@ type deliveryRows struct {
 
 func (db *DB) publishOnce(ctx context.Context, reqs []hookd.PublishRequest, chosen []bool) ([]hookd.PublishResult, error) {
 	results := make([]hookd.PublishResult, len(reqs))
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	// Two round trips: BEGIN goes with load's statements, COMMIT with write's.
+	err := db.inPipeTx(ctx, func(tx *pipeTx) error {
 		b := &publishBatch{
 			ctx:   ctx,
 			tx:    tx,
@@ -171,7 +171,7 @@ const loadSubscribersSQL = `SELECT w.tenant_id, w.mode, w.id, w.event_types, w.f
 
 // load reads, in one round trip, the enabled webhooks of the batch's scopes
 // and the earlier events that its ids and keys name. The event lookup runs
-// with its plan pinned (see pinPlansSQL), for the rest of the transaction:
+// with its plan pinned (see pinPlansQuery), for the rest of the transaction:
 // the writes that follow are inserts from unnest, which have no plan to
 // choose.
 func (b *publishBatch) load(reqs []hookd.PublishRequest, valid, chosen []bool) error {
@@ -221,9 +221,7 @@ func (b *publishBatch) load(reqs []hookd.PublishRequest, valid, chosen []bool) e
 		return rows.Err()
 	})
 	if len(idK)+len(keyK) > 0 {
-		for _, set := range strings.Split(pinPlansSQL, ";") {
-			batch.Queue(set)
-		}
+		batch.Queue(pinPlansQuery)
 		batch.Queue(lookupEventsSQL, idT, idM, idK, keyT, keyM, keyK).Query(func(rows pgx.Rows) error {
 			for rows.Next() {
 				var n int
@@ -241,7 +239,7 @@ func (b *publishBatch) load(reqs []hookd.PublishRequest, valid, chosen []bool) e
 			return rows.Err()
 		})
 	}
-	if err := b.tx.SendBatch(b.ctx, &batch).Close(); err != nil {
+	if err := b.tx.send(b.ctx, &batch); err != nil {
 		return fmt.Errorf("read events and webhooks: %w", err)
 	}
 	return nil
@@ -325,12 +323,16 @@ const insertEventsSQL = `INSERT INTO events (id, tenant_id, mode, type, data, cr
 	AS r (id, t, m, ty, data, created, k, has_key, hash, n)
 	ON CONFLICT DO NOTHING`
 
-const insertDeliveriesSQL = `INSERT INTO deliveries (id, tenant_id, mode, event_id, webhook_id, event_type, status,
-	next_attempt_at, created_at, updated_at)
-	SELECT id, t, m, ev, wh, ty, 'pending', $7, $7, $7
-	FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS r (id, t, m, ev, wh, ty)`
+// insertDeliveriesSQL writes each delivery to the log and to the queue, in
+// one statement.
+const insertDeliveriesSQL = `WITH d AS (INSERT INTO deliveries (id, tenant_id, mode, event_id, webhook_id, event_type, status,
+		next_attempt_at, created_at, updated_at)
+		SELECT id, t, m, ev, wh, ty, 'pending', $7, $7, $7
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS r (id, t, m, ev, wh, ty)
+		RETURNING id, tenant_id, webhook_id)
+	INSERT INTO queue (delivery_id, tenant_id, webhook_id, next_attempt_at) SELECT id, tenant_id, webhook_id, $7 FROM d`
 
-// write sends the batch's rows in one round trip.
+// write sends the batch's rows and COMMIT in one round trip.
 func (b *publishBatch) write() error {
 	var batch pgx.Batch
 	if len(b.types) > 0 {
@@ -371,10 +373,7 @@ func (b *publishBatch) write() error {
 		batch.Queue(insertDeliveriesSQL, d.id, d.tenant, d.mode, d.event, d.webhook, d.typ, b.now)
 		batch.Queue(notifySQL)
 	}
-	if batch.Len() == 0 {
-		return nil
-	}
-	if err := b.tx.SendBatch(b.ctx, &batch).Close(); err != nil {
+	if err := b.tx.commit(b.ctx, &batch); err != nil {
 		if errors.Is(err, errPublishRace) {
 			return err
 		}

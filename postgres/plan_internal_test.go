@@ -19,7 +19,7 @@ type hotStatement struct {
 	name   string
 	sql    string
 	args   []any
-	pinned bool // runs in inQueueTx
+	pinned bool // runs in inPipeTx
 	use    []string
 	avoid  []string
 }
@@ -65,7 +65,7 @@ func TestHotPlansAfterGrowth(t *testing.T) {
 				}
 			}
 			// The history must be the test's, not autovacuum's.
-			for _, table := range []string{"deliveries", "events"} {
+			for _, table := range []string{"deliveries", "queue", "events"} {
 				exec("ALTER TABLE " + table + " SET (autovacuum_enabled = false)")
 			}
 
@@ -81,7 +81,7 @@ func TestHotPlansAfterGrowth(t *testing.T) {
 			for i, st := range hot {
 				exec("BEGIN")
 				if st.pinned {
-					exec(pinPlansSQL)
+					exec(pinPlansQuery)
 				}
 				var lines []string
 				rows, _ := conn.Query(ctx, "EXPLAIN (COSTS OFF) "+executeSQL(i, len(st.args)), simple(st.args)...)
@@ -145,17 +145,27 @@ func hotStatements() []hotStatement {
 	for i := range evID {
 		evT[i], evM[i], evID[i] = "ten_1", "live", fmt.Sprintf("msg_p%09d", i)
 	}
-	noDue := []string{"Seq Scan on deliveries", "deliveries_due", "Hash"}
+	byKey := []string{"Seq Scan", "queue_due", "Hash Join", "Merge Join", "Bitmap"}
 	return []hotStatement{
 		{name: "claim", sql: claimSQL, args: []any{"w2", now.Add(time.Minute), now, 1024}, pinned: true,
-			use:   []string{"Index Scan using deliveries_due on deliveries", "Index Scan using deliveries_pkey on deliveries"},
-			avoid: []string{"Seq Scan on deliveries", "Sort"}},
+			use: []string{"Index Scan using queue_due on queue", "Index Scan using queue_pkey on queue",
+				"Index Scan using deliveries_pkey on deliveries"},
+			avoid: []string{"Seq Scan", "Sort", "Hash Join", "Merge Join", "Bitmap"}},
+		{name: "fair claim's webhooks", sql: fairHooksSQL, args: []any{"", now, []string{"wh_3"}, 1024, 64, maxFairVisits}, pinned: true,
+			use:   []string{"Index Only Scan using queue_fair on queue", "Index Scan using queue_fair on queue"},
+			avoid: []string{"Seq Scan", "Sort", "queue_due", "Bitmap"}},
+		{name: "fair claim", sql: fairClaimSQL, args: []any{"w2", now.Add(time.Minute), now, 1024, []string{"wh_1", "wh_2"}, 64}, pinned: true,
+			use: []string{"Index Scan using queue_fair on queue", "Index Scan using queue_pkey on queue",
+				"Index Scan using deliveries_pkey on deliveries"},
+			avoid: []string{"Seq Scan", "Sort", "queue_due", "Hash Join", "Merge Join", "Bitmap"}},
 		{name: "complete", sql: completeSQL, args: []any{ids, owners, statuses, incs, nexts, errs, codes, keeps, now}, pinned: true,
-			use: []string{"Index Scan using deliveries_pkey on deliveries"}, avoid: noDue},
+			use: []string{"Index Scan using queue_pkey on queue", "Index Scan using deliveries_pkey on deliveries"}, avoid: byKey},
 		{name: "cancel claimed", sql: cancelClaimedSQL, args: []any{ids, whys, now, "w1"}, pinned: true,
-			use: []string{"Index Scan using deliveries_pkey on deliveries"}, avoid: noDue},
+			use: []string{"Index Scan using queue_pkey on queue", "Index Scan using deliveries_pkey on deliveries"}, avoid: byKey},
+		{name: "cancel a webhook's pending", sql: cancelPendingSQL, args: []any{[]string{"wh_none"}, "webhook deleted", now}, pinned: true,
+			use: []string{"Index Scan using queue_fair on queue", "Index Scan using deliveries_pkey on deliveries"}, avoid: byKey},
 		{name: "next due", sql: nextDueSQL,
-			use: []string{"Index Only Scan using deliveries_due on deliveries"}, avoid: []string{"Seq Scan on deliveries"}},
+			use: []string{"Index Only Scan using queue_due on queue"}, avoid: []string{"Seq Scan"}},
 		{name: "claim's events", sql: claimEventsSQL, args: []any{evT, evM, evID}, pinned: true,
 			use: []string{"Index Scan using events_pkey on events"}, avoid: []string{"Seq Scan on events"}},
 		{name: "publish's event lookup", sql: lookupEventsSQL, args: []any{evT, evM, evID, evT, evM, evID}, pinned: true,
@@ -184,17 +194,21 @@ func growQueue(t *testing.T, conn *pgxpool.Conn, analyze bool) {
 			FROM generate_series(0, %d) i`, finishedRows-1),
 	}
 	if analyze {
-		stmts = append(stmts, "ANALYZE deliveries", "ANALYZE events")
+		stmts = append(stmts, "ANALYZE deliveries", "ANALYZE queue", "ANALYZE events")
 	}
 	stmts = append(stmts,
 		fmt.Sprintf(`INSERT INTO events (tenant_id, mode, id, type, data, created_at, idempotency_key, body_hash, deliveries)
 			SELECT 'ten_1', 'live', 'msg_p' || lpad(i::text, 9, '0'), 'order.created', '{}', now(), 'key_p' || i, '\x00', 10
 			FROM generate_series(0, %d) i`, pendingRows/10-1),
 		fmt.Sprintf(`INSERT INTO deliveries (id, tenant_id, mode, event_id, webhook_id, event_type, status,
-				next_attempt_at, created_at, updated_at, lease_owner, lease_until)
+				next_attempt_at, created_at, updated_at)
 			SELECT 'dlv_p' || lpad(i::text, 9, '0'), 'ten_1', 'live', 'msg_p' || lpad((i / 10)::text, 9, '0'), 'wh_' || i %% 10,
-				'order.created', 'pending', now() + CASE WHEN i < %[2]d THEN interval '1 minute' ELSE interval '0' END,
-				now(), now(), CASE WHEN i < %[2]d THEN 'w1' END, CASE WHEN i < %[2]d THEN now() + interval '1 minute' END
+				'order.created', 'pending', now(), now(), now()
+			FROM generate_series(0, %[1]d) i`, pendingRows-1),
+		fmt.Sprintf(`INSERT INTO queue (delivery_id, tenant_id, webhook_id, next_attempt_at, lease_owner, lease_until)
+			SELECT 'dlv_p' || lpad(i::text, 9, '0'), 'ten_1', 'wh_' || i %% 10,
+				now() + CASE WHEN i < %[2]d THEN interval '1 minute' ELSE interval '0' END,
+				CASE WHEN i < %[2]d THEN 'w1' END, CASE WHEN i < %[2]d THEN now() + interval '1 minute' END
 			FROM generate_series(0, %[1]d) i`, pendingRows-1, leasedRows),
 	)
 	for _, sql := range stmts {

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -49,6 +50,7 @@ type DB struct {
 	url    string
 	clock  func() time.Time
 	logger *slog.Logger
+	cursor atomic.Value // string: the last webhook a fair claim visited
 }
 
 // Open connects to the database at url (postgres://…), applies the pending

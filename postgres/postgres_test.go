@@ -184,9 +184,19 @@ func TestMigrateTwiceAndConcurrently(t *testing.T) {
 }
 
 // Several instances (pools) claiming at once never hold the same delivery
-// while its lease is valid, and together claim every delivery exactly once.
+// while its lease is valid, and together claim every delivery exactly once:
+// in due order, and fairly (each instance with its own place in the round).
 func TestConcurrentClaimersShareNothing(t *testing.T) {
 	t.Parallel()
+	for _, perWebhook := range []int{0, 3} {
+		t.Run(fmt.Sprintf("per webhook %d", perWebhook), func(t *testing.T) {
+			t.Parallel()
+			concurrentClaimersShareNothing(t, perWebhook)
+		})
+	}
+}
+
+func concurrentClaimersShareNothing(t *testing.T, perWebhook int) {
 	ctx := context.Background()
 	url := pgtest.NewDatabase(t)
 	first := open(t, url, time.Now)
@@ -212,7 +222,8 @@ func TestConcurrentClaimersShareNothing(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for {
-				jobs, err := db.ClaimDeliveries(ctx, hookd.ClaimRequest{Owner: owner, Limit: 7, Lease: time.Hour, Now: time.Now()})
+				jobs, err := db.ClaimDeliveries(ctx, hookd.ClaimRequest{Owner: owner, Limit: 7, Lease: time.Hour, Now: time.Now(),
+					PerWebhook: perWebhook})
 				if err != nil {
 					errs <- err
 					return
@@ -347,7 +358,8 @@ func BenchmarkClaimComplete(b *testing.B) {
 	}
 	b.ResetTimer()
 	for range b.N {
-		jobs, err := db.ClaimDeliveries(ctx, hookd.ClaimRequest{Owner: "bench", Limit: batch, Lease: time.Minute, Now: time.Now()})
+		jobs, err := db.ClaimDeliveries(ctx, hookd.ClaimRequest{Owner: "bench", Limit: batch, Lease: time.Minute, Now: time.Now(),
+			PerWebhook: batch})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -12,46 +12,30 @@ import (
 	"github.com/hookd/hookd"
 )
 
-// claimSQL leases due deliveries. SKIP LOCKED lets concurrent claimers of
-// every instance take disjoint rows without waiting for one another; the
-// partial index deliveries_due serves the inner scan. A claimed row's
-// next_attempt_at moves to its lease expiry, so that it is due again only
-// when a crashed worker's lease runs out.
-const claimSQL = `UPDATE deliveries SET lease_owner = $1, lease_until = $2, next_attempt_at = $2
-	WHERE id IN (SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= $3
+// claimSQL leases due deliveries: it rewrites their rows of the small queue
+// table (migration 00008) and returns their rows of the delivery log, which
+// a claim does not write. SKIP LOCKED lets concurrent claimers of every
+// instance take disjoint rows without waiting for one another; queue_due
+// serves the inner scan. A claimed row's next_attempt_at moves to its lease
+// expiry, so that it is due again only when a crashed worker's lease runs
+// out, and later claims do not walk over the rows in flight.
+const claimSQL = `WITH c AS (UPDATE queue SET lease_owner = $1, lease_until = $2, next_attempt_at = $2
+	WHERE delivery_id IN (SELECT delivery_id FROM queue WHERE next_attempt_at <= $3
 		AND (lease_until IS NULL OR lease_until < $3) ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED)
-	RETURNING ` + deliveryColumns
+	RETURNING delivery_id)
+	SELECT ` + qualifiedDeliveryColumns + ` FROM c JOIN deliveries d ON d.id = c.delivery_id`
 
 const claimEventsSQL = `SELECT ` + eventColumns + ` FROM unnest($1::text[], $2::text[], $3::text[]) AS r (t, m, k)
 	JOIN events e ON e.tenant_id = r.t AND e.mode = r.m AND e.id = r.k`
 
 const claimWebhooksSQL = `SELECT ` + webhookColumns + ` FROM webhooks WHERE id = ANY($1)`
 
-// pinPlansSQL leaves the planner one plan for the queue's statements,
-// whatever the table's statistics say: an ordered walk of deliveries_due
-// for the claim, and nested loops from the batch into a primary key for
-// every statement that finds rows by id. What it turns off (sorts, bitmap
-// and sequential scans, hash and merge joins) is what the planner picks
-// when its statistics say the queue is nearly empty, from a table analyzed
-// while the queue kept up or never analyzed at all; those plans read every
-// pending row per batch, which in a backlog of 850,000 made each claim and
-// completion take seconds to minutes (issue 16). Only the transactions of
-// inQueueTx run with it: every statement in them is written for these
-// plans, which TestHotPlansAfterGrowth checks.
-const pinPlansSQL = `SET LOCAL enable_sort = off; SET LOCAL enable_bitmapscan = off; SET LOCAL enable_seqscan = off;
-	SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off`
-
-// inQueueTx is inTx for the claim and complete transactions, with their
-// plans pinned. The settings go with BEGIN: no round trip of their own.
-func (db *DB) inQueueTx(ctx context.Context, fn func(pgx.Tx) error) error {
-	return db.inTxWith(ctx, pgx.TxOptions{BeginQuery: "BEGIN; " + pinPlansSQL}, fn)
-}
-
-// ClaimDeliveries implements hookd.Queue in one transaction: BEGIN (with
-// the plans pinned), the claim, the events and webhooks of the claimed rows
-// together, COMMIT. A delivery whose webhook was deleted, or is no longer
-// deliverable (unless the attempt was asked for by a person), is cancelled
-// instead of returned.
+// ClaimDeliveries implements hookd.Queue in one transaction of two round
+// trips (see pipeTx): BEGIN with the plans pinned and the claim; the events
+// and webhooks of the claimed rows together, with COMMIT. Its commit is
+// asynchronous (see asyncCommitQuery). A delivery whose webhook was deleted,
+// or is no longer deliverable (unless the attempt was asked for by a
+// person), is then cancelled instead of returned, if its lease still holds.
 func (db *DB) ClaimDeliveries(ctx context.Context, r hookd.ClaimRequest) ([]*hookd.Job, error) {
 	if r.Limit <= 0 {
 		return nil, nil
@@ -59,32 +43,71 @@ func (db *DB) ClaimDeliveries(ctx context.Context, r hookd.ClaimRequest) ([]*hoo
 	if err := r.Validate(); err != nil {
 		return nil, err
 	}
+	now := pgTime(r.Now)
 	var kept []*hookd.Job
-	err := db.inQueueTx(ctx, func(tx pgx.Tx) error {
-		var err error
-		kept, err = db.claim(ctx, tx, r)
-		return err
-	})
+	var cancelIDs, cancelWhy []string
+	err := db.inPipeTx(ctx, func(tx *pipeTx) error {
+		jobs, err := db.claim(ctx, tx, r)
+		if err != nil {
+			return err
+		}
+		for _, j := range jobs {
+			if why := j.UndeliverableReason(now); why != "" {
+				cancelIDs, cancelWhy = append(cancelIDs, j.Delivery.ID), append(cancelWhy, why)
+				continue
+			}
+			kept = append(kept, j)
+		}
+		return nil
+	}, pinPlansQuery, asyncCommitQuery)
 	if err != nil {
 		return nil, fmt.Errorf("claim deliveries: %w", err)
+	}
+	if len(cancelIDs) > 0 {
+		err := db.inPipeTx(ctx, func(tx *pipeTx) error {
+			var batch pgx.Batch
+			batch.Queue(cancelClaimedSQL, cancelIDs, cancelWhy, db.now(), r.Owner)
+			return tx.commit(ctx, &batch)
+		}, pinPlansQuery)
+		if err != nil {
+			return nil, fmt.Errorf("cancel undeliverable: %w", err)
+		}
 	}
 	return kept, nil
 }
 
-func (db *DB) claim(ctx context.Context, tx pgx.Tx, r hookd.ClaimRequest) ([]*hookd.Job, error) {
-	now := pgTime(r.Now)
-	rows, _ := tx.Query(ctx, claimSQL, r.Owner, now.Add(r.Lease), now, r.Limit)
-	jobs, err := collect(rows, func(row pgx.Row) (*hookd.Job, error) {
+// collectJobs reads the rows a claim returned.
+func collectJobs(rows pgx.Rows) ([]*hookd.Job, error) {
+	return collect(rows, func(row pgx.Row) (*hookd.Job, error) {
 		j := &hookd.Job{}
 		var err error
 		j.Delivery, err = scanDelivery(row, &j.ManualAttempt)
 		return j, err
 	})
+}
+
+// claim leases the deliveries (in due order, or fairly: see claimFair),
+// loads their events and webhooks, and commits.
+func (db *DB) claim(ctx context.Context, tx *pipeTx, r hookd.ClaimRequest) ([]*hookd.Job, error) {
+	now := pgTime(r.Now)
+	var jobs []*hookd.Job
+	var err error
+	if r.PerWebhook > 0 {
+		jobs, err = db.claimFair(ctx, tx, r)
+	} else {
+		var claim pgx.Batch
+		claim.Queue(claimSQL, r.Owner, now.Add(r.Lease), now, r.Limit).Query(func(rows pgx.Rows) error {
+			var err error
+			jobs, err = collectJobs(rows)
+			return err
+		})
+		err = tx.send(ctx, &claim)
+	}
 	if err != nil {
 		return nil, err
 	}
 	if len(jobs) == 0 {
-		return jobs, nil
+		return nil, tx.commit(ctx, nil)
 	}
 	evT, evM, evID := make([]string, 0, len(jobs)), make([]string, 0, len(jobs)), make([]string, 0, len(jobs))
 	var webhookIDs []string
@@ -125,38 +148,23 @@ func (db *DB) claim(ctx context.Context, tx pgx.Tx, r hookd.ClaimRequest) ([]*ho
 		}
 		return rows.Err()
 	})
-	if err := tx.SendBatch(ctx, &batch).Close(); err != nil {
+	if err := tx.commit(ctx, &batch); err != nil {
 		return nil, fmt.Errorf("load events and webhooks: %w", err)
 	}
-
-	kept := jobs[:0]
-	var cancelIDs, cancelWhy []string
 	for _, j := range jobs {
 		d := j.Delivery
 		j.Event = events[eventKey{d.TenantID, d.Mode, d.EventID}]
 		j.Webhook = webhooks[d.WebhookID]
-		why := j.UndeliverableReason(now)
-		if why == "" {
-			kept = append(kept, j)
-			continue
-		}
-		cancelIDs, cancelWhy = append(cancelIDs, d.ID), append(cancelWhy, why)
 	}
-	if len(cancelIDs) > 0 {
-		_, err := tx.Exec(ctx, cancelClaimedSQL, cancelIDs, cancelWhy, db.now(), r.Owner)
-		if err != nil {
-			return nil, fmt.Errorf("cancel undeliverable: %w", err)
-		}
-	}
-	return kept, nil
+	return jobs, nil
 }
 
 // cancelClaimedSQL cancels claimed deliveries that may not be sent, if
-// their claim still holds. Like completeSQL it finds them by id alone.
-const cancelClaimedSQL = `UPDATE deliveries d SET status = 'cancelled', next_attempt_at = NULL, lease_owner = NULL,
-	lease_until = NULL, manual = false, last_error = c.why, updated_at = $3
-	FROM unnest($1::text[], $2::text[]) AS c (id, why)
-	WHERE d.id = c.id AND d.lease_owner = $4`
+// their claim still holds: their queue rows go, by primary key and lease.
+const cancelClaimedSQL = `WITH c AS (DELETE FROM queue q USING unnest($1::text[], $2::text[]) AS c (id, why)
+		WHERE q.delivery_id = c.id AND q.lease_owner = $4 RETURNING c.id, c.why)
+	UPDATE deliveries d SET status = 'cancelled', next_attempt_at = NULL, manual = false, last_error = c.why, updated_at = $3
+	FROM c WHERE d.id = c.id`
 
 type eventKey struct {
 	tenantID string
@@ -165,24 +173,32 @@ type eventKey struct {
 }
 
 // completeSQL writes the outcomes whose owner still holds the lease, all in
-// one statement, and returns which ones it wrote.
+// one statement, and returns which ones it wrote. The lease is the fence: a
+// finished delivery's queue row is deleted and a retried one's rewritten,
+// each found by primary key and owner; the delivery log is then updated for
+// exactly those, by primary key. No index of deliveries holds a column that
+// this changes, so with the table's fillfactor the update is HOT: no index
+// entry is written.
 //
-// It finds the rows by primary key only, so that its one sane plan is a
-// nested loop from the batch into deliveries_pkey. It used to test
-// status = 'pending' as well, which let the planner read deliveries through
-// the partial index deliveries_due instead; after an ANALYZE that saw no
-// pending row (a queue that keeps up), the statistics said that index held
-// one row, and the plan hashed — or, cached as a generic plan, rescanned
-// the batch for — every pending row: O(pending × batch), 40 s and more per
-// batch once a backlog of 850,000 stood (issue 16). The lease is the fence:
-// the CHECK constraint deliveries_lease_pending (migration 00003) holds a
-// lease only on a pending delivery, so the status test added nothing.
-const completeSQL = `UPDATE deliveries d SET status = u.status, attempts = d.attempts + u.inc, next_attempt_at = u.next,
-	last_error = COALESCE(u.err, d.last_error), last_status = COALESCE(u.code, d.last_status),
-	manual = d.manual AND u.keep_manual, lease_owner = NULL, lease_until = NULL, updated_at = $9
-	FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::timestamptz[], $6::text[], $7::int[], $8::boolean[])
-		AS u (id, owner, status, inc, next, err, code, keep_manual)
-	WHERE d.id = u.id AND d.lease_owner = u.owner
+// Every join is a lookup by primary key from the batch, the one sane plan
+// whatever the statistics say. An earlier version tested
+// status = 'pending' on deliveries, which let the planner read the partial
+// index deliveries_due instead; after an ANALYZE that saw no pending row,
+// its cached generic plan rescanned the batch for every pending row:
+// O(pending × batch), 40 s and more per batch once a backlog of 850,000
+// stood (issue 16).
+const completeSQL = `WITH u AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::timestamptz[],
+			$6::text[], $7::int[], $8::boolean[]) AS u (id, owner, status, inc, next, err, code, keep_manual)),
+	done AS (DELETE FROM queue q USING u WHERE q.delivery_id = u.id AND q.lease_owner = u.owner AND u.status <> 'pending'
+		RETURNING u.*),
+	again AS (UPDATE queue q SET next_attempt_at = u.next, lease_owner = NULL, lease_until = NULL
+		FROM u WHERE q.delivery_id = u.id AND q.lease_owner = u.owner AND u.status = 'pending'
+		RETURNING u.*),
+	held AS (SELECT * FROM done UNION ALL SELECT * FROM again)
+	UPDATE deliveries d SET status = h.status, attempts = d.attempts + h.inc, next_attempt_at = h.next,
+		last_error = COALESCE(h.err, d.last_error), last_status = COALESCE(h.code, d.last_status),
+		manual = d.manual AND h.keep_manual, updated_at = $9
+	FROM held h WHERE d.id = h.id
 	RETURNING d.id, d.webhook_id`
 
 const insertAttemptsSQL = `INSERT INTO attempts (id, delivery_id, at, duration_ms, status_code, error_class, error, response_excerpt)
@@ -205,8 +221,9 @@ const healthSQL = `UPDATE webhooks w SET failing_since = CASE u.kind WHEN 0 THEN
 	WHERE w.id = u.id AND (u.kind = 1 OR (u.kind = 0 AND w.failing_since IS NOT NULL) OR (u.kind = 2 AND w.failing_since IS NULL))`
 
 // CompleteDeliveries implements hookd.Queue: one transaction of two round
-// trips (the lease-checked update, then attempts and webhook changes
-// pipelined), retried if it deadlocks with another instance's.
+// trips (see pipeTx: BEGIN and the lease-checked update, then attempts,
+// webhook changes and COMMIT), retried if it deadlocks with another
+// instance's.
 func (db *DB) CompleteDeliveries(ctx context.Context, outs []hookd.Outcome) error {
 	if len(outs) == 0 {
 		return nil
@@ -217,7 +234,7 @@ func (db *DB) CompleteDeliveries(ctx context.Context, outs []hookd.Outcome) erro
 		}
 	}
 	for try := 1; ; try++ {
-		err := db.inQueueTx(ctx, func(tx pgx.Tx) error { return db.complete(ctx, tx, outs) })
+		err := db.inPipeTx(ctx, func(tx *pipeTx) error { return db.complete(ctx, tx, outs) }, pinPlansQuery)
 		if err == nil {
 			return nil
 		}
@@ -227,7 +244,7 @@ func (db *DB) CompleteDeliveries(ctx context.Context, outs []hookd.Outcome) erro
 	}
 }
 
-func (db *DB) complete(ctx context.Context, tx pgx.Tx, outs []hookd.Outcome) error {
+func (db *DB) complete(ctx context.Context, tx *pipeTx, outs []hookd.Outcome) error {
 	now := db.now()
 	n := len(outs)
 	var (
@@ -258,17 +275,19 @@ func (db *DB) complete(ctx context.Context, tx pgx.Tx, outs []hookd.Outcome) err
 		ids, owners, statuses = append(ids, o.DeliveryID), append(owners, o.Owner), append(statuses, string(c.Status))
 		incs, nexts, errs, codes, keeps = append(incs, inc), append(nexts, pgTimePtr(c.NextAttemptAt)), append(errs, lastErr), append(codes, lastStatus), append(keeps, c.KeepManual)
 	}
-	rows, _ := tx.Query(ctx, completeSQL, ids, owners, statuses, incs, nexts, errs, codes, keeps, now)
 	written := make(map[string]string, len(ids)) // delivery id → webhook id
-	for rows.Next() {
-		var id, webhookID string
-		if err := rows.Scan(&id, &webhookID); err != nil {
-			rows.Close()
-			return err
+	var update pgx.Batch
+	update.Queue(completeSQL, ids, owners, statuses, incs, nexts, errs, codes, keeps, now).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var id, webhookID string
+			if err := rows.Scan(&id, &webhookID); err != nil {
+				return err
+			}
+			written[id] = webhookID
 		}
-		written[id] = webhookID
-	}
-	if err := rows.Err(); err != nil {
+		return rows.Err()
+	})
+	if err := tx.send(ctx, &update); err != nil {
 		return err
 	}
 
@@ -348,10 +367,7 @@ func (db *DB) complete(ctx context.Context, tx pgx.Tx, outs []hookd.Outcome) err
 	if args := outboxArgs(fx.Announce, now); args != nil {
 		batch.Queue(insertOutboxSQL, args...)
 	}
-	if batch.Len() == 0 {
-		return nil
-	}
-	return tx.SendBatch(ctx, &batch).Close()
+	return tx.commit(ctx, &batch)
 }
 
 // pgText makes s storable in a text column: PostgreSQL refuses NUL bytes
@@ -363,8 +379,9 @@ func pgText(s string) string {
 	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }
 
-// nextDueSQL reads the first entry of deliveries_due.
-const nextDueSQL = `SELECT min(next_attempt_at) FROM deliveries WHERE status = 'pending'`
+// nextDueSQL reads the first entry of queue_due. Written as min(), the
+// planner may aggregate over another index holding next_attempt_at.
+const nextDueSQL = `SELECT (SELECT next_attempt_at FROM queue ORDER BY next_attempt_at LIMIT 1)`
 
 // NextDueAt implements hookd.Queue.
 func (db *DB) NextDueAt(ctx context.Context) (*time.Time, error) {
@@ -386,7 +403,7 @@ func (db *DB) Stats(ctx context.Context, now time.Time) (hookd.QueueStats, error
 		count(*) FILTER (WHERE next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until < $1)),
 		min(next_attempt_at) FILTER (WHERE next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until < $1)),
 		count(*) FILTER (WHERE lease_until >= $1)
-		FROM deliveries WHERE status = 'pending'`, now).Scan(&st.Pending, &st.Due, &oldest, &st.Leased)
+		FROM queue`, now).Scan(&st.Pending, &st.Due, &oldest, &st.Leased)
 	if err != nil {
 		return st, fmt.Errorf("queue stats: %w", err)
 	}

@@ -167,6 +167,7 @@ func (db *DB) DeleteTenant(ctx context.Context, id string) ([]string, error) {
 		}
 		for _, q := range []string{
 			`DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE tenant_id = $1)`,
+			`DELETE FROM queue WHERE tenant_id = $1`, // its pending deliveries, leases with them
 			`DELETE FROM deliveries WHERE tenant_id = $1`,
 			`DELETE FROM events WHERE tenant_id = $1`,
 			`DELETE FROM tenants WHERE id = $1`,

@@ -201,9 +201,11 @@ func (db *DB) UpdateWebhook(ctx context.Context, s hookd.Scope, id string, chang
 	return w, nil
 }
 
-// cancelPendingSQL cancels every pending delivery of the webhooks $1.
-const cancelPendingSQL = `UPDATE deliveries SET status = 'cancelled', next_attempt_at = NULL, lease_owner = NULL,
-	lease_until = NULL, manual = false, last_error = $2, updated_at = $3 WHERE webhook_id = ANY($1) AND status = 'pending'`
+// cancelPendingSQL cancels every pending delivery of the webhooks $1: their
+// queue rows go (leases with them, so late outcomes find their lease lost).
+const cancelPendingSQL = `WITH c AS (DELETE FROM queue WHERE webhook_id = ANY($1) RETURNING delivery_id)
+	UPDATE deliveries d SET status = 'cancelled', next_attempt_at = NULL, manual = false, last_error = $2, updated_at = $3
+	FROM c WHERE d.id = c.delivery_id`
 
 // cancelPending cancels every pending delivery of the webhooks ids, and
 // tells every instance, when tx commits, to start no new request to them.

@@ -53,6 +53,8 @@ func TestQueryPlans(t *testing.T) {
 	}
 	for _, c := range append(lists, []planCase{
 		{"due ids", dueIDsSQL, false},
+		{"fair claim's next webhook", nextHookSQL, false},
+		{"fair claim's webhook's due rows", hookDueSQL, false},
 		{"claim rows", claimRowsSQL, false},
 		{"claim events", eventsByNumberSQL, false},
 		{"complete", completeSpec.sql(4), false},

@@ -92,7 +92,12 @@ func (db *DB) claim(ctx context.Context, r hookd.ClaimRequest, now time.Time) (j
 		return nil, nil, err
 	}
 	defer tx.Rollback() //nolint:errcheck // a read: nothing to undo
-	ids, err := db.takeDue(ctx, tx, r, now, sc)
+	var ids []int64
+	if r.PerWebhook > 0 {
+		ids, err = db.takeFair(ctx, tx, r, now, sc)
+	} else {
+		ids, err = db.takeDue(ctx, tx, r, now, sc)
+	}
 	if err != nil || len(ids) == 0 {
 		return nil, nil, err
 	}

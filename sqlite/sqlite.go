@@ -23,6 +23,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -94,6 +95,7 @@ type DB struct {
 	lock         *os.File // with Options.Exclusive
 	checkpoints  *checkpointer
 	leases       *leaseTable
+	cursor       atomic.Value // string: the last webhook a fair claim visited
 
 	// writing serializes write transactions (the writer pool has one
 	// connection anyway) so that the lease changes of a transaction happen
@@ -204,7 +206,7 @@ func hotQueries() []string {
 
 // readQueries are the claim's statements, which run on the reader pool.
 func readQueries() []string {
-	return []string{skipCheckSQL, dueIDsSQL, claimRowsSQL, eventsByNumberSQL, webhooksByIDSQL, nextDueSQL}
+	return []string{skipCheckSQL, dueIDsSQL, nextHookSQL, hookDueSQL, claimRowsSQL, eventsByNumberSQL, webhooksByIDSQL, nextDueSQL}
 }
 
 func (db *DB) prepareHot(ctx context.Context) error {

@@ -185,7 +185,8 @@ func claimCompleteLoop(b *testing.B, db *sqlite.DB, s hookd.Scope, batch int) (c
 		publishBatch(b, db, s, batch)
 		b.StartTimer()
 		start := time.Now()
-		jobs, err := db.ClaimDeliveries(ctx, hookd.ClaimRequest{Owner: "bench", Limit: batch, Lease: time.Minute, Now: start})
+		jobs, err := db.ClaimDeliveries(ctx, hookd.ClaimRequest{Owner: "bench", Limit: batch, Lease: time.Minute, Now: start,
+			PerWebhook: batch})
 		claiming += time.Since(start)
 		if err != nil {
 			b.Fatal(err)

@@ -159,7 +159,12 @@ func testLeaseExpiry(e *env) {
 	}
 }
 
-func testConcurrentClaimers(e *env) {
+func testConcurrentClaimers(e *env) { concurrentClaimers(e, 0) }
+
+// concurrentClaimers has four claimers take 200 deliveries of four
+// webhooks at once, perWebhook a webhook a claim (0: in due order): none
+// is held twice, none is left.
+func concurrentClaimers(e *env, perWebhook int) {
 	t := e.t
 	s := e.scope("acme")
 	for range 4 {
@@ -185,7 +190,8 @@ func testConcurrentClaimers(e *env) {
 		go func() {
 			defer wg.Done()
 			for {
-				jobs, err := e.store.ClaimDeliveries(e.ctx, hookd.ClaimRequest{Owner: owner, Limit: 7, Lease: time.Hour, Now: e.clock.Now()})
+				jobs, err := e.store.ClaimDeliveries(e.ctx, hookd.ClaimRequest{Owner: owner, Limit: 7, Lease: time.Hour, Now: e.clock.Now(),
+					PerWebhook: perWebhook})
 				if err != nil {
 					mu.Lock()
 					errs = append(errs, err)

@@ -82,6 +82,7 @@ func Run(t *testing.T, open OpenFunc) {
 	all = append(all, webhookTests...)
 	all = append(all, publishTests...)
 	all = append(all, queueTests...)
+	all = append(all, fairTests...)
 	all = append(all, textTests...)
 	all = append(all, primitiveTests...)
 	all = append(all, tenancyTests...)

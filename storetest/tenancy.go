@@ -315,6 +315,10 @@ func testDeleteTenant(e *env) {
 	if ds := e.deliveries(scopes[1], hookd.DeliveryFilter{}); len(ds) != 2 {
 		t.Errorf("the other tenant has %d deliveries, want 2", len(ds))
 	}
+	// Nothing of it is left in the queue either.
+	if st, err := e.store.Stats(e.ctx, e.clock.Now()); err != nil || st.Pending != 1 {
+		t.Errorf("pending after the deletion: %d, %v; want the other tenant's one", st.Pending, err)
+	}
 	jobs := e.claim("w", 10, time.Minute)
 	if len(jobs) != 1 || jobs[0].Webhook == nil || jobs[0].Webhook.ID != webhooks[1].ID {
 		t.Errorf("claimed %d jobs after the deletion; want the other tenant's pending one", len(jobs))

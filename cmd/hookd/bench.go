@@ -49,11 +49,16 @@ type benchConfig struct {
 	FailShare       float64
 	SlowShare       float64
 	SlowDelay       time.Duration
-	ServeFlags      []string
-	API             string // "v1" or "svix": which API throughput and isolation publish through
+	// neighbours: a big tenant's backlog beside tenants publishing.
+	NeighbourBacklog  int
+	NeighbourTenants  int
+	NeighbourRate     int
+	NeighbourDuration time.Duration
+	ServeFlags        []string
+	API               string // "v1" or "svix": which API throughput and isolation publish through
 }
 
-var benchScenarios = []string{"baseline", "throughput", "latency", "fanout", "isolation", "backlog", "growth", "tenants"}
+var benchScenarios = []string{"baseline", "throughput", "latency", "fanout", "isolation", "backlog", "growth", "tenants", "neighbours"}
 
 func defaultBenchConfig() benchConfig {
 	return benchConfig{
@@ -62,6 +67,7 @@ func defaultBenchConfig() benchConfig {
 		LatencyRate: 1000, LatencyDuration: 30 * time.Second, FanoutWebhooks: 10000, BacklogEvents: 100000,
 		GrowthIdle: 10 * time.Second, GrowthRate: 100, GrowthPhase: 20 * time.Second, GrowthAnalyze: true,
 		SlowDelay: 50 * time.Millisecond, BatchTenants: 1000, API: "v1",
+		NeighbourBacklog: 1_000_000, NeighbourTenants: 10, NeighbourRate: 100, NeighbourDuration: 10 * time.Second,
 	}
 }
 
@@ -77,6 +83,9 @@ func (c *benchConfig) smoke() {
 	c.GrowthIdle = 200 * time.Millisecond
 	c.GrowthPhase = 500 * time.Millisecond
 	c.BatchTenants = 20
+	c.NeighbourBacklog = 5000
+	c.NeighbourRate = 20
+	c.NeighbourDuration = time.Second
 	c.Runs = 1
 }
 
@@ -98,7 +107,8 @@ func (c *benchConfig) validate() error {
 		v    int
 	}{{"--runs", c.Runs}, {"--publishers", c.Publishers}, {"--webhooks", c.Webhooks}, {"--baseline-conns", c.BaselineConns},
 		{"--latency-rate", c.LatencyRate}, {"--fanout-webhooks", c.FanoutWebhooks}, {"--backlog-events", c.BacklogEvents},
-		{"--growth-rate", c.GrowthRate}} {
+		{"--growth-rate", c.GrowthRate}, {"--neighbour-backlog", c.NeighbourBacklog}, {"--neighbour-tenants", c.NeighbourTenants},
+		{"--neighbour-rate", c.NeighbourRate}} {
 		if f.v < 1 {
 			errs = append(errs, fmt.Errorf("%s must be at least 1, got %d", f.name, f.v))
 		}
@@ -117,8 +127,8 @@ func (c *benchConfig) validate() error {
 	if c.API == "svix" && c.AsOperator {
 		errs = append(errs, errors.New("--as-operator is for --api v1; --api svix always uses the operator key"))
 	}
-	if c.Duration <= 0 || c.LatencyDuration <= 0 || c.GrowthPhase <= 0 {
-		errs = append(errs, errors.New("--duration, --latency-duration and --growth-phase must be positive"))
+	if c.Duration <= 0 || c.LatencyDuration <= 0 || c.GrowthPhase <= 0 || c.NeighbourDuration <= 0 {
+		errs = append(errs, errors.New("--duration, --latency-duration, --growth-phase and --neighbour-duration must be positive"))
 	}
 	if c.GrowthIdle < 0 {
 		errs = append(errs, errors.New("--growth-idle must not be negative"))
@@ -170,6 +180,10 @@ func benchFlags(fs *flag.FlagSet, c *benchConfig) {
 	fs.Float64Var(&c.FailShare, "fail-share", c.FailShare, "share of deliveries whose first attempt the receivers answer 500")
 	fs.Float64Var(&c.SlowShare, "slow-share", c.SlowShare, "share of requests the receivers answer only after --slow-delay")
 	fs.DurationVar(&c.SlowDelay, "slow-delay", c.SlowDelay, "delay of the slow requests")
+	fs.IntVar(&c.NeighbourBacklog, "neighbour-backlog", c.NeighbourBacklog, "deliveries queued for neighbours' big tenant, whose receiver answers in --slow-delay")
+	fs.IntVar(&c.NeighbourTenants, "neighbour-tenants", c.NeighbourTenants, "tenants of the neighbours scenario publishing beside the big one")
+	fs.IntVar(&c.NeighbourRate, "neighbour-rate", c.NeighbourRate, "events per second each of neighbours' tenants publishes")
+	fs.DurationVar(&c.NeighbourDuration, "neighbour-duration", c.NeighbourDuration, "how long neighbours measures, with the big tenant idle and then busy")
 	fs.Func("serve-flag", "a flag passed to the in-process `hookd serve` (repeatable), e.g. --serve-flag=--concurrency=512", func(s string) error {
 		c.ServeFlags = append(c.ServeFlags, s)
 		return nil

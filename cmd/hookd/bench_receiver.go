@@ -30,6 +30,10 @@ type sinks struct {
 	slowDelay            time.Duration
 	// hung sinks hold every request until the client gives up.
 	hung map[int]bool
+	// delay holds, per sink, how long it takes to answer every request.
+	delay map[int]time.Duration
+	// untimed sinks' receipts are not in latencies.
+	untimed map[int]bool
 
 	sets      []sinkSet
 	received  atomic.Int64 // unique 2xx receipts
@@ -68,15 +72,20 @@ type sinkOptions struct {
 	failShare, slowShare float64
 	slowDelay            time.Duration
 	hung                 []int
+	delay                map[int]time.Duration
+	untimed              []int
 }
 
 func startSinks(o sinkOptions) (*sinks, error) {
 	s := &sinks{
 		n: o.sinks, failShare: o.failShare, slowShare: o.slowShare, slowDelay: o.slowDelay,
-		hung: map[int]bool{}, sets: make([]sinkSet, o.sinks),
+		hung: map[int]bool{}, sets: make([]sinkSet, o.sinks), delay: o.delay, untimed: map[int]bool{},
 	}
 	for _, h := range o.hung {
 		s.hung[h] = true
+	}
+	for _, u := range o.untimed {
+		s.untimed[u] = true
 	}
 	s.bufs.New = func() any { b := make([]byte, 0, 4096); return &b }
 	for range o.servers {
@@ -138,6 +147,10 @@ func (s *sinks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(s.slowDelay)
 		now = time.Now()
 	}
+	if d := s.delay[sink]; d > 0 {
+		time.Sleep(d)
+		now = time.Now()
+	}
 	set := &s.sets[sink]
 	set.mu.Lock()
 	if s.failShare > 0 && !setBit(&set.tried, int(seq)) && share(seq, sink, 2) < s.failShare {
@@ -155,7 +168,7 @@ func (s *sinks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.dupes.Add(1)
 	} else {
 		s.received.Add(1)
-		if s.window.Load() {
+		if s.window.Load() && !s.untimed[sink] {
 			s.inWindow.Add(1)
 			s.latencies.record(now.Sub(time.Unix(0, sent)))
 		}
@@ -250,6 +263,14 @@ func (h *histogram) record(d time.Duration) {
 			return
 		}
 	}
+}
+
+// reset forgets every sample.
+func (h *histogram) reset() {
+	for i := range h.counts {
+		h.counts[i].Store(0)
+	}
+	h.max.Store(0)
 }
 
 // quantile returns the q-quantile (0 < q <= 1), or 0 with no samples.

@@ -42,6 +42,8 @@ func (b *bencher) run(ctx context.Context, name string) ([]metric, error) {
 		return b.growth(ctx)
 	case "tenants":
 		return b.tenants(ctx)
+	case "neighbours":
+		return b.neighbours(ctx)
 	}
 	return nil, fmt.Errorf("unknown scenario %q", name)
 }

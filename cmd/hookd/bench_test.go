@@ -99,6 +99,9 @@ func TestBenchConfigInvalid(t *testing.T) {
 		{"growth phase", func(c *benchConfig) { c.GrowthPhase = 0 }},
 		{"growth idle", func(c *benchConfig) { c.GrowthIdle = -time.Second }},
 		{"growth rate", func(c *benchConfig) { c.GrowthRate = 0 }},
+		{"neighbour rate", func(c *benchConfig) { c.NeighbourRate = 0 }},
+		{"neighbour backlog", func(c *benchConfig) { c.NeighbourBacklog = 0 }},
+		{"neighbour duration", func(c *benchConfig) { c.NeighbourDuration = 0 }},
 	} {
 		cfg := defaultBenchConfig()
 		c.edit(&cfg)

@@ -136,7 +136,7 @@ func leasedBy(t *testing.T, url string) int {
 	t.Helper()
 	var n int
 	withConn(t, url, func(c *pgx.Conn) error {
-		return c.QueryRow(context.Background(), `SELECT count(*) FROM deliveries WHERE status = 'pending' AND lease_owner IS NOT NULL`).Scan(&n)
+		return c.QueryRow(context.Background(), `SELECT count(*) FROM queue WHERE lease_owner IS NOT NULL`).Scan(&n)
 	})
 	return n
 }
