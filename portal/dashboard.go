@@ -36,8 +36,8 @@ func (h *Handler) signInPage(w http.ResponseWriter, _ *http.Request) {
 // starts a session.
 func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
-	if o := r.Header.Get("Origin"); o != "" && !sameHost(o, r.Host) {
-		h.fail(w, r, nil, hookd.Errorf(hookd.EFORBIDDEN, "this form was sent from another site"))
+	if err := checkSameSite(r); err != nil {
+		h.fail(w, r, nil, err)
 		return
 	}
 	_, tok, err := h.svc.Sessions.SignIn(r.Context(), strings.TrimSpace(r.PostFormValue("key")), h.cfg.SessionTTL)
@@ -182,7 +182,8 @@ func (h *Handler) revokeKey(w http.ResponseWriter, r *http.Request, s *session) 
 	return nil
 }
 
-// openPortal makes a portal link for the tenant and follows it.
+// openPortal makes a portal link for the tenant and spends it at once:
+// the link is never shown, and the operator lands in the portal.
 func (h *Handler) openPortal(w http.ResponseWriter, r *http.Request, s *session) error {
 	m, err := hookd.ParseMode(r.PostFormValue("mode"))
 	if err != nil {
@@ -192,6 +193,10 @@ func (h *Handler) openPortal(w http.ResponseWriter, r *http.Request, s *session)
 	if err != nil {
 		return err
 	}
-	seeOther(w, r, "/portal/enter?token="+tok)
+	_, sess, err := h.svc.Sessions.EnterPortal(r.Context(), tok, h.cfg.SessionTTL)
+	if err != nil {
+		return err
+	}
+	seeOther(w, r, "/portal/s/"+sess+"/endpoints")
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -72,7 +73,9 @@ func BenchmarkPortalPages(b *testing.B) {
 		b.Fatal(err)
 	}
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest("GET", "/portal/enter?token="+link, nil))
+	enter := httptest.NewRequest("POST", "/portal/enter", strings.NewReader(url.Values{"token": {link}}.Encode()))
+	enter.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	h.ServeHTTP(rec, enter)
 	base := strings.TrimSuffix(rec.Header().Get("Location"), "/endpoints")
 	for _, p := range []struct{ name, path string }{
 		{"endpoints", "/endpoints"},
@@ -83,6 +86,14 @@ func BenchmarkPortalPages(b *testing.B) {
 		{"deliveries", "/deliveries"},
 		{"deliveries-of-endpoint", "/deliveries?endpoint=" + firstHook},
 		{"deliveries-failed", "/deliveries?status=failed"},
+		{"deliveries-pending", "/deliveries?status=pending"},
+		{"deliveries-of-endpoint-failed", "/deliveries?status=failed&endpoint=" + firstHook},
+		{"deliveries-of-absent-type", "/deliveries?event_type=Order.shipped"},
+		{"deliveries-of-type-failed", "/deliveries?status=failed&event_type=Order.created"},
+		{"deliveries-since-last-hour", "/deliveries?since=" + now.Add(-time.Hour).UTC().Format("2006-01-02T15:04")},
+		{"deliveries-until-yesterday", "/deliveries?until=" + now.Add(-24*time.Hour).UTC().Format("2006-01-02T15:04")},
+		{"deliveries-in-future-hour", "/deliveries?since=" + now.Add(time.Hour).UTC().Format("2006-01-02T15:04") +
+			"&until=" + now.Add(2*time.Hour).UTC().Format("2006-01-02T15:04")},
 		{"delivery", "/deliveries/" + ds[0].ID},
 	} {
 		b.Run(p.name, func(b *testing.B) {

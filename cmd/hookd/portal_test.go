@@ -71,14 +71,33 @@ func (in *instance) portalLink(t *testing.T, tenant, mode string, readOnly bool)
 	return in.base + str(r.data(t)["url"])
 }
 
-// enterPortal opens a portal link and returns the session's root URL.
+// enterPortal opens a portal link (its page, then its button) and returns
+// the session's root URL.
 func (in *instance) enterPortal(t *testing.T, tenant, mode string, readOnly bool) string {
 	t.Helper()
-	p := visit(t, "GET", in.portalLink(t, tenant, mode, readOnly), nil)
+	p := spendLink(t, in.portalLink(t, tenant, mode, readOnly))
 	if p.status != http.StatusSeeOther || !strings.HasPrefix(p.location, "/portal/s/pss_") {
 		t.Fatalf("entering the portal: %d %q: %s", p.status, p.location, p.body)
 	}
 	return in.base + strings.TrimSuffix(p.location, "/endpoints")
+}
+
+var linkTokenRE = regexp.MustCompile(`name="token" value="(ptl_[^"]+)"`)
+
+// spendLink opens a portal link's page and presses its button, as a
+// browser does, with header on the POST.
+func spendLink(t *testing.T, link string, header ...string) page {
+	t.Helper()
+	p := visit(t, "GET", link, nil)
+	m := linkTokenRE.FindStringSubmatch(p.body)
+	if p.status != http.StatusOK || m == nil || !strings.Contains(p.body, `action="/portal/enter"`) {
+		t.Fatalf("a portal link's page: %d: %s", p.status, p.body)
+	}
+	u, err := url.Parse(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return visit(t, "POST", u.Scheme+"://"+u.Host+"/portal/enter", url.Values{"token": {m[1]}}, header...)
 }
 
 // asTenant is an operator client acting as tenant.
@@ -229,11 +248,27 @@ func TestPortalCSRFAndSessions(t *testing.T) {
 	id := str(in.asTenant(t, "csrf").must(201, "POST", "/v1/webhooks", map[string]any{"url": "https://c.example/hook"}).data(t)["id"])
 
 	link := in.portalLink(t, "csrf", "live", false)
-	first := visit(t, "GET", link, nil)
-	if first.status != http.StatusSeeOther {
-		t.Fatalf("enter: %d", first.status)
+	// A GET (a link preview, a mail scanner) spends nothing: it shows a
+	// button. Another site cannot press it for the browser.
+	for range 2 {
+		if p := visit(t, "GET", link, nil); p.status != 200 || strings.Contains(p.body, "pss_") {
+			t.Fatalf("a portal link's GET: %d %s", p.status, p.body)
+		}
 	}
-	if again := visit(t, "GET", link, nil); again.status != 403 || !strings.Contains(again.body, "used") {
+	if p := spendLink(t, link, "Origin", "https://evil.example"); p.status != 403 {
+		t.Errorf("a portal link spent by a form of another site: %d", p.status)
+	}
+	if p := spendLink(t, link, "Sec-Fetch-Site", "cross-site"); p.status != 403 {
+		t.Errorf("a portal link spent by a cross-site form: %d", p.status)
+	}
+	if p := visit(t, "POST", in.base+"/portal/enter", url.Values{}); p.status != 422 {
+		t.Errorf("a portal link's POST without a token: %d", p.status)
+	}
+	first := spendLink(t, link, "Origin", in.base)
+	if first.status != http.StatusSeeOther {
+		t.Fatalf("enter: %d %s", first.status, first.body)
+	}
+	if again := spendLink(t, link); again.status != 403 || !strings.Contains(again.body, "used") {
 		t.Errorf("a link used twice: %d %s", again.status, again.body)
 	}
 	base := in.base + strings.TrimSuffix(first.location, "/endpoints")
