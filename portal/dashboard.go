@@ -55,12 +55,21 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 // overviewPage is the dashboard's first page.
 type overviewPage struct {
 	Queue   hookd.QueueStats
+	History queueHistory
 	Failing []*hookd.Webhook
 }
 
 func (h *Handler) overview(w http.ResponseWriter, r *http.Request, s *session) error {
 	ctx := r.Context()
+	win, err := historyWindow(r.URL.Query().Get("history"))
+	if err != nil {
+		return err
+	}
 	q, err := h.svc.Stats.Queue(ctx)
+	if err != nil {
+		return err
+	}
+	points, err := h.svc.Stats.QueueHistory(ctx, win.Span, win.Buckets)
 	if err != nil {
 		return err
 	}
@@ -69,9 +78,23 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request, s *session) e
 		return err
 	}
 	s.v.Title, s.v.Nav = "Overview", "home"
-	s.v.Data = overviewPage{Queue: q, Failing: failing}
+	s.v.Data = overviewPage{Queue: q, History: newQueueHistory(points, win), Failing: failing}
 	h.render(w, http.StatusOK, "dash_overview", s.v)
 	return nil
+}
+
+// historyWindow is the queue history's window named by key ("" is the
+// first), or EINVALID.
+func historyWindow(key string) (queueWindow, error) {
+	if key == "" {
+		return queueWindows[0], nil
+	}
+	for _, w := range queueWindows {
+		if w.Key == key {
+			return w, nil
+		}
+	}
+	return queueWindow{}, hookd.Errorf(hookd.EINVALID, "history must be 1h, 24h or 7d")
 }
 
 // tenantsPage lists tenants with the search as typed.

@@ -4,9 +4,14 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/sqlite"
 )
 
 // The portal and the dashboard over plain HTTP, on the real binary: what
@@ -335,5 +340,68 @@ func TestPortalCSRFAndSessions(t *testing.T) {
 	in.run(t, "operator-key", "revoke", kid)
 	if p := visit(t, "GET", dash, nil); p.status != 401 {
 		t.Errorf("a revoked operator key's session: %d", p.status)
+	}
+}
+
+// TestDashboardQueueHistory: the overview charts the queue's samples over
+// the window chosen, with every value as text, on the real binary's
+// database (the samples are written as another instance would).
+func TestDashboardQueueHistory(t *testing.T) {
+	t.Parallel()
+	in := startHookd(t)
+	st, err := sqlite.Open(t.Context(), filepath.Join(in.dataDir, "hookd.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	minute := time.Now().UTC().Truncate(time.Minute)
+	for _, s := range []hookd.QueueSample{
+		{At: minute.Add(-3 * time.Minute), Pending: 40, Due: 12, OldestDueAge: 95 * time.Second, Succeeded: 120, Failed: 30},
+		{At: minute.Add(-2 * time.Minute), Pending: 7, Due: 3, OldestDueAge: 4 * time.Second, Succeeded: 60},
+	} {
+		if err := st.AddQueueSample(t.Context(), s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	si := visit(t, "POST", in.base+"/dashboard/sign-in", url.Values{"key": {in.opKey}})
+	if si.status != http.StatusSeeOther {
+		t.Fatalf("sign-in: %d", si.status)
+	}
+	dash := in.base + si.location
+	p := visit(t, "GET", dash, nil)
+	if p.status != 200 {
+		t.Fatalf("overview: %d %s", p.status, p.body)
+	}
+	at := func(m int) string { return minute.Add(time.Duration(-m-1) * time.Minute).Format("15:04") }
+	// (The binary's own sample of a minute that ends during the test may
+	// be the latest: only the peaks are known.)
+	for _, re := range []string{
+		`aria-label="Pending, Last hour: latest \d+, peak 40 at `,
+		`aria-label="Due, Last hour: latest \d+, peak 12 at `,
+		`aria-label="Oldest due waited, Last hour: latest \w+, peak 1m35s at `,
+		`aria-label="Delivered per second, Last hour: latest [\d.]+/s, peak 2.00/s at `,
+		`aria-label="Failure rate, Last hour: latest [\d.]+ %, peak 20.0 % at `,
+	} {
+		if !regexp.MustCompile(re).MatchString(p.body) {
+			t.Errorf("the overview lacks %s", re)
+		}
+	}
+	for _, want := range []string{
+		"<th scope=\"row\">" + at(3) + "</th><td>40</td><td>12</td><td>1m35s</td><td>2.00/s</td><td>20.0 %</td>",
+		"<th scope=\"row\">" + at(2) + "</th><td>7</td><td>3</td><td>4s</td><td>1.00/s</td><td>0.0 %</td>",
+		`<title>` + at(3) + ` UTC: 40</title>`,
+	} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("the overview lacks %q", want)
+		}
+	}
+	// A day: both samples fall in one or two 15-minute bars; the largest
+	// depth is shown and the attempts are summed.
+	day := visit(t, "GET", dash+"?history=24h", nil)
+	if day.status != 200 || !strings.Contains(day.body, `aria-label="Pending, Last 24 hours: latest `) || !strings.Contains(day.body, "peak 40 at") {
+		t.Errorf("the day's history: %d", day.status)
+	}
+	if bad := visit(t, "GET", dash+"?history=1y", nil); bad.status != 422 || !strings.Contains(bad.body, "history must be 1h, 24h or 7d") {
+		t.Errorf("an unknown window: %d %s", bad.status, bad.body)
 	}
 }
