@@ -57,6 +57,11 @@ type overviewPage struct {
 	Queue   hookd.QueueStats
 	History queueHistory
 	Failing []*hookd.Webhook
+	// The operator's event endpoints: the operator tenant's live webhooks
+	// (the first page; OwnTotal counts them all).
+	Own      []*hookd.Webhook
+	OwnTotal int
+	OwnID    string
 }
 
 func (h *Handler) overview(w http.ResponseWriter, r *http.Request, s *session) error {
@@ -78,7 +83,13 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request, s *session) e
 		return err
 	}
 	s.v.Title, s.v.Nav = "Overview", "home"
-	s.v.Data = overviewPage{Queue: q, History: newQueueHistory(points, win), Failing: failing}
+	own, ownTotal, err := h.svc.Webhooks.FindWebhooks(ctx, hookd.Scope{TenantID: hookd.OperatorTenantID, Mode: hookd.ModeLive},
+		hookd.WebhookFilter{Page: hookd.Page{Limit: 20}})
+	if err != nil && hookd.ErrorCode(err) != hookd.ENOTFOUND {
+		return err
+	}
+	s.v.Data = overviewPage{Queue: q, History: newQueueHistory(points, win), Failing: failing,
+		Own: own, OwnTotal: ownTotal, OwnID: hookd.OperatorTenantID}
 	h.render(w, http.StatusOK, "dash_overview", s.v)
 	return nil
 }

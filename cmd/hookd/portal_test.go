@@ -404,4 +404,26 @@ func TestDashboardQueueHistory(t *testing.T) {
 	if bad := visit(t, "GET", dash+"?history=1y", nil); bad.status != 422 || !strings.Contains(bad.body, "history must be 1h, 24h or 7d") {
 		t.Errorf("an unknown window: %d %s", bad.status, bad.body)
 	}
+
+	// The operator's own event endpoints are listed, and their portal opens.
+	if !strings.Contains(p.body, "No endpoint receives the operator events yet.") {
+		t.Error("the overview does not say that no endpoint receives the operator events")
+	}
+	in.asTenant(t, hookd.OperatorTenantID).must(201, "POST", "/v1/webhooks",
+		map[string]any{"url": "https://ops.example/<hookd>", "event_types": []string{"delivery.exhausted"}})
+	p = visit(t, "GET", dash, nil)
+	if !strings.Contains(p.body, `id="own-endpoints"`) || !strings.Contains(p.body, "https://ops.example/&lt;hookd&gt;") || !strings.Contains(p.body, "delivery.exhausted") {
+		t.Errorf("the overview does not list the operator's endpoint:\n%s", p.body)
+	}
+	tok := csrfRE.FindStringSubmatch(p.body)
+	if tok == nil {
+		t.Fatal("no CSRF token on the overview")
+	}
+	op := visit(t, "POST", dash+"tenants/"+hookd.OperatorTenantID+"/portal", url.Values{"csrf": {tok[1]}, "mode": {"live"}})
+	if op.status != http.StatusSeeOther || !strings.HasPrefix(op.location, "/portal/s/pss_") {
+		t.Fatalf("opening the operator tenant's portal: %d %q %s", op.status, op.location, op.body)
+	}
+	if p := visit(t, "GET", in.base+op.location, nil); p.status != 200 || !strings.Contains(p.body, "https://ops.example/&lt;hookd&gt;") {
+		t.Errorf("the operator tenant's portal: %d", p.status)
+	}
 }
