@@ -64,6 +64,11 @@ type StatsService interface {
 	FailingWebhooks(ctx context.Context, limit int) ([]*Webhook, error)
 	// Queue reports the queue's depth and age now.
 	Queue(ctx context.Context) (QueueStats, error)
+	// RecentQueue returns the newest sample of the queue's history taken
+	// within maxAge before now, or nil if there is none: the queue's depth
+	// as of a moment ago, without counting a backlog that may hold
+	// millions of rows.
+	RecentQueue(ctx context.Context, maxAge time.Duration) (*QueueSample, error)
 	// QueueHistory returns the queue over the window before now in n
 	// buckets, oldest first; the last one holds now. EINVALID for a window
 	// that is not positive, or n outside 1 to 1,000.
@@ -160,4 +165,12 @@ func (t *stats) QueueHistory(ctx context.Context, window time.Duration, n int) (
 		return nil, err
 	}
 	return queueHistory(samples, since, width, n), nil
+}
+
+func (t *stats) RecentQueue(ctx context.Context, maxAge time.Duration) (*QueueSample, error) {
+	samples, err := t.st.QueueSamples(ctx, t.now().Add(-maxAge))
+	if err != nil || len(samples) == 0 {
+		return nil, err
+	}
+	return &samples[len(samples)-1], nil
 }

@@ -3,6 +3,7 @@ package portal
 import (
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/hookd/hookd"
 )
@@ -55,6 +56,7 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 // overviewPage is the dashboard's first page.
 type overviewPage struct {
 	Queue   hookd.QueueStats
+	AsOf    string // when Queue was read, if from the history; "": now
 	History queueHistory
 	Failing []*hookd.Webhook
 	// The operator's event endpoints: the operator tenant's live webhooks
@@ -70,8 +72,21 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request, s *session) e
 	if err != nil {
 		return err
 	}
-	q, err := h.svc.Stats.Queue(ctx)
+	// The queue as the maintenance loop read it last (at most two minutes
+	// ago), or, if nothing sampled it lately, as counted now: a backlog of
+	// a million pending rows takes half a second to count.
+	var (
+		q    hookd.QueueStats
+		asOf string
+	)
+	recent, err := h.svc.Stats.RecentQueue(ctx, 2*time.Minute)
 	if err != nil {
+		return err
+	}
+	if recent != nil {
+		q = hookd.QueueStats{Pending: recent.Pending, Due: recent.Due, OldestDueAge: recent.OldestDueAge}
+		asOf = recent.At.UTC().Format("15:04") + " UTC"
+	} else if q, err = h.svc.Stats.Queue(ctx); err != nil {
 		return err
 	}
 	points, err := h.svc.Stats.QueueHistory(ctx, win.Span, win.Buckets)
@@ -88,7 +103,7 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request, s *session) e
 	if err != nil && hookd.ErrorCode(err) != hookd.ENOTFOUND {
 		return err
 	}
-	s.v.Data = overviewPage{Queue: q, History: newQueueHistory(points, win), Failing: failing,
+	s.v.Data = overviewPage{Queue: q, AsOf: asOf, History: newQueueHistory(points, win), Failing: failing,
 		Own: own, OwnTotal: ownTotal, OwnID: hookd.OperatorTenantID}
 	h.render(w, http.StatusOK, "dash_overview", s.v)
 	return nil

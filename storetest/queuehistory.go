@@ -110,6 +110,14 @@ func testQueueHistory(e *env) {
 	if _, ok := got[1].FailureRate(); ok {
 		t.Error("a bucket without attempts has a failure rate")
 	}
+	// The newest sample within a age, or none.
+	if r, err := e.svc.Stats.RecentQueue(e.ctx, time.Hour); err != nil || r == nil || !r.At.Equal(end) || r.Pending != 8 {
+		t.Errorf("RecentQueue(1h) = %+v, %v; want the sample at %s", r, err, end)
+	}
+	e.clock.Set(end.Add(2 * time.Minute))
+	if r, err := e.svc.Stats.RecentQueue(e.ctx, time.Minute); err != nil || r != nil {
+		t.Errorf("RecentQueue(1m) two minutes after the last sample = %+v, %v; want none", r, err)
+	}
 	for _, n := range []int{0, 1001} {
 		if _, err := e.svc.Stats.QueueHistory(e.ctx, time.Hour, n); hookd.ErrorCode(err) != hookd.EINVALID {
 			t.Errorf("QueueHistory with %d buckets: %v, want EINVALID", n, err)

@@ -269,6 +269,17 @@ func TestBrowserPortal(t *testing.T) {
 	}
 	do(t, ctx, chromedp.Navigate(endpointURL))
 	waitVisible(t, ctx, "svg.chart")
+	// Two charts of deliveries by outcome, 24 hours and 7 days: every
+	// delivery of this test is in both.
+	charts, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("figure")].map(f => f.querySelector("figcaption").textContent + ": " + f.querySelector("svg.chart").getAttribute("aria-label").replace(/,[^,]* to .*$/, ""))`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(charts) != 2 || !strings.HasPrefix(charts[0], "Last 24 hours: ") || !strings.HasPrefix(charts[1], "Last 7 days: ") ||
+		strings.TrimPrefix(charts[0], "Last 24 hours: ") != strings.TrimPrefix(charts[1], "Last 7 days: ") ||
+		strings.Contains(charts[0], ": 0 succeeded") {
+		t.Errorf("the endpoint's charts read %q", charts)
+	}
 	screenshot(t, ctx, "portal-endpoint")
 	do(t, ctx, chromedp.Navigate(strings.TrimSuffix(endpointURL, "/endpoints/"+id)+"/endpoints"))
 	waitVisible(t, ctx, "table.list")

@@ -395,10 +395,18 @@ func TestDashboardQueueHistory(t *testing.T) {
 			t.Errorf("the overview lacks %q", want)
 		}
 	}
-	// A day: both samples fall in one or two 15-minute bars; the largest
+	// The queue now is the newest sample's, if one is recent (the
+	// binary's own, or this one).
+	if err := st.AddQueueSample(t.Context(), hookd.QueueSample{At: minute, Pending: 5555}); err != nil {
+		t.Fatal(err)
+	}
+	if p := visit(t, "GET", dash, nil); !regexp.MustCompile(`<b>\d+</b>pending</div>[\s\S]*<b>\d\d:\d\d UTC</b>as sampled at`).MatchString(p.body) {
+		t.Errorf("the overview does not show the queue as sampled:\n%s", p.body)
+	}
+	// A day: the samples fall in a few 15-minute bars; the largest
 	// depth is shown and the attempts are summed.
 	day := visit(t, "GET", dash+"?history=24h", nil)
-	if day.status != 200 || !strings.Contains(day.body, `aria-label="Pending, Last 24 hours: latest `) || !strings.Contains(day.body, "peak 40 at") {
+	if day.status != 200 || !strings.Contains(day.body, `aria-label="Pending, Last 24 hours: latest `) || !strings.Contains(day.body, "peak 5555 at") {
 		t.Errorf("the day's history: %d", day.status)
 	}
 	if bad := visit(t, "GET", dash+"?history=1y", nil); bad.status != 422 || !strings.Contains(bad.body, "history must be 1h, 24h or 7d") {
