@@ -64,6 +64,15 @@ type StatsService interface {
 	FailingWebhooks(ctx context.Context, limit int) ([]*Webhook, error)
 	// Queue reports the queue's depth and age now.
 	Queue(ctx context.Context) (QueueStats, error)
+	// RecentQueue returns the newest sample of the queue's history taken
+	// within maxAge before now, or nil if there is none: the queue's depth
+	// as of a moment ago, without counting a backlog that may hold
+	// millions of rows.
+	RecentQueue(ctx context.Context, maxAge time.Duration) (*QueueSample, error)
+	// QueueHistory returns the queue over the window before now in n
+	// buckets, oldest first; the last one holds now. EINVALID for a window
+	// that is not positive, or n outside 1 to 1,000.
+	QueueHistory(ctx context.Context, window time.Duration, n int) ([]QueuePoint, error)
 }
 
 // stats is the StatsService.
@@ -72,6 +81,7 @@ type stats struct {
 		StatsStore
 		WebhookStore
 		Queue
+		QueueHistoryStore
 	}
 	now func() time.Time
 }
@@ -141,4 +151,26 @@ func (t *stats) FailingWebhooks(ctx context.Context, limit int) ([]*Webhook, err
 
 func (t *stats) Queue(ctx context.Context) (QueueStats, error) {
 	return t.st.Stats(ctx, t.now())
+}
+
+func (t *stats) QueueHistory(ctx context.Context, window time.Duration, n int) ([]QueuePoint, error) {
+	if n < 1 || n > 1000 || window < time.Duration(n) {
+		return nil, Errorf(EINVALID, "a queue history needs a positive window and 1 to 1000 buckets")
+	}
+	width := window / time.Duration(n)
+	end := t.now().Truncate(width).Add(width)
+	since := end.Add(-time.Duration(n) * width)
+	samples, err := t.st.QueueSamples(ctx, since)
+	if err != nil {
+		return nil, err
+	}
+	return queueHistory(samples, since, width, n), nil
+}
+
+func (t *stats) RecentQueue(ctx context.Context, maxAge time.Duration) (*QueueSample, error) {
+	samples, err := t.st.QueueSamples(ctx, t.now().Add(-maxAge))
+	if err != nil || len(samples) == 0 {
+		return nil, err
+	}
+	return &samples[len(samples)-1], nil
 }

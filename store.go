@@ -219,6 +219,7 @@ type Store interface {
 	Queue
 	SessionStore
 	StatsStore
+	QueueHistoryStore
 	WebhookPageStore
 	OperatorCatalogStore
 }

@@ -26,12 +26,22 @@ type MaintenanceConfig struct {
 	Now func() time.Time
 	// Logger. Default: discard.
 	Logger *slog.Logger
-	// Metrics receives the queue gauges. Default: unregistered metrics.
+	// Metrics receives the queue gauges, and counts the attempts that the
+	// queue's history records. Default: unregistered metrics.
 	Metrics *Metrics
+	// History keeps a sample of the queue every SampleInterval, for the
+	// dashboard. Nil: no history.
+	History hookd.QueueHistoryStore
+	// SampleInterval between samples of the queue's history, taken on its
+	// multiples of the clock so that every instance writes the same rows.
+	// Default 1 minute.
+	SampleInterval time.Duration
+	// HistoryRetention is how long samples are kept. Default 8 days.
+	HistoryRetention time.Duration
 }
 
-// Maintenance auto-disables failing webhooks, prunes old rows and
-// refreshes the queue gauges.
+// Maintenance auto-disables failing webhooks, prunes old rows, refreshes
+// the queue gauges and samples the queue's history.
 type Maintenance struct {
 	queue hookd.Queue
 	cfg   MaintenanceConfig
@@ -45,6 +55,8 @@ func NewMaintenance(queue hookd.Queue, cfg MaintenanceConfig) (*Maintenance, err
 	setDuration(&cfg.StatsInterval, 5*time.Second)
 	setDuration(&cfg.AutoDisableAfter, 5*24*time.Hour)
 	setDuration(&cfg.Retention, 30*24*time.Hour)
+	setDuration(&cfg.SampleInterval, time.Minute)
+	setDuration(&cfg.HistoryRetention, 8*24*time.Hour)
 	for _, f := range []struct {
 		name string
 		v    time.Duration
@@ -53,6 +65,8 @@ func NewMaintenance(queue hookd.Queue, cfg MaintenanceConfig) (*Maintenance, err
 		{"stats interval", cfg.StatsInterval},
 		{"auto-disable window", cfg.AutoDisableAfter},
 		{"retention", cfg.Retention},
+		{"sample interval", cfg.SampleInterval},
+		{"history retention", cfg.HistoryRetention},
 	} {
 		if f.v < 0 {
 			return nil, hookd.Errorf(hookd.EINVALID, "maintenance %s must be positive, got %s", f.name, f.v)
@@ -81,11 +95,23 @@ func (m *Maintenance) loop(ctx context.Context) {
 	defer rounds.Stop()
 	stats := time.NewTicker(m.cfg.StatsInterval)
 	defer stats.Stop()
+	sample := time.NewTimer(m.untilNextSample())
+	defer sample.Stop()
 	m.logErr(ctx, m.RunOnce(ctx))
 	for {
 		select {
 		case <-ctx.Done():
+			// Write the attempts counted since the last sample, so that a
+			// restart loses none of them.
+			if m.cfg.History != nil {
+				fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+				m.logErr(fctx, m.Sample(fctx))
+				cancel()
+			}
 			return
+		case <-sample.C:
+			m.logErr(ctx, m.Sample(ctx))
+			sample.Reset(m.untilNextSample())
 		case <-rounds.C:
 			m.logErr(ctx, m.RunOnce(ctx))
 		case <-stats.C:
@@ -104,6 +130,37 @@ func (m *Maintenance) logErr(ctx context.Context, err error) {
 // past a failed step and returning every step's error.
 func (m *Maintenance) RunOnce(ctx context.Context) error {
 	return errors.Join(m.AutoDisable(ctx), m.Prune(ctx), m.RefreshStats(ctx))
+}
+
+// untilNextSample is the wait until the next multiple of SampleInterval
+// (and a little after, so that the clock has surely passed it).
+func (m *Maintenance) untilNextSample() time.Duration {
+	now := m.cfg.Now()
+	return now.Truncate(m.cfg.SampleInterval).Add(m.cfg.SampleInterval).Sub(now) + 10*time.Millisecond
+}
+
+// Sample writes the queue's history sample of the interval that ends at
+// the last multiple of SampleInterval: the queue now (kept only if this
+// instance is the first to write the interval) and the attempts this
+// instance counted since its last sample. Nothing without a History.
+func (m *Maintenance) Sample(ctx context.Context) error {
+	if m.cfg.History == nil {
+		return nil
+	}
+	now := m.cfg.Now()
+	st, err := m.queue.Stats(ctx, now)
+	if err != nil {
+		return fmt.Errorf("queue sample: %w", err)
+	}
+	m.cfg.Metrics.setQueueStats(st)
+	ok, bad := m.cfg.Metrics.takeAttempts()
+	err = m.cfg.History.AddQueueSample(ctx, hookd.QueueSample{At: now.Truncate(m.cfg.SampleInterval),
+		Pending: st.Pending, Due: st.Due, OldestDueAge: st.OldestDueAge, Succeeded: ok, Failed: bad})
+	if err != nil {
+		m.cfg.Metrics.giveBackAttempts(ok, bad)
+		return fmt.Errorf("queue sample: %w", err)
+	}
+	return nil
 }
 
 // AutoDisable disables the webhooks failing for longer than AutoDisableAfter.
@@ -129,6 +186,11 @@ func (m *Maintenance) Prune(ctx context.Context) error {
 	}
 	if n > 0 {
 		m.cfg.Logger.Info("pruned old rows", "rows", n)
+	}
+	if m.cfg.History != nil {
+		if _, err := m.cfg.History.PruneQueueSamples(ctx, m.cfg.Now().Add(-m.cfg.HistoryRetention)); err != nil {
+			return fmt.Errorf("prune queue samples: %w", err)
+		}
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hookd/hookd"
@@ -136,5 +137,83 @@ func TestMaintenanceLifecycleAndConfig(t *testing.T) {
 	_, err = NewMaintenance(h.db, MaintenanceConfig{Retention: -time.Hour})
 	if hookd.ErrorCode(err) != hookd.EINVALID || !strings.Contains(hookd.ErrorMessage(err), "retention") {
 		t.Errorf("negative retention: err = %v, want invalid naming retention", err)
+	}
+}
+
+// TestQueueHistorySamples: two instances' maintenance loops write one row
+// an interval, the first one's queue reading and both one's attempts; the
+// attempts counted after the last sample are written when the loop stops,
+// and samples older than the retention are pruned.
+func TestQueueHistorySamples(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.webhook("https://a.example/hook", nil)
+	h.publish(3, "order.created")
+	ctx := context.Background()
+	start := time.Date(2030, 1, 2, 3, 4, 0, 0, time.UTC)
+	clock := start.Add(30 * time.Second)
+	now := func() time.Time { return clock }
+	instance := func() (*Maintenance, *Metrics) {
+		mt := newMetrics()
+		m, err := NewMaintenance(h.db, MaintenanceConfig{History: h.db, Metrics: mt, Now: now, Interval: time.Hour, HistoryRetention: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m, mt
+	}
+	a, am := instance()
+	b, bm := instance()
+	outcomes := func(mt *Metrics, kinds ...hookd.OutcomeKind) {
+		outs := make([]hookd.Outcome, len(kinds))
+		for i, k := range kinds {
+			outs[i].Kind = k
+		}
+		mt.countOutcomes(outs)
+	}
+	outcomes(am, hookd.OutcomeSucceeded, hookd.OutcomeSucceeded, hookd.OutcomeRetry, hookd.OutcomeReleased)
+	outcomes(bm, hookd.OutcomeSucceeded, hookd.OutcomeFailed)
+	if err := a.Sample(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.db.AddQueueSample(ctx, hookd.QueueSample{At: start.Add(-2 * time.Hour), Pending: 1}); err != nil {
+		t.Fatal(err)
+	}
+	// The other instance samples later in the same interval, after a
+	// delivery was cancelled: its reading of the queue is not kept.
+	clock = clock.Add(20 * time.Second)
+	if err := b.Sample(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The first instance counts two more and stops before its next sample.
+	outcomes(am, hookd.OutcomeSucceeded, hookd.OutcomeFailed)
+	clock = clock.Add(time.Minute)
+	if err := a.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	a.Stop()
+
+	got, err := h.db.QueueSamples(ctx, start.Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The deliveries were published on the real clock: the oldest due
+	// age is compared between the samples only.
+	want := []hookd.QueueSample{
+		{At: start, Pending: 3, Due: 3, Succeeded: 3, Failed: 2},
+		{At: start.Add(time.Minute), Pending: 3, Due: 3, Succeeded: 1, Failed: 1},
+	}
+	if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(hookd.QueueSample{}, "OldestDueAge")); diff != "" {
+		t.Errorf("samples (-want +got):\n%s", diff)
+	}
+	// The first sample's reading is the first instance's (taken 80 s
+	// before the final one), not the second's (60 s before).
+	if len(got) == 2 && got[1].OldestDueAge-got[0].OldestDueAge != 80*time.Second {
+		t.Errorf("oldest due ages %s and %s: the first interval kept the later reading", got[0].OldestDueAge, got[1].OldestDueAge)
+	}
+	if all, err := h.db.QueueSamples(ctx, time.Time{}); err != nil || len(all) != 2 {
+		t.Errorf("the sample older than the retention was not pruned: %+v, %v", all, err)
 	}
 }

@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"fmt"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -22,6 +23,9 @@ type Metrics struct {
 	queueOldestDue  prometheus.Gauge
 	publishBatch    prometheus.Histogram
 	eventsPublished prometheus.Counter
+
+	// Attempts since Maintenance last took them for the queue's history.
+	sampleSucceeded, sampleFailed atomic.Int64
 }
 
 // NewMetrics makes the metrics and registers them with reg, unless reg is
@@ -101,6 +105,20 @@ func (m *Metrics) countOutcomes(outs []hookd.Outcome) {
 	m.retried.Add(float64(r))
 	m.failed.Add(float64(f))
 	m.released.Add(float64(rel))
+	m.sampleSucceeded.Add(int64(s))
+	m.sampleFailed.Add(int64(r + f))
+}
+
+// takeAttempts returns the attempts that succeeded and failed since the
+// last take, and starts counting again.
+func (m *Metrics) takeAttempts() (succeeded, failed int) {
+	return int(m.sampleSucceeded.Swap(0)), int(m.sampleFailed.Swap(0))
+}
+
+// giveBackAttempts returns counts that could not be written.
+func (m *Metrics) giveBackAttempts(succeeded, failed int) {
+	m.sampleSucceeded.Add(int64(succeeded))
+	m.sampleFailed.Add(int64(failed))
 }
 
 func (m *Metrics) setQueueStats(st hookd.QueueStats) {

@@ -29,7 +29,8 @@ type handler func(w http.ResponseWriter, r *http.Request, s *session) error
 const pageLimit = 50
 
 func (h *Handler) routeCustomer() {
-	h.mux.HandleFunc("GET /portal/enter", h.enter)
+	h.mux.HandleFunc("GET /portal/enter", h.enterPage)
+	h.mux.HandleFunc("POST /portal/enter", h.enter)
 	h.mux.HandleFunc("GET /portal/{$}", h.home)
 	get := func(p string, fn handler) { h.mux.Handle("GET /portal/s/{sid}"+p, h.page(false, read, fn)) }
 	post := func(p string, fn handler) { h.mux.Handle("POST /portal/s/{sid}"+p, h.page(false, change, fn)) }
@@ -71,10 +72,29 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
 	h.fail(w, r, nil, hookd.Errorf(hookd.EUNAUTHORIZED, "open the portal with the link your provider gave you"))
 }
 
-// enter spends a portal link and starts a session. A GET spends it, so
-// that an <iframe src> or a plain link opens the portal at once.
-func (h *Handler) enter(w http.ResponseWriter, r *http.Request) {
+// enterPage answers a portal link's GET with a page whose button spends
+// it (a POST), so that a link preview or a mail scanner that fetches the
+// link spends nothing. In a frame, the page's script presses the button at
+// once: a product that embeds the portal shows it without a click.
+func (h *Handler) enterPage(w http.ResponseWriter, r *http.Request) {
 	tok := r.URL.Query().Get("token")
+	if tok == "" {
+		h.fail(w, r, nil, hookd.Errorf(hookd.EINVALID, "the link has no token"))
+		return
+	}
+	h.render(w, http.StatusOK, "enter", &view{Title: "Open the portal", Data: tok})
+}
+
+// enter spends a portal link and starts a session. The form must come
+// from hookd's own page: another site cannot sign a browser into a
+// portal of its choosing.
+func (h *Handler) enter(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	if err := checkSameSite(r); err != nil {
+		h.fail(w, r, nil, err)
+		return
+	}
+	tok := r.PostFormValue("token")
 	if tok == "" {
 		h.fail(w, r, nil, hookd.Errorf(hookd.EINVALID, "the link has no token"))
 		return

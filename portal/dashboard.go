@@ -3,6 +3,7 @@ package portal
 import (
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/hookd/hookd"
 )
@@ -36,8 +37,8 @@ func (h *Handler) signInPage(w http.ResponseWriter, _ *http.Request) {
 // starts a session.
 func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
-	if o := r.Header.Get("Origin"); o != "" && !sameHost(o, r.Host) {
-		h.fail(w, r, nil, hookd.Errorf(hookd.EFORBIDDEN, "this form was sent from another site"))
+	if err := checkSameSite(r); err != nil {
+		h.fail(w, r, nil, err)
 		return
 	}
 	_, tok, err := h.svc.Sessions.SignIn(r.Context(), strings.TrimSpace(r.PostFormValue("key")), h.cfg.SessionTTL)
@@ -55,12 +56,40 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 // overviewPage is the dashboard's first page.
 type overviewPage struct {
 	Queue   hookd.QueueStats
+	AsOf    string // when Queue was read, if from the history; "": now
+	History queueHistory
 	Failing []*hookd.Webhook
+	// The operator's event endpoints: the operator tenant's live webhooks
+	// (the first page; OwnTotal counts them all).
+	Own      []*hookd.Webhook
+	OwnTotal int
+	OwnID    string
 }
 
 func (h *Handler) overview(w http.ResponseWriter, r *http.Request, s *session) error {
 	ctx := r.Context()
-	q, err := h.svc.Stats.Queue(ctx)
+	win, err := historyWindow(r.URL.Query().Get("history"))
+	if err != nil {
+		return err
+	}
+	// The queue as the maintenance loop read it last (at most two minutes
+	// ago), or, if nothing sampled it lately, as counted now: a backlog of
+	// a million pending rows takes half a second to count.
+	var (
+		q    hookd.QueueStats
+		asOf string
+	)
+	recent, err := h.svc.Stats.RecentQueue(ctx, 2*time.Minute)
+	if err != nil {
+		return err
+	}
+	if recent != nil {
+		q = hookd.QueueStats{Pending: recent.Pending, Due: recent.Due, OldestDueAge: recent.OldestDueAge}
+		asOf = recent.At.UTC().Format("15:04") + " UTC"
+	} else if q, err = h.svc.Stats.Queue(ctx); err != nil {
+		return err
+	}
+	points, err := h.svc.Stats.QueueHistory(ctx, win.Span, win.Buckets)
 	if err != nil {
 		return err
 	}
@@ -69,9 +98,29 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request, s *session) e
 		return err
 	}
 	s.v.Title, s.v.Nav = "Overview", "home"
-	s.v.Data = overviewPage{Queue: q, Failing: failing}
+	own, ownTotal, err := h.svc.Webhooks.FindWebhooks(ctx, hookd.Scope{TenantID: hookd.OperatorTenantID, Mode: hookd.ModeLive},
+		hookd.WebhookFilter{Page: hookd.Page{Limit: 20}})
+	if err != nil && hookd.ErrorCode(err) != hookd.ENOTFOUND {
+		return err
+	}
+	s.v.Data = overviewPage{Queue: q, AsOf: asOf, History: newQueueHistory(points, win), Failing: failing,
+		Own: own, OwnTotal: ownTotal, OwnID: hookd.OperatorTenantID}
 	h.render(w, http.StatusOK, "dash_overview", s.v)
 	return nil
+}
+
+// historyWindow is the queue history's window named by key ("" is the
+// first), or EINVALID.
+func historyWindow(key string) (queueWindow, error) {
+	if key == "" {
+		return queueWindows[0], nil
+	}
+	for _, w := range queueWindows {
+		if w.Key == key {
+			return w, nil
+		}
+	}
+	return queueWindow{}, hookd.Errorf(hookd.EINVALID, "history must be 1h, 24h or 7d")
 }
 
 // tenantsPage lists tenants with the search as typed.
@@ -182,7 +231,8 @@ func (h *Handler) revokeKey(w http.ResponseWriter, r *http.Request, s *session) 
 	return nil
 }
 
-// openPortal makes a portal link for the tenant and follows it.
+// openPortal makes a portal link for the tenant and spends it at once:
+// the link is never shown, and the operator lands in the portal.
 func (h *Handler) openPortal(w http.ResponseWriter, r *http.Request, s *session) error {
 	m, err := hookd.ParseMode(r.PostFormValue("mode"))
 	if err != nil {
@@ -192,6 +242,10 @@ func (h *Handler) openPortal(w http.ResponseWriter, r *http.Request, s *session)
 	if err != nil {
 		return err
 	}
-	seeOther(w, r, "/portal/enter?token="+tok)
+	_, sess, err := h.svc.Sessions.EnterPortal(r.Context(), tok, h.cfg.SessionTTL)
+	if err != nil {
+		return err
+	}
+	seeOther(w, r, "/portal/s/"+sess+"/endpoints")
 	return nil
 }

@@ -138,15 +138,24 @@ func csrfToken(sessionToken string) string {
 // checkChange refuses a change (POST) that does not carry the session's
 // CSRF token, or that a page of another origin sent.
 func checkChange(r *http.Request, sessionToken string) error {
+	if err := checkSameSite(r); err != nil {
+		return err
+	}
+	want := csrfToken(sessionToken)
+	if subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(want)) != 1 {
+		return hookd.Errorf(hookd.EFORBIDDEN, "the form has expired: reload the page and try again")
+	}
+	return nil
+}
+
+// checkSameSite refuses a form that the browser says a page of another
+// origin sent (Origin, Sec-Fetch-Site).
+func checkSameSite(r *http.Request) error {
 	if o := r.Header.Get("Origin"); o != "" && !sameHost(o, r.Host) {
 		return hookd.Errorf(hookd.EFORBIDDEN, "this form was sent from another site")
 	}
 	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
 		return hookd.Errorf(hookd.EFORBIDDEN, "this form was sent from another site")
-	}
-	want := csrfToken(sessionToken)
-	if subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(want)) != 1 {
-		return hookd.Errorf(hookd.EFORBIDDEN, "the form has expired: reload the page and try again")
 	}
 	return nil
 }

@@ -40,6 +40,10 @@ func TestQueryPlans(t *testing.T) {
 		{EventID: "ev"},
 		{EventID: "ev", WebhookID: "wh", Status: hookd.DeliveryFailed},
 		{Status: hookd.DeliveryFailed, Since: &since, Until: &since},
+		{Status: hookd.DeliveryFailed},
+		{EventType: "a.b"},
+		{Status: hookd.DeliveryPending, EventType: "a.b", Page: hookd.Page{Cursor: cursor}},
+		{Until: &since},
 	} {
 		var event *[2]int64
 		if f.EventID != "" {
@@ -50,6 +54,17 @@ func TestQueryPlans(t *testing.T) {
 			t.Fatal(err)
 		}
 		lists = append(lists, planCase{fmt.Sprintf("list deliveries %+v", f), q, false})
+		// A rare status or type is read from its own index, not found by
+		// walking the scope's.
+		if f.WebhookID == "" && f.EventID == "" && (f.Status != "" || f.EventType != "") {
+			want := "deliveries_event_type"
+			if f.Status != "" {
+				want = "deliveries_status"
+			}
+			if plan, err := queryPlan(ctx, db, q, make([]any, strings.Count(q, "?"))...); err != nil || !strings.Contains(strings.Join(plan, "\n"), want) {
+				t.Errorf("list deliveries %+v: plan %v (%v) does not use %s", f, plan, err, want)
+			}
+		}
 	}
 	for _, c := range append(lists, []planCase{
 		{"due ids", dueIDsSQL, false},

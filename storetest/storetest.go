@@ -89,6 +89,7 @@ func Run(t *testing.T, open OpenFunc) {
 	all = append(all, opEventTests...)
 	all = append(all, ruleTests...)
 	all = append(all, portalTests...)
+	all = append(all, queueHistoryTests...)
 	all = append(all, operatorCatalogTests...)
 	for _, tc := range all {
 		t.Run(tc.name, func(t *testing.T) {

@@ -19,6 +19,9 @@ import (
 	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/sqlite"
 )
 
 // Browser tests: the portal's main flows and the dashboard in a real
@@ -208,8 +211,10 @@ func TestBrowserPortal(t *testing.T) {
 	c.must(201, "POST", "/v1/event-types", map[string]any{"name": "Order.shipped", "description": "An order left the warehouse."})
 
 	// Open the link; add an endpoint.
+	// The link's page spends it when its button is pressed (a link preview
+	// spends nothing).
 	do(t, ctx, chromedp.Navigate(in.portalLink(t, "shop", "live", false)))
-	waitVisible(t, ctx, `a[href$="/endpoints/new"]`)
+	clickTo(t, ctx, "#enter-button", `a[href$="/endpoints/new"]`)
 	if who := text(t, ctx, ".who"); !strings.Contains(who, "Shop Inc.") {
 		t.Errorf("the portal shows %q as its tenant", who)
 	}
@@ -264,6 +269,17 @@ func TestBrowserPortal(t *testing.T) {
 	}
 	do(t, ctx, chromedp.Navigate(endpointURL))
 	waitVisible(t, ctx, "svg.chart")
+	// Two charts of deliveries by outcome, 24 hours and 7 days: every
+	// delivery of this test is in both.
+	charts, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("figure")].map(f => f.querySelector("figcaption").textContent + ": " + f.querySelector("svg.chart").getAttribute("aria-label").replace(/,[^,]* to .*$/, ""))`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(charts) != 2 || !strings.HasPrefix(charts[0], "Last 24 hours: ") || !strings.HasPrefix(charts[1], "Last 7 days: ") ||
+		strings.TrimPrefix(charts[0], "Last 24 hours: ") != strings.TrimPrefix(charts[1], "Last 7 days: ") ||
+		strings.Contains(charts[0], ": 0 succeeded") {
+		t.Errorf("the endpoint's charts read %q", charts)
+	}
 	screenshot(t, ctx, "portal-endpoint")
 	do(t, ctx, chromedp.Navigate(strings.TrimSuffix(endpointURL, "/endpoints/"+id)+"/endpoints"))
 	waitVisible(t, ctx, "table.list")
@@ -377,6 +393,7 @@ func portalFrame(t *testing.T, ctx context.Context, base string) context.Context
 func TestBrowserDashboard(t *testing.T) {
 	ctx := browser(t)
 	in := startHookd(t)
+	writeQueueHistory(t, in)
 	signIn := func() {
 		do(t, ctx, chromedp.Navigate(in.base+"/dashboard/"))
 		waitVisible(t, ctx, "#key")
@@ -384,7 +401,16 @@ func TestBrowserDashboard(t *testing.T) {
 		clickTo(t, ctx, `button[type=submit]`, "#queue")
 	}
 	signIn()
+	// The queue over time: five charts, their values as a table.
+	waitVisible(t, ctx, "#history-pending svg")
+	if f := text(t, ctx, "#history-failures figcaption"); !strings.Contains(f, "peak 25.0 %") {
+		t.Errorf("the failure rate's chart reads %q", f)
+	}
 	screenshot(t, ctx, "dashboard-overview")
+	do(t, ctx, chromedp.Click(chromedp.CSS("#history-values summary")))
+	waitVisible(t, ctx, "#history-values tbody tr")
+	clickTo(t, ctx, `nav.tabs a[href$="history=24h"]`, "#history-pending svg")
+	waitLocation(t, ctx, "history=24h")
 	clickTo(t, ctx, `nav a[href$="/tenants"]`, "#uid")
 	do(t, ctx, chromedp.SendKeys(chromedp.ID("uid"), "acme-42"), chromedp.SendKeys(chromedp.ID("tname"), "Acme Browser Co"))
 	clickTo(t, ctx, `form.form button[type=submit]`, "#open-portal")
@@ -411,5 +437,30 @@ func TestBrowserDashboard(t *testing.T) {
 	clickTo(t, ctx, "#open-portal", ".who")
 	if who := text(t, ctx, ".who"); !strings.Contains(who, "Acme Browser Co") {
 		t.Errorf("the portal opened from the dashboard shows %q", who)
+	}
+}
+
+// writeQueueHistory writes 40 minutes of the queue's history into in's
+// database, as the maintenance loop of another instance would.
+func writeQueueHistory(t *testing.T, in *instance) {
+	t.Helper()
+	st, err := sqlite.Open(t.Context(), filepath.Join(in.dataDir, "hookd.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	minute := time.Now().UTC().Truncate(time.Minute)
+	for i := range 40 {
+		wave := (i * 7) % 20 // a saw: a backlog that builds and drains
+		s := hookd.QueueSample{At: minute.Add(time.Duration(i-40) * time.Minute), Pending: 200 + 40*wave, Due: 10 * wave,
+			OldestDueAge: time.Duration(wave) * 3 * time.Second, Succeeded: 3000 - 50*wave, Failed: 40 + 10*wave}
+		if i%5 == 0 {
+			total := s.Succeeded + s.Failed
+			s.Failed = total / 4 // 25 %
+			s.Succeeded = total - s.Failed
+		}
+		if err := st.AddQueueSample(t.Context(), s); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

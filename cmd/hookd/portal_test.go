@@ -4,9 +4,14 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/sqlite"
 )
 
 // The portal and the dashboard over plain HTTP, on the real binary: what
@@ -71,14 +76,33 @@ func (in *instance) portalLink(t *testing.T, tenant, mode string, readOnly bool)
 	return in.base + str(r.data(t)["url"])
 }
 
-// enterPortal opens a portal link and returns the session's root URL.
+// enterPortal opens a portal link (its page, then its button) and returns
+// the session's root URL.
 func (in *instance) enterPortal(t *testing.T, tenant, mode string, readOnly bool) string {
 	t.Helper()
-	p := visit(t, "GET", in.portalLink(t, tenant, mode, readOnly), nil)
+	p := spendLink(t, in.portalLink(t, tenant, mode, readOnly))
 	if p.status != http.StatusSeeOther || !strings.HasPrefix(p.location, "/portal/s/pss_") {
 		t.Fatalf("entering the portal: %d %q: %s", p.status, p.location, p.body)
 	}
 	return in.base + strings.TrimSuffix(p.location, "/endpoints")
+}
+
+var linkTokenRE = regexp.MustCompile(`name="token" value="(ptl_[^"]+)"`)
+
+// spendLink opens a portal link's page and presses its button, as a
+// browser does, with header on the POST.
+func spendLink(t *testing.T, link string, header ...string) page {
+	t.Helper()
+	p := visit(t, "GET", link, nil)
+	m := linkTokenRE.FindStringSubmatch(p.body)
+	if p.status != http.StatusOK || m == nil || !strings.Contains(p.body, `action="/portal/enter"`) {
+		t.Fatalf("a portal link's page: %d: %s", p.status, p.body)
+	}
+	u, err := url.Parse(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return visit(t, "POST", u.Scheme+"://"+u.Host+"/portal/enter", url.Values{"token": {m[1]}}, header...)
 }
 
 // asTenant is an operator client acting as tenant.
@@ -229,11 +253,27 @@ func TestPortalCSRFAndSessions(t *testing.T) {
 	id := str(in.asTenant(t, "csrf").must(201, "POST", "/v1/webhooks", map[string]any{"url": "https://c.example/hook"}).data(t)["id"])
 
 	link := in.portalLink(t, "csrf", "live", false)
-	first := visit(t, "GET", link, nil)
-	if first.status != http.StatusSeeOther {
-		t.Fatalf("enter: %d", first.status)
+	// A GET (a link preview, a mail scanner) spends nothing: it shows a
+	// button. Another site cannot press it for the browser.
+	for range 2 {
+		if p := visit(t, "GET", link, nil); p.status != 200 || strings.Contains(p.body, "pss_") {
+			t.Fatalf("a portal link's GET: %d %s", p.status, p.body)
+		}
 	}
-	if again := visit(t, "GET", link, nil); again.status != 403 || !strings.Contains(again.body, "used") {
+	if p := spendLink(t, link, "Origin", "https://evil.example"); p.status != 403 {
+		t.Errorf("a portal link spent by a form of another site: %d", p.status)
+	}
+	if p := spendLink(t, link, "Sec-Fetch-Site", "cross-site"); p.status != 403 {
+		t.Errorf("a portal link spent by a cross-site form: %d", p.status)
+	}
+	if p := visit(t, "POST", in.base+"/portal/enter", url.Values{}); p.status != 422 {
+		t.Errorf("a portal link's POST without a token: %d", p.status)
+	}
+	first := spendLink(t, link, "Origin", in.base)
+	if first.status != http.StatusSeeOther {
+		t.Fatalf("enter: %d %s", first.status, first.body)
+	}
+	if again := spendLink(t, link); again.status != 403 || !strings.Contains(again.body, "used") {
 		t.Errorf("a link used twice: %d %s", again.status, again.body)
 	}
 	base := in.base + strings.TrimSuffix(first.location, "/endpoints")
@@ -300,5 +340,98 @@ func TestPortalCSRFAndSessions(t *testing.T) {
 	in.run(t, "operator-key", "revoke", kid)
 	if p := visit(t, "GET", dash, nil); p.status != 401 {
 		t.Errorf("a revoked operator key's session: %d", p.status)
+	}
+}
+
+// TestDashboardQueueHistory: the overview charts the queue's samples over
+// the window chosen, with every value as text, on the real binary's
+// database (the samples are written as another instance would).
+func TestDashboardQueueHistory(t *testing.T) {
+	t.Parallel()
+	in := startHookd(t)
+	st, err := sqlite.Open(t.Context(), filepath.Join(in.dataDir, "hookd.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	minute := time.Now().UTC().Truncate(time.Minute)
+	for _, s := range []hookd.QueueSample{
+		{At: minute.Add(-3 * time.Minute), Pending: 40, Due: 12, OldestDueAge: 95 * time.Second, Succeeded: 120, Failed: 30},
+		{At: minute.Add(-2 * time.Minute), Pending: 7, Due: 3, OldestDueAge: 4 * time.Second, Succeeded: 60},
+	} {
+		if err := st.AddQueueSample(t.Context(), s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	si := visit(t, "POST", in.base+"/dashboard/sign-in", url.Values{"key": {in.opKey}})
+	if si.status != http.StatusSeeOther {
+		t.Fatalf("sign-in: %d", si.status)
+	}
+	dash := in.base + si.location
+	p := visit(t, "GET", dash, nil)
+	if p.status != 200 {
+		t.Fatalf("overview: %d %s", p.status, p.body)
+	}
+	at := func(m int) string { return minute.Add(time.Duration(-m-1) * time.Minute).Format("15:04") }
+	// (The binary's own sample of a minute that ends during the test may
+	// be the latest: only the peaks are known.)
+	for _, re := range []string{
+		`aria-label="Pending, Last hour: latest \d+, peak 40 at `,
+		`aria-label="Due, Last hour: latest \d+, peak 12 at `,
+		`aria-label="Oldest due waited, Last hour: latest \w+, peak 1m35s at `,
+		`aria-label="Delivered per second, Last hour: latest [\d.]+/s, peak 2.00/s at `,
+		`aria-label="Failure rate, Last hour: latest [\d.]+ %, peak 20.0 % at `,
+	} {
+		if !regexp.MustCompile(re).MatchString(p.body) {
+			t.Errorf("the overview lacks %s", re)
+		}
+	}
+	for _, want := range []string{
+		"<th scope=\"row\">" + at(3) + "</th><td>40</td><td>12</td><td>1m35s</td><td>2.00/s</td><td>20.0 %</td>",
+		"<th scope=\"row\">" + at(2) + "</th><td>7</td><td>3</td><td>4s</td><td>1.00/s</td><td>0.0 %</td>",
+		`<title>` + at(3) + ` UTC: 40</title>`,
+	} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("the overview lacks %q", want)
+		}
+	}
+	// The queue now is the newest sample's, if one is recent (the
+	// binary's own, or this one).
+	if err := st.AddQueueSample(t.Context(), hookd.QueueSample{At: minute, Pending: 5555}); err != nil {
+		t.Fatal(err)
+	}
+	if p := visit(t, "GET", dash, nil); !regexp.MustCompile(`<b>\d+</b>pending</div>[\s\S]*<b>\d\d:\d\d UTC</b>as sampled at`).MatchString(p.body) {
+		t.Errorf("the overview does not show the queue as sampled:\n%s", p.body)
+	}
+	// A day: the samples fall in a few 15-minute bars; the largest
+	// depth is shown and the attempts are summed.
+	day := visit(t, "GET", dash+"?history=24h", nil)
+	if day.status != 200 || !strings.Contains(day.body, `aria-label="Pending, Last 24 hours: latest `) || !strings.Contains(day.body, "peak 5555 at") {
+		t.Errorf("the day's history: %d", day.status)
+	}
+	if bad := visit(t, "GET", dash+"?history=1y", nil); bad.status != 422 || !strings.Contains(bad.body, "history must be 1h, 24h or 7d") {
+		t.Errorf("an unknown window: %d %s", bad.status, bad.body)
+	}
+
+	// The operator's own event endpoints are listed, and their portal opens.
+	if !strings.Contains(p.body, "No endpoint receives the operator events yet.") {
+		t.Error("the overview does not say that no endpoint receives the operator events")
+	}
+	in.asTenant(t, hookd.OperatorTenantID).must(201, "POST", "/v1/webhooks",
+		map[string]any{"url": "https://ops.example/<hookd>", "event_types": []string{"delivery.exhausted"}})
+	p = visit(t, "GET", dash, nil)
+	if !strings.Contains(p.body, `id="own-endpoints"`) || !strings.Contains(p.body, "https://ops.example/&lt;hookd&gt;") || !strings.Contains(p.body, "delivery.exhausted") {
+		t.Errorf("the overview does not list the operator's endpoint:\n%s", p.body)
+	}
+	tok := csrfRE.FindStringSubmatch(p.body)
+	if tok == nil {
+		t.Fatal("no CSRF token on the overview")
+	}
+	op := visit(t, "POST", dash+"tenants/"+hookd.OperatorTenantID+"/portal", url.Values{"csrf": {tok[1]}, "mode": {"live"}})
+	if op.status != http.StatusSeeOther || !strings.HasPrefix(op.location, "/portal/s/pss_") {
+		t.Fatalf("opening the operator tenant's portal: %d %q %s", op.status, op.location, op.body)
+	}
+	if p := visit(t, "GET", in.base+op.location, nil); p.status != 200 || !strings.Contains(p.body, "https://ops.example/&lt;hookd&gt;") {
+		t.Errorf("the operator tenant's portal: %d", p.status)
 	}
 }

@@ -81,7 +81,7 @@ func runServe(ctx context.Context, args, env []string, stdout, stderr io.Writer)
 		return err
 	}
 	maint, err := delivery.NewMaintenance(st, delivery.MaintenanceConfig{
-		AutoDisableAfter: c.AutoDisableAfter, Retention: c.Retention, Logger: log, Metrics: metrics,
+		AutoDisableAfter: c.AutoDisableAfter, Retention: c.Retention, Logger: log, Metrics: metrics, History: st,
 	})
 	if err != nil {
 		return err
@@ -197,9 +197,11 @@ func runServe(ctx context.Context, args, env []string, stdout, stderr io.Writer)
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Warn("http shutdown", "err", err)
 	}
-	maint.Stop()
 	publisher.Stop()
 	<-drained
+	// Last, so that its final sample of the queue's history counts the
+	// attempts that finished while draining.
+	maint.Stop()
 	log.Info("stopped")
 	return nil
 }
