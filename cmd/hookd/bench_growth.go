@@ -87,7 +87,7 @@ func (b *bencher) growth(ctx context.Context) (ms []metric, err error) {
 		return nil, err
 	}
 	fastPub, fastDel, err := phase("full-speed phase", func() error {
-		return b.flood(ctx, t, time.Now().Add(b.cfg.GrowthPhase), &seq, &accepted)
+		return b.flood(ctx, []*target{t}, time.Now().Add(b.cfg.GrowthPhase), &seq, &accepted)
 	})
 	if err != nil {
 		return nil, err
