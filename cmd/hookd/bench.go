@@ -348,11 +348,7 @@ func medians(order []string, all map[string][][]metric) []metric {
 					vs = append(vs, r[i].Value)
 				}
 			}
-			slices.Sort(vs)
-			m.Value = vs[len(vs)/2]
-			if len(vs)%2 == 0 {
-				m.Value = (vs[len(vs)/2-1] + vs[len(vs)/2]) / 2
-			}
+			m.Value = median(vs)
 			out = append(out, m)
 		}
 	}

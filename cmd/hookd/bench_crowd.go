@@ -23,8 +23,8 @@ import (
 // started on each store in turn (the order alternating) and --publishers
 // publish to the bench's tenant at full speed for --duration, each event
 // fanning out to its --webhooks webhooks. It reports, per store, the
-// medians of the rounds, the crowd's ratios to the lone tenant, and the
-// peak RSS. It needs an in-process hookd.
+// medians of the rounds, the crowd's ratios to the lone tenant (the median
+// of each round's ratio), and the peak RSS. It needs an in-process hookd.
 func (b *bencher) crowd(ctx context.Context) (ms []metric, err error) {
 	if b.cfg.Target != "" {
 		fmt.Fprintln(b.log, "    skipped: crowd fills the stores of in-process hookds")
@@ -99,16 +99,21 @@ func (b *bencher) crowd(ctx context.Context) (ms []metric, err error) {
 			metric{Scenario: "crowd", Name: st.name + ": peak rss", Value: float64(st.m.peakRSS >> 20), Unit: "MiB"},
 		)
 	}
-	ratio := func(a, b float64) float64 {
-		if b == 0 {
-			return 0
+	// Each round's ratio is of two phases run one after the other, so the
+	// machine's load changes less between them than across rounds.
+	paired := func(f func(crowdResult) float64) float64 {
+		rs := make([]float64, 0, len(stores[0].rounds))
+		for i, o := range stores[0].rounds {
+			if i < len(stores[1].rounds) && f(o) > 0 {
+				rs = append(rs, 100*f(stores[1].rounds[i])/f(o))
+			}
 		}
-		return 100 * a / b
+		return median(rs)
 	}
 	return append(ms,
-		metric{Scenario: "crowd", Name: "published/s, crowd vs one", Value: ratio(many.published, one.published), Unit: "%"},
-		metric{Scenario: "crowd", Name: "cpu per event, crowd vs one", Value: ratio(many.cpuPerEvent, one.cpuPerEvent), Unit: "%"},
-		metric{Scenario: "crowd", Name: "p99, crowd vs one", Value: ratio(many.p99, one.p99), Unit: "%"},
+		metric{Scenario: "crowd", Name: "published/s, crowd vs one", Value: paired(func(r crowdResult) float64 { return r.published }), Unit: "%"},
+		metric{Scenario: "crowd", Name: "cpu per event, crowd vs one", Value: paired(func(r crowdResult) float64 { return r.cpuPerEvent }), Unit: "%"},
+		metric{Scenario: "crowd", Name: "p99, crowd vs one", Value: paired(func(r crowdResult) float64 { return r.p99 }), Unit: "%"},
 	), nil
 }
 
@@ -134,14 +139,7 @@ func (c *crowdStore) medians() crowdResult {
 		for i, r := range c.rounds {
 			vs[i] = f(r)
 		}
-		slices.Sort(vs)
-		if len(vs) == 0 {
-			return 0
-		}
-		if len(vs)%2 == 0 {
-			return (vs[len(vs)/2-1] + vs[len(vs)/2]) / 2
-		}
-		return vs[len(vs)/2]
+		return median(vs)
 	}
 	var peak int64
 	for _, r := range c.rounds {
@@ -154,6 +152,18 @@ func (c *crowdStore) medians() crowdResult {
 		cpuPerEvent: med(func(r crowdResult) float64 { return r.cpuPerEvent }),
 		peakRSS:     peak,
 	}
+}
+
+// median returns the median of vs (0 for none); it sorts vs.
+func median(vs []float64) float64 {
+	if len(vs) == 0 {
+		return 0
+	}
+	slices.Sort(vs)
+	if len(vs)%2 == 0 {
+		return (vs[len(vs)/2-1] + vs[len(vs)/2]) / 2
+	}
+	return vs[len(vs)/2]
 }
 
 // crowdPhase starts hookd on st, publishes to its tenant at full speed for

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // instances is issue 16's "several instances": for each count in
@@ -22,8 +24,10 @@ import (
 // --publishers publish at full speed for --duration, publisher i to
 // instance i mod n, and the bench then waits for every delivery. It checks
 // that none is lost and none arrives twice (nothing fails here), and
-// reports per count the aggregate published/s and delivered/s, p99, and
-// each instance's CPU. The bench's publishers and receivers and PostgreSQL
+// reports per count the aggregate published/s and delivered/s, p99, each
+// instance's CPU, and that of the database's backends when the server runs
+// on this machine. CPU is in cores: CPU seconds over the time from the
+// first publish to the last receipt. The bench's publishers and receivers and PostgreSQL
 // run unpinned beside them.
 func (b *bencher) instances(ctx context.Context) (ms []metric, err error) {
 	if b.cfg.Target != "" || b.cfg.DatabaseURL == "" {
@@ -96,6 +100,11 @@ func (b *bencher) instancesRun(ctx context.Context, bin string, s *sinks, n int,
 	for i, p := range procs {
 		cpu0[i] = p.cpu()
 	}
+	server, err := startServerCPU(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	bench0 := cpuTime()
 	var accepted atomic.Int64
 	first, received0, dupes0 := seq.Load(), s.received.Load(), s.dupes.Load()
 	s.latencies.reset()
@@ -133,6 +142,12 @@ func (b *bencher) instancesRun(ctx context.Context, bin string, s *sinks, n int,
 		used := p.cpu() - cpu0[i]
 		ms = append(ms, metric{Scenario: "instances", Name: fmt.Sprintf("%sinstance %d cpu", label, i+1),
 			Value: used.Seconds() / drained.Seconds(), Unit: "cores"})
+	}
+	ms = append(ms, metric{Scenario: "instances", Name: label + "bench (publishers, receivers) cpu",
+		Value: (cpuTime() - bench0).Seconds() / drained.Seconds(), Unit: "cores"})
+	if len(server.pids) > 0 {
+		ms = append(ms, metric{Scenario: "instances", Name: label + "database backends cpu",
+			Value: server.used().Seconds() / drained.Seconds(), Unit: "cores"})
 	}
 	return ms, nil
 }
@@ -187,9 +202,13 @@ func startHookdProcess(ctx context.Context, bin, cpus string, args []string) (*h
 	}
 }
 
-// cpu is the process's CPU time so far (user + system), from /proc.
-func (p *hookdProcess) cpu() time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+// cpu is the process's CPU time so far (user + system).
+func (p *hookdProcess) cpu() time.Duration { return pidCPU(p.cmd.Process.Pid) }
+
+// pidCPU is a process's CPU time so far (user + system), from /proc; 0 if
+// it is gone.
+func pidCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0
 	}
@@ -202,6 +221,46 @@ func (p *hookdProcess) cpu() time.Duration {
 	stime, _ := strconv.ParseInt(f[12], 10, 64)
 	const ticks = 100 // USER_HZ, 100 on Linux
 	return time.Duration(utime+stime) * time.Second / ticks
+}
+
+// serverCPU is the CPU time of the PostgreSQL backends connected to the
+// database at dbURL, when the server runs on this machine (else cpu
+// reports 0): the instances' pooled connections, which do the database's
+// side of publish, claim and complete.
+type serverCPU struct {
+	pids []int
+	cpu0 time.Duration
+}
+
+func startServerCPU(ctx context.Context, dbURL string) (*serverCPU, error) {
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	rows, _ := conn.Query(ctx, `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)
+	pids, err := pgx.CollectRows(rows, pgx.RowTo[int])
+	if err != nil {
+		return nil, fmt.Errorf("the database's backends: %w", err)
+	}
+	c := &serverCPU{}
+	for _, pid := range pids {
+		if comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); err == nil && strings.TrimSpace(string(comm)) == "postgres" {
+			c.pids = append(c.pids, pid)
+			c.cpu0 += pidCPU(pid)
+		}
+	}
+	return c, nil
+}
+
+// used is the CPU time the backends used since start (a backend that
+// ended meanwhile counts nothing).
+func (c *serverCPU) used() time.Duration {
+	var now time.Duration
+	for _, pid := range c.pids {
+		now += pidCPU(pid)
+	}
+	return max(now-c.cpu0, 0)
 }
 
 // stop sends SIGTERM and waits for the process to exit (SIGKILL after 30 s).
