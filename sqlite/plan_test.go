@@ -66,6 +66,7 @@ func TestQueryPlans(t *testing.T) {
 		{"event's range", eventRangeSQL, false},
 		{"find event", findEventByIDSQL, false},
 		{"publish's subscribers", subscribersSQL, false},
+		{"claim's webhooks", webhooksByIDSQL, false},
 		{"find event by key", findEventByKeySQL, false},
 		{"list events", `SELECT ` + eventColumns + ` FROM events WHERE tenant_id = ? AND mode = ? AND type = ? AND id < ?` + page, false},
 		{"prune deliveries", `SELECT id FROM deliveries WHERE id < ? AND created_at < ? AND status != 'pending' LIMIT ?`, false},

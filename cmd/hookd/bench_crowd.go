@@ -36,15 +36,19 @@ func (b *bencher) crowd(ctx context.Context) (ms []metric, err error) {
 	}
 	defer s.close()
 	stores := []*crowdStore{{name: "one tenant"}, {name: "crowd"}}
+	defer func() {
+		for _, st := range stores {
+			if st.drop != nil {
+				err = errors.Join(err, st.drop())
+			}
+		}
+	}()
 	for _, st := range stores {
 		st.dir = b.dataDir()
 		if b.cfg.DatabaseURL != "" {
-			fresh, drop, err := freshDatabase(ctx, b.cfg.DatabaseURL)
-			if err != nil {
+			if st.dbURL, st.drop, err = freshDatabase(ctx, b.cfg.DatabaseURL); err != nil {
 				return nil, err
 			}
-			defer func() { err = errors.Join(err, drop()) }()
-			st.dbURL = fresh
 		}
 		t, err := startInProcess(ctx, st.dir, st.dbURL, "", b.serveFlags())
 		if err != nil {
@@ -120,6 +124,7 @@ func (b *bencher) crowd(ctx context.Context) (ms []metric, err error) {
 // crowdStore is one of the crowd scenario's two stores.
 type crowdStore struct {
 	name, dir, dbURL, key string
+	drop                  func() error // removes the PostgreSQL database
 	rounds                []crowdResult
 }
 
@@ -212,7 +217,9 @@ func addCrowd(ctx context.Context, st *crowdStore, tenants, per int) error {
 	if st.dbURL != "" {
 		return addCrowdPostgres(ctx, st.dbURL, tenants, per)
 	}
-	return addCrowdSQLite(ctx, st.dir+"/hookd.db", tenants, per)
+	c := defaultConfig()
+	c.DataDir = st.dir
+	return addCrowdSQLite(ctx, c.sqlitePath(), tenants, per)
 }
 
 func addCrowdSQLite(ctx context.Context, path string, tenants, per int) error {
