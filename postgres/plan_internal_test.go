@@ -47,23 +47,7 @@ func TestHotPlansAfterGrowth(t *testing.T) {
 	}{{"never analyzed", false}, {"analyzed while nothing was pending", true}} {
 		t.Run(h.name, func(t *testing.T) {
 			t.Parallel()
-			ctx := context.Background()
-			db, err := Open(ctx, pgtest.NewDatabase(t), Options{MaxConns: 1})
-			if err != nil {
-				t.Fatalf("Open: %v", err)
-			}
-			defer db.Close()
-			conn, err := db.pool.Acquire(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Release()
-			exec := func(sql string, args ...any) {
-				t.Helper()
-				if _, err := conn.Exec(ctx, sql, args...); err != nil {
-					t.Fatalf("%s: %v", strings.Fields(sql)[0], err)
-				}
-			}
+			conn, exec := planConn(t)
 			// The history must be the test's, not autovacuum's.
 			for _, table := range []string{"deliveries", "queue", "events"} {
 				exec("ALTER TABLE " + table + " SET (autovacuum_enabled = false)")
@@ -83,20 +67,8 @@ func TestHotPlansAfterGrowth(t *testing.T) {
 				if st.pinned {
 					exec(pinPlansQuery)
 				}
-				var lines []string
-				rows, _ := conn.Query(ctx, "EXPLAIN (COSTS OFF) "+executeSQL(i, len(st.args)), simple(st.args)...)
-				for rows.Next() {
-					var line string
-					if err := rows.Scan(&line); err != nil {
-						t.Fatal(err)
-					}
-					lines = append(lines, line)
-				}
-				if err := rows.Err(); err != nil {
-					t.Fatalf("explain %s: %v", st.name, err)
-				}
+				plan := explain(t, conn, executeSQL(i, len(st.args)), st.args)
 				exec("ROLLBACK")
-				plan := strings.Join(lines, "\n")
 				for _, want := range st.use {
 					if !strings.Contains(plan, want) {
 						t.Errorf("%s: plan does not use %q:\n%s", st.name, want, plan)
@@ -110,6 +82,48 @@ func TestHotPlansAfterGrowth(t *testing.T) {
 			}
 		})
 	}
+}
+
+// planConn opens a fresh database and returns a connection to it, held
+// until the test ends, and a helper that runs a statement on it.
+func planConn(t *testing.T) (*pgxpool.Conn, func(sql string, args ...any)) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := Open(ctx, pgtest.NewDatabase(t), Options{MaxConns: 1})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(db.Close)
+	conn, err := db.pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(conn.Release)
+	return conn, func(sql string, args ...any) {
+		t.Helper()
+		if _, err := conn.Exec(ctx, sql, args...); err != nil {
+			t.Fatalf("%s: %v", strings.Fields(sql)[0], err)
+		}
+	}
+}
+
+// explain returns the plan (without costs) of the statement run with args
+// in the simple protocol.
+func explain(t *testing.T, conn *pgxpool.Conn, sql string, args []any) string {
+	t.Helper()
+	var lines []string
+	rows, _ := conn.Query(context.Background(), "EXPLAIN (COSTS OFF) "+sql, simple(args)...)
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, line)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("explain %s: %v", sql, err)
+	}
+	return strings.Join(lines, "\n")
 }
 
 // executeSQL runs the prepared statement hot<i> with n parameters.

@@ -12,7 +12,7 @@ import (
 )
 
 // TestQueryPlans checks that the queries on the big tables (deliveries,
-// events, attempts) find their rows through a key or an index: none reads
+// events, attempts, and webhooks, which a crowd of tenants makes big) find their rows through a key or an index: none reads
 // a whole table, and none sorts (a list query walks an index in order).
 // Walking the whole partial due index is allowed where named: it holds
 // pending rows only.
@@ -82,6 +82,8 @@ func TestQueryPlans(t *testing.T) {
 		{"find attempts", `SELECT id FROM attempts WHERE delivery_id = ? ORDER BY id`, false},
 		{"event's range", eventRangeSQL, false},
 		{"find event", findEventByIDSQL, false},
+		{"publish's subscribers", subscribersSQL, false},
+		{"claim's webhooks", webhooksByIDSQL, false},
 		{"find event by key", findEventByKeySQL, false},
 		{"list events", `SELECT ` + eventColumns + ` FROM events WHERE tenant_id = ? AND mode = ? AND type = ? AND id < ?` + page, false},
 		{"prune deliveries", `SELECT id FROM deliveries WHERE id < ? AND created_at < ? AND status != 'pending' LIMIT ?`, false},

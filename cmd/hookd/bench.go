@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -46,6 +47,11 @@ type benchConfig struct {
 	GrowthPhase     time.Duration
 	GrowthAnalyze   bool
 	BatchTenants    int
+	CrowdTenants    int
+	CrowdWebhooks   int
+	CrowdRounds     int
+	Instances       []int
+	HookdBinary     string
 	FailShare       float64
 	SlowShare       float64
 	SlowDelay       time.Duration
@@ -58,7 +64,7 @@ type benchConfig struct {
 	API               string // "v1" or "svix": which API throughput and isolation publish through
 }
 
-var benchScenarios = []string{"baseline", "throughput", "latency", "fanout", "isolation", "backlog", "growth", "tenants", "neighbours"}
+var benchScenarios = []string{"baseline", "throughput", "latency", "fanout", "isolation", "backlog", "growth", "tenants", "neighbours", "crowd", "instances"}
 
 func defaultBenchConfig() benchConfig {
 	return benchConfig{
@@ -68,6 +74,7 @@ func defaultBenchConfig() benchConfig {
 		GrowthIdle: 10 * time.Second, GrowthRate: 100, GrowthPhase: 20 * time.Second, GrowthAnalyze: true,
 		SlowDelay: 50 * time.Millisecond, BatchTenants: 1000, API: "v1",
 		NeighbourBacklog: 1_000_000, NeighbourTenants: 10, NeighbourRate: 100, NeighbourDuration: 10 * time.Second,
+		CrowdTenants: 100000, CrowdWebhooks: 10, CrowdRounds: 3, Instances: []int{1, 2, 3},
 	}
 }
 
@@ -86,6 +93,8 @@ func (c *benchConfig) smoke() {
 	c.NeighbourBacklog = 5000
 	c.NeighbourRate = 20
 	c.NeighbourDuration = time.Second
+	c.CrowdTenants = 200
+	c.CrowdRounds = 1
 	c.Runs = 1
 }
 
@@ -108,9 +117,19 @@ func (c *benchConfig) validate() error {
 	}{{"--runs", c.Runs}, {"--publishers", c.Publishers}, {"--webhooks", c.Webhooks}, {"--baseline-conns", c.BaselineConns},
 		{"--latency-rate", c.LatencyRate}, {"--fanout-webhooks", c.FanoutWebhooks}, {"--backlog-events", c.BacklogEvents},
 		{"--growth-rate", c.GrowthRate}, {"--neighbour-backlog", c.NeighbourBacklog}, {"--neighbour-tenants", c.NeighbourTenants},
-		{"--neighbour-rate", c.NeighbourRate}} {
+		{"--neighbour-rate", c.NeighbourRate},
+		{"--crowd-tenants", c.CrowdTenants}, {"--crowd-webhooks", c.CrowdWebhooks},
+		{"--crowd-rounds", c.CrowdRounds}} {
 		if f.v < 1 {
 			errs = append(errs, fmt.Errorf("%s must be at least 1, got %d", f.name, f.v))
+		}
+	}
+	if len(c.Instances) == 0 {
+		errs = append(errs, errors.New("--instances needs at least one count"))
+	}
+	for _, n := range c.Instances {
+		if n < 1 || n > 16 {
+			errs = append(errs, fmt.Errorf("--instances: each count must be between 1 and 16, got %d", n))
 		}
 	}
 	if c.Webhooks < 2 && slices.Contains(c.Scenarios, "isolation") {
@@ -176,6 +195,21 @@ func benchFlags(fs *flag.FlagSet, c *benchConfig) {
 	fs.IntVar(&c.GrowthRate, "growth-rate", c.GrowthRate, "events per second of growth's slow phase")
 	fs.DurationVar(&c.GrowthPhase, "growth-phase", c.GrowthPhase, "how long each of growth's phases publishes (slow, then --publishers at full speed)")
 	fs.IntVar(&c.BatchTenants, "batch-tenants", c.BatchTenants, "tenants of the tenants scenario, each with one webhook, published for in batches of 100")
+	fs.IntVar(&c.CrowdTenants, "crowd-tenants", c.CrowdTenants, "other tenants in the crowd scenario's store")
+	fs.IntVar(&c.CrowdWebhooks, "crowd-webhooks", c.CrowdWebhooks, "webhooks of each of the crowd's tenants")
+	fs.IntVar(&c.CrowdRounds, "crowd-rounds", c.CrowdRounds, "rounds of the crowd scenario, each publishing to the one-tenant store and to the crowd's")
+	fs.Func("instances", "comma-separated counts of `hookd serve` processes the instances scenario runs on one PostgreSQL (default 1,2,3)", func(s string) error {
+		c.Instances = nil
+		for _, p := range strings.Split(s, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(p))
+			if err != nil {
+				return fmt.Errorf("not a count: %q", p)
+			}
+			c.Instances = append(c.Instances, n)
+		}
+		return nil
+	})
+	fs.StringVar(&c.HookdBinary, "hookd-binary", c.HookdBinary, "the hookd binary the instances scenario starts (default: this one)")
 	fs.BoolVar(&c.GrowthAnalyze, "growth-analyze", c.GrowthAnalyze, "on PostgreSQL, ANALYZE the fresh database halfway through growth's slow phase, as autovacuum may")
 	fs.Float64Var(&c.FailShare, "fail-share", c.FailShare, "share of deliveries whose first attempt the receivers answer 500")
 	fs.Float64Var(&c.SlowShare, "slow-share", c.SlowShare, "share of requests the receivers answer only after --slow-delay")
@@ -329,11 +363,7 @@ func medians(order []string, all map[string][][]metric) []metric {
 					vs = append(vs, r[i].Value)
 				}
 			}
-			slices.Sort(vs)
-			m.Value = vs[len(vs)/2]
-			if len(vs)%2 == 0 {
-				m.Value = (vs[len(vs)/2-1] + vs[len(vs)/2]) / 2
-			}
+			m.Value = median(vs)
 			out = append(out, m)
 		}
 	}

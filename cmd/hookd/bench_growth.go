@@ -87,7 +87,7 @@ func (b *bencher) growth(ctx context.Context) (ms []metric, err error) {
 		return nil, err
 	}
 	fastPub, fastDel, err := phase("full-speed phase", func() error {
-		return b.flood(ctx, t, time.Now().Add(b.cfg.GrowthPhase), &seq, &accepted)
+		return b.flood(ctx, []*target{t}, time.Now().Add(b.cfg.GrowthPhase), &seq, &accepted)
 	})
 	if err != nil {
 		return nil, err
@@ -118,7 +118,7 @@ func (b *bencher) growth(ctx context.Context) (ms []metric, err error) {
 // freshDatabase creates an empty database on the server at base and returns
 // its URL; drop removes it, ending any connection left to it.
 func freshDatabase(ctx context.Context, base string) (fresh string, drop func() error, err error) {
-	name := fmt.Sprintf("hookd_growth_%d", time.Now().UnixNano())
+	name := fmt.Sprintf("hookd_bench_%d", time.Now().UnixNano())
 	admin := func(ctx context.Context, sql string) error {
 		conn, err := pgx.Connect(ctx, base)
 		if err != nil {
@@ -129,7 +129,7 @@ func freshDatabase(ctx context.Context, base string) (fresh string, drop func() 
 		return err
 	}
 	if err := admin(ctx, "CREATE DATABASE "+name); err != nil {
-		return "", nil, fmt.Errorf("growth: create a fresh database: %w", err)
+		return "", nil, fmt.Errorf("create a fresh database: %w", err)
 	}
 	u, err := url.Parse(base)
 	if err != nil {
@@ -140,7 +140,7 @@ func freshDatabase(ctx context.Context, base string) (fresh string, drop func() 
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		if err := admin(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			return fmt.Errorf("growth: drop database %s: %w", name, err)
+			return fmt.Errorf("drop database %s: %w", name, err)
 		}
 		return nil
 	}

@@ -253,6 +253,14 @@ func histValue(i int) int64 {
 	return int64(i-e<<histSubBits) << e
 }
 
+// reset forgets every value; nothing may record meanwhile.
+func (h *histogram) reset() {
+	for i := range h.counts {
+		h.counts[i].Store(0)
+	}
+	h.max.Store(0)
+}
+
 func (h *histogram) record(d time.Duration) {
 	v := max(int64(d), 0)
 	i := min(histBucket(uint64(v)), len(h.counts)-1)
@@ -263,14 +271,6 @@ func (h *histogram) record(d time.Duration) {
 			return
 		}
 	}
-}
-
-// reset forgets every sample.
-func (h *histogram) reset() {
-	for i := range h.counts {
-		h.counts[i].Store(0)
-	}
-	h.max.Store(0)
 }
 
 // quantile returns the q-quantile (0 < q <= 1), or 0 with no samples.

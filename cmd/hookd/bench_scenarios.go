@@ -44,6 +44,10 @@ func (b *bencher) run(ctx context.Context, name string) ([]metric, error) {
 		return b.tenants(ctx)
 	case "neighbours":
 		return b.neighbours(ctx)
+	case "crowd":
+		return b.crowd(ctx)
+	case "instances":
+		return b.instances(ctx)
 	}
 	return nil, fmt.Errorf("unknown scenario %q", name)
 }
@@ -246,14 +250,16 @@ func deliveryHeaders(h http.Header, seq int64) {
 }
 
 // flood publishes from cfg.Publishers goroutines until the deadline,
-// numbering events from seq, and counts those accepted. A request under way
-// at the deadline is finished, not cut off, so that every number taken is
-// an accepted event (or the returned error).
-func (b *bencher) flood(ctx context.Context, t *target, deadline time.Time, seq, accepted *atomic.Int64) error {
+// numbering events from seq, and counts those accepted. Publisher i sends
+// to ts[i % len(ts)]. A request under way at the deadline is finished, not
+// cut off, so that every number taken is an accepted event (or the
+// returned error).
+func (b *bencher) flood(ctx context.Context, ts []*target, deadline time.Time, seq, accepted *atomic.Int64) error {
 	body := newEventBody(b.cfg.BodySize)
 	var wg sync.WaitGroup
 	var firstErr atomic.Value
-	for range b.cfg.Publishers {
+	for i := range b.cfg.Publishers {
+		t := ts[i%len(ts)]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -325,7 +331,7 @@ func (b *bencher) floodScenario(ctx context.Context, name string, hung []int) (m
 	defer stopProgress()
 	s.window.Store(true)
 	start := time.Now()
-	ferr := b.flood(ctx, t, start.Add(b.cfg.Duration), &seq, &accepted)
+	ferr := b.flood(ctx, []*target{t}, start.Add(b.cfg.Duration), &seq, &accepted)
 	elapsed := time.Since(start)
 	deliveredInWindow := s.countOf(healthy)
 	if ferr != nil {

@@ -1,10 +1,15 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"math"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/hookd/hookd/postgres/pgtest"
 )
 
 func TestHistogramQuantiles(t *testing.T) {
@@ -102,6 +107,10 @@ func TestBenchConfigInvalid(t *testing.T) {
 		{"neighbour rate", func(c *benchConfig) { c.NeighbourRate = 0 }},
 		{"neighbour backlog", func(c *benchConfig) { c.NeighbourBacklog = 0 }},
 		{"neighbour duration", func(c *benchConfig) { c.NeighbourDuration = 0 }},
+		{"no crowd", func(c *benchConfig) { c.CrowdTenants = 0 }},
+		{"crowd without webhooks", func(c *benchConfig) { c.CrowdWebhooks = 0 }},
+		{"no instance counts", func(c *benchConfig) { c.Instances = nil }},
+		{"zero instances", func(c *benchConfig) { c.Instances = []int{1, 0} }},
 	} {
 		cfg := defaultBenchConfig()
 		c.edit(&cfg)
@@ -142,5 +151,26 @@ func TestEventBodySvix(t *testing.T) {
 	}
 	if s.EventType != v.Type || string(s.Payload) != string(v.Data) {
 		t.Errorf("svix body %s/%s, want %s/%s", s.EventType, s.Payload, v.Type, v.Data)
+	}
+}
+
+// TestBenchSmokePostgres is CI's smoke of the scenarios that need
+// PostgreSQL (`hookd bench --smoke` runs on SQLite, where instances skips):
+// crowd on two fresh databases, and instances with 1, 2 and 3 real hookd
+// processes, every delivery arriving once.
+func TestBenchSmokePostgres(t *testing.T) {
+	t.Parallel()
+	url := pgtest.NewDatabase(t)
+	var out, errb bytes.Buffer
+	err := runBench(context.Background(), []string{"--smoke", "--scenarios", "crowd,instances", "--database-url", url,
+		"--hookd-binary", hookdBinary(t), "--work-dir", t.TempDir()}, nil, &out, &errb)
+	if err != nil {
+		t.Fatalf("bench: %v\n%s", err, errb.String())
+	}
+	for _, want := range []string{"crowd: published/s", "one tenant: published/s", "1 instance: delivered/s",
+		"2 instances: instance 2 cpu", "3 instances: lost or duplicated"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("no %q in the results:\n%s", want, out.String())
+		}
 	}
 }

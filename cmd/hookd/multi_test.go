@@ -172,3 +172,71 @@ func withConn(t *testing.T, url string, fn func(*pgx.Conn) error) {
 		t.Fatal(err)
 	}
 }
+
+// TestWebhookChangeSeenByOtherInstance changes a webhook through one
+// instance and publishes through another right after each change: the
+// very next event follows the change (its delivery count says whom it
+// reached), whatever the publishing instance read before. Instances hold
+// no copy of a tenant's webhooks that a change elsewhere could leave stale.
+func TestWebhookChangeSeenByOtherInstance(t *testing.T) {
+	t.Parallel()
+	url := pgtest.NewDatabase(t)
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer recv.Close()
+	flags := []string{"--database-url", url, "--allow-private-networks"}
+	a := startProcess(t, t.TempDir(), flags...)
+	live, _ := a.keys(t)
+	b := startProcess(t, t.TempDir(), flags...)
+	changer := &client{t: t, base: a.base, key: live, seen: map[string]bool{}}
+	publisher := &client{t: t, base: b.base, key: live, seen: map[string]bool{}}
+	publish := func(typ string) int {
+		t.Helper()
+		d := publisher.must(202, "POST", "/v1/events", map[string]any{"type": typ, "data": map[string]any{"n": 1}}).data(t)
+		n, ok := d["deliveries"].(float64)
+		if !ok {
+			t.Fatalf("publish %s: no delivery count in %v", typ, d)
+		}
+		return int(n)
+	}
+	// Both types join the catalog, and instance b has published for the
+	// scope before any webhook exists.
+	for _, typ := range []string{"Call.started", "Call.finished"} {
+		if n := publish(typ); n != 0 {
+			t.Fatalf("publish %s with no webhook: %d deliveries", typ, n)
+		}
+	}
+	id := str(changer.must(201, "POST", "/v1/webhooks",
+		map[string]any{"url": recv.URL, "event_types": []string{"Call.started"}}).data(t)["id"])
+	for _, step := range []struct {
+		name   string
+		change func()
+		want   map[string]int // deliveries per event type published right after
+	}{
+		{"created", func() {}, map[string]int{"Call.started": 1, "Call.finished": 0}},
+		{"event types changed", func() {
+			changer.must(200, "PATCH", "/v1/webhooks/{id}", map[string]any{"event_types": []string{"Call.finished"}}, id)
+		}, map[string]int{"Call.started": 0, "Call.finished": 1}},
+		{"filter added", func() {
+			changer.must(200, "PATCH", "/v1/webhooks/{id}", map[string]any{"filter": map[string]any{"data.n": 2}}, id)
+		}, map[string]int{"Call.started": 0, "Call.finished": 0}},
+		{"filter removed", func() {
+			changer.must(200, "PATCH", "/v1/webhooks/{id}", map[string]any{"filter": nil}, id)
+		}, map[string]int{"Call.finished": 1}},
+		{"disabled", func() {
+			changer.must(200, "PATCH", "/v1/webhooks/{id}", map[string]any{"enabled": false}, id)
+		}, map[string]int{"Call.finished": 0}},
+		{"enabled", func() {
+			changer.must(200, "PATCH", "/v1/webhooks/{id}", map[string]any{"enabled": true}, id)
+		}, map[string]int{"Call.finished": 1}},
+		{"deleted", func() {
+			changer.must(204, "DELETE", "/v1/webhooks/{id}", nil, id)
+		}, map[string]int{"Call.started": 0, "Call.finished": 0}},
+	} {
+		step.change()
+		for typ, want := range step.want {
+			if got := publish(typ); got != want {
+				t.Errorf("%s on one instance, then %s published on the other: %d deliveries, want %d", step.name, typ, got, want)
+			}
+		}
+	}
+}

@@ -56,9 +56,11 @@ func openStoreFor(ctx context.Context, c config, log *slog.Logger, serving bool)
 // bootstrap creates the tenant "default" and its live and test keys on an
 // empty database, and prints the keys once: only their hashes are stored.
 func bootstrap(ctx context.Context, st hookd.TenantService, out interface{ Write([]byte) (int, error) }, log *slog.Logger) error {
-	tenants, err := st.ListTenants(ctx)
+	// One row tells whether there is any: a start reads no more of a
+	// database with 100,000 tenants than of an empty one.
+	tenants, _, err := st.FindTenants(ctx, hookd.TenantFilter{Page: hookd.Page{Limit: 1}})
 	if err != nil {
-		return fmt.Errorf("list tenants: %w", err)
+		return fmt.Errorf("look for a tenant: %w", err)
 	}
 	if len(tenants) > 0 {
 		return nil
