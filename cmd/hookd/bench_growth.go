@@ -33,12 +33,14 @@ func (b *bencher) growth(ctx context.Context) (ms []metric, err error) {
 	}
 	dbURL := b.cfg.DatabaseURL
 	if dbURL != "" {
-		fresh, drop, err := freshDatabase(ctx, dbURL)
+		var drop func() error
+		// Not :=, which would make the deferred join's err this block's
+		// and lose the drop's error.
+		dbURL, drop, err = freshDatabase(ctx, dbURL)
 		if err != nil {
 			return nil, err
 		}
 		defer func() { err = errors.Join(err, drop()) }()
-		dbURL = fresh
 	}
 	s, err := b.sinks(b.cfg.Webhooks)
 	if err != nil {
