@@ -268,7 +268,7 @@ func TestConfigValidate(t *testing.T) {
 	}
 }
 
-// A fair claim asks for one in-flight cap of each webhook and skips those
+// A fair claim asks for two in-flight caps of each webhook and skips those
 // with two caps waiting; once a skipped webhook's queue is down to one
 // cap, the claim loop is told to look again.
 func TestClaimBoundsAndRefill(t *testing.T) {
@@ -277,8 +277,8 @@ func TestClaimBoundsAndRefill(t *testing.T) {
 	s.admit(jobs("wh_big", "ten_1", 5), t0)
 	s.admit(jobs("wh_small", "ten_2", 1), t0)
 	per, skip := s.claimBounds(t0)
-	if per != 2 || !cmp.Equal(skip, []string{"wh_big"}) {
-		t.Fatalf("claimBounds = %d, %v; want 2, [wh_big]", per, skip)
+	if per != 4 || !cmp.Equal(skip, []string{"wh_big"}) {
+		t.Fatalf("claimBounds = %d, %v; want 4, [wh_big]", per, skip)
 	}
 	roomSignalled := func() bool {
 		select {

@@ -43,12 +43,17 @@ func dueOfSQL(x string) string {
 // nextHookSQL) and returns each with its visit number and how many
 // deliveries it has to give (see dueOfSQL). It stops when those add up to
 // $4, after $6 webhooks, or when it comes back to the first.
+//
+// OFFSET 0 keeps each step's subqueries from being pulled up into the
+// statement, which would evaluate the next webhook and its count once per
+// reference instead of once.
 var fairHooksSQL = `WITH RECURSIVE hooks (w, first, n, due, total) AS (
-		SELECT f.w, f.w, 1, ` + dueOfSQL("f.w") + `, ` + dueOfSQL("f.w") + `
-		FROM (SELECT ` + nextHookSQL("$1") + ` AS w) f WHERE f.w IS NOT NULL
+		SELECT f.w, f.w, 1, f.due, f.due
+		FROM (SELECT z.w, ` + dueOfSQL("z.w") + ` AS due FROM (SELECT ` + nextHookSQL("$1") + ` AS w OFFSET 0) z OFFSET 0) f
+		WHERE f.w IS NOT NULL
 	UNION ALL
 		SELECT x.w, h.first, h.n + 1, x.due, h.total + x.due
-		FROM hooks h, LATERAL (SELECT y.w, ` + dueOfSQL("y.w") + ` AS due FROM (SELECT ` + nextHookSQL("h.w") + ` AS w) y) x
+		FROM hooks h, LATERAL (SELECT y.w, ` + dueOfSQL("y.w") + ` AS due FROM (SELECT ` + nextHookSQL("h.w") + ` AS w OFFSET 0) y OFFSET 0) x
 		WHERE h.n < $6 AND h.total < $4 AND x.w <> h.first
 	)
 	SELECT w, n, due FROM hooks`
