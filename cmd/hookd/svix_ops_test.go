@@ -291,6 +291,15 @@ func testSvixOrder(t *testing.T, sdk *svix.Svix, recv string) {
 	if err != nil || len(asc.Data) != 5 {
 		t.Fatalf("Endpoint.List = %+v, %v", asc, err)
 	}
+	listed := map[string]bool{}
+	for _, e := range asc.Data {
+		listed[e.Id] = true
+	}
+	for _, id := range made {
+		if !listed[id] {
+			t.Errorf("Endpoint.List lacks the endpoint %s made", id)
+		}
+	}
 	desc := svix.Ordering("descending")
 	var got []string
 	opts := &svix.EndpointListOptions{Order: &desc, Limit: svix.Int32(2)}
