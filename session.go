@@ -77,7 +77,8 @@ type SessionService interface {
 	// tenant key.
 	SignIn(ctx context.Context, operatorKey string, ttl time.Duration) (*Session, string, error)
 	// Resume returns the session a token names. EUNAUTHORIZED if it is
-	// unknown, expired, its tenant deleted or its operator key revoked.
+	// unknown (deleted with the revocation of its link's maker key),
+	// expired, its tenant deleted or its operator key revoked.
 	Resume(ctx context.Context, token string) (*Session, error)
 	// End ends the session a token names; an unknown token is not an error.
 	End(ctx context.Context, token string) error

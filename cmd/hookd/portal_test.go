@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/postgres/pgtest"
 	"github.com/hookd/hookd/sqlite"
 )
 
@@ -508,4 +509,39 @@ func TestPortalSessionsEndWithLinkMaker(t *testing.T) {
 		t.Errorf("an unused link of the revoked key: %d, want 404: %s", p.status, p.body)
 	}
 	alive("another key's session, after the maker's revocation", other)
+}
+
+// TestPortalSessionEndsOnEveryInstance: on PostgreSQL, a portal session
+// opened on one instance with a link another instance made ends on both
+// when the CLI revokes the link's key.
+func TestPortalSessionEndsOnEveryInstance(t *testing.T) {
+	t.Parallel()
+	dbURL := pgtest.NewDatabase(t)
+	a := startProcess(t, t.TempDir(), "--database-url", dbURL)
+	b := startProcess(t, t.TempDir(), "--database-url", dbURL)
+	cli := &instance{dataDir: t.TempDir()}
+	out := cli.run(t, "operator-key", "create", "--name", "links", "--database-url", dbURL)
+	opk := regexp.MustCompile(`opk_\S+`).FindString(out)
+	kid := regexp.MustCompile(`okey_[0-9a-z]+`).FindString(out)
+	if opk == "" || kid == "" {
+		t.Fatalf("no key in %q", out)
+	}
+	maker := &client{t: t, base: a.base, key: opk, seen: map[string]bool{}}
+	maker.must(201, "POST", "/v1/tenants", map[string]any{"uid": "shared"})
+	link := str(maker.must(201, "POST", "/v1/tenants/{t}/portal-links", map[string]any{}, "shared").data(t)["url"])
+	p := spendLink(t, b.base+link) // made on a, spent on b
+	if p.status != http.StatusSeeOther || !strings.HasPrefix(p.location, "/portal/s/pss_") {
+		t.Fatalf("entering the portal on b: %d %q: %s", p.status, p.location, p.body)
+	}
+	for _, base := range []string{a.base, b.base} {
+		if p := visit(t, "GET", base+p.location, nil); p.status != 200 {
+			t.Fatalf("the session on %s: %d", base, p.status)
+		}
+	}
+	cli.run(t, "operator-key", "revoke", "--database-url", dbURL, kid)
+	for _, base := range []string{a.base, b.base} {
+		if p := visit(t, "GET", base+p.location, nil); p.status != http.StatusUnauthorized || !strings.Contains(p.body, "session has ended") {
+			t.Errorf("the session on %s after its link's key was revoked: %d, want 401", base, p.status)
+		}
+	}
 }
