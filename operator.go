@@ -67,14 +67,19 @@ type Caller struct {
 // PortalLink opens one tenant's customer portal in one mode, once, before
 // it expires. Its token is shown once; only the hash is kept.
 type PortalLink struct {
-	ID        string     `json:"id"`
-	TenantID  string     `json:"tenant_id"`
-	Mode      Mode       `json:"mode"`
-	ReadOnly  bool       `json:"read_only"`
-	Hash      []byte     `json:"-"`
-	CreatedAt time.Time  `json:"created_at"`
-	ExpiresAt time.Time  `json:"expires_at"`
-	UsedAt    *time.Time `json:"used_at,omitempty"`
+	ID       string `json:"id"`
+	TenantID string `json:"tenant_id"`
+	Mode     Mode   `json:"mode"`
+	ReadOnly bool   `json:"read_only"`
+	// MakerKeyID is the key that made the link: a tenant's API key (key_…)
+	// or an operator key (okey_…). Revoking it deletes the link if unused
+	// and ends the session it opened. "" for a link made before makers were
+	// recorded, which ends only at its expiry or with its tenant.
+	MakerKeyID string     `json:"maker_key_id,omitempty"`
+	Hash       []byte     `json:"-"`
+	CreatedAt  time.Time  `json:"created_at"`
+	ExpiresAt  time.Time  `json:"expires_at"`
+	UsedAt     *time.Time `json:"used_at,omitempty"`
 }
 
 // Portal link lifetimes.

@@ -9,8 +9,9 @@ import (
 // Session is a signed-in visit to the customer portal (a tenant in one
 // mode, entered through a portal link) or to the operator dashboard
 // (entered with an operator key). Its token is shown once; only the hash is
-// kept, and it ends at ExpiresAt, when its tenant is deleted or when the
-// operator key that opened it is revoked.
+// kept, and it ends at ExpiresAt, when its tenant is deleted, or when the
+// key it stands on is revoked: the operator key that signed in, or the key
+// that made the portal link it was opened with.
 type Session struct {
 	ID       string
 	Hash     []byte
@@ -19,8 +20,12 @@ type Session struct {
 	ReadOnly bool
 	// OperatorKeyID is the operator key that signed in ("" for a portal session).
 	OperatorKeyID string
-	CreatedAt     time.Time
-	ExpiresAt     time.Time
+	// MakerKeyID is the key that made the portal link the session was
+	// opened with (PortalLink.MakerKeyID; "" for an operator's session, or
+	// for a link made before makers were recorded).
+	MakerKeyID string
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
 }
 
 // Operator reports whether s is an operator's dashboard session.
@@ -42,7 +47,12 @@ func IsSessionToken(token string) bool { return strings.HasPrefix(token, session
 
 // SessionStore keeps sessions.
 type SessionStore interface {
-	// InsertSession stores s.
+	// InsertSession stores s. If s.MakerKeyID is set, it returns
+	// EFORBIDDEN, and stores nothing, unless that key (a tenant's or an
+	// operator's) exists unrevoked — checked in the statement that inserts,
+	// which holds the key's row, so that a revocation committed at the same
+	// time either comes first and is seen, or comes after and deletes the
+	// session.
 	InsertSession(ctx context.Context, s *Session) error
 	// FindSessionByHash returns the session whose hash is hash, expired or
 	// not, or ENOTFOUND.
@@ -58,15 +68,17 @@ type SessionStore interface {
 type SessionService interface {
 	// EnterPortal spends a portal link's token (as UsePortalLink: ENOTFOUND,
 	// EFORBIDDEN saying why) and starts a session in its tenant and mode,
-	// read-only if the link is. It returns the session and its token, shown
-	// once. ttl 0 is DefaultSessionTTL.
+	// read-only if the link is, that ends when the link's maker key is
+	// revoked (EFORBIDDEN if it already is). It returns the session and its
+	// token, shown once. ttl 0 is DefaultSessionTTL.
 	EnterPortal(ctx context.Context, linkToken string, ttl time.Duration) (*Session, string, error)
 	// SignIn starts an operator's session with an operator key.
 	// EUNAUTHORIZED for a key that is unknown or revoked, EFORBIDDEN for a
 	// tenant key.
 	SignIn(ctx context.Context, operatorKey string, ttl time.Duration) (*Session, string, error)
 	// Resume returns the session a token names. EUNAUTHORIZED if it is
-	// unknown, expired, its tenant deleted or its operator key revoked.
+	// unknown (deleted with the revocation of its link's maker key),
+	// expired, its tenant deleted or its operator key revoked.
 	Resume(ctx context.Context, token string) (*Session, error)
 	// End ends the session a token names; an unknown token is not an error.
 	End(ctx context.Context, token string) error
@@ -120,7 +132,11 @@ func (ss *sessions) EnterPortal(ctx context.Context, linkToken string, ttl time.
 	if err != nil {
 		return nil, "", err
 	}
-	return ss.start(ctx, &Session{TenantID: l.TenantID, Mode: l.Mode, ReadOnly: l.ReadOnly}, ttl)
+	s, token, err := ss.start(ctx, &Session{TenantID: l.TenantID, Mode: l.Mode, ReadOnly: l.ReadOnly, MakerKeyID: l.MakerKeyID}, ttl)
+	if ErrorCode(err) == EFORBIDDEN {
+		return nil, "", Errorf(EFORBIDDEN, "the key that made this portal link was revoked: ask for a new one")
+	}
+	return s, token, err
 }
 
 func (ss *sessions) SignIn(ctx context.Context, operatorKey string, ttl time.Duration) (*Session, string, error) {

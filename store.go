@@ -55,8 +55,10 @@ type TenantStore interface {
 	InsertAPIKey(ctx context.Context, k *APIKey) error
 	// ListAPIKeys lists the keys of a tenant, or of every tenant if tenantID is "".
 	ListAPIKeys(ctx context.Context, tenantID string) ([]*APIKey, error)
-	// RevokeAPIKey sets the key's revoked_at to at unless it is already set.
-	// Returns ENOTFOUND for an unknown id.
+	// RevokeAPIKey sets the key's revoked_at to at unless it is already set
+	// and, in the same transaction, deletes the unused portal links the key
+	// made and the sessions whose MakerKeyID is the key. Returns ENOTFOUND
+	// for an unknown id.
 	RevokeAPIKey(ctx context.Context, id string, at time.Time) error
 	// FindAPIKeyByHash returns the key whose hash is hash, revoked or not, or
 	// ENOTFOUND.
@@ -68,7 +70,9 @@ type TenantStore interface {
 	InsertOperatorKey(ctx context.Context, k *OperatorKey) error
 	// ListOperatorKeys returns every operator key, ordered by id.
 	ListOperatorKeys(ctx context.Context) ([]*OperatorKey, error)
-	// RevokeOperatorKey sets revoked_at to at unless it is already set.
+	// RevokeOperatorKey sets revoked_at to at unless it is already set
+	// and, in the same transaction, deletes the unused portal links the key
+	// made and the sessions whose MakerKeyID or OperatorKeyID is the key.
 	// Returns ENOTFOUND.
 	RevokeOperatorKey(ctx context.Context, id string, at time.Time) error
 	// FindOperatorKeyByHash returns the key whose hash is hash, or ENOTFOUND.

@@ -160,6 +160,9 @@ type PortalLinkRequest struct {
 	Mode     Mode
 	ReadOnly bool
 	TTL      time.Duration // 0: DefaultPortalLinkTTL
+	// MakerKeyID is the key asking (Caller.KeyID): revoking it deletes the
+	// link if unused and ends the session it opened. Required.
+	MakerKeyID string
 }
 
 // TenantService manages tenants, their API keys, operator keys, portal
@@ -196,7 +199,9 @@ type TenantService interface {
 	CreateAPIKey(ctx context.Context, tenantID string, m Mode) (*APIKey, string, error)
 	// ListAPIKeys lists the keys of a tenant, or of every tenant if tenantID is "".
 	ListAPIKeys(ctx context.Context, tenantID string) ([]*APIKey, error)
-	// RevokeAPIKey returns ENOTFOUND for an unknown id. Revoking twice is not an error.
+	// RevokeAPIKey stops the key at once, and ends the portal links it made
+	// and the sessions they opened. It returns ENOTFOUND for an unknown id.
+	// Revoking twice is not an error.
 	RevokeAPIKey(ctx context.Context, id string) error
 	// RevokeTenantAPIKey is RevokeAPIKey for a key of tenantID only: another
 	// tenant's key is ENOTFOUND.
@@ -217,11 +222,14 @@ type TenantService interface {
 	// shown once.
 	CreateOperatorKey(ctx context.Context, name string) (*OperatorKey, string, error)
 	ListOperatorKeys(ctx context.Context) ([]*OperatorKey, error)
-	// RevokeOperatorKey returns ENOTFOUND for an unknown id.
+	// RevokeOperatorKey stops the key at once, and ends the dashboard
+	// sessions it signed in, the portal links it made and the sessions they
+	// opened. It returns ENOTFOUND for an unknown id.
 	RevokeOperatorKey(ctx context.Context, id string) error
 
-	// CreatePortalLink makes a single-use link into ref's portal and
-	// returns it with its token, shown once. ENOTFOUND, EINVALID.
+	// CreatePortalLink makes a single-use link into ref's portal, made by
+	// r.MakerKeyID, and returns it with its token, shown once. ENOTFOUND,
+	// EINVALID.
 	CreatePortalLink(ctx context.Context, ref string, r PortalLinkRequest) (*PortalLink, string, error)
 	// UsePortalLink spends a link's token and returns the link. An unknown
 	// token is ENOTFOUND; a used or expired one EFORBIDDEN, saying which.

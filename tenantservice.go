@@ -326,11 +326,17 @@ func (t *tenants) CreatePortalLink(ctx context.Context, ref string, r PortalLink
 	if r.TTL < time.Minute || r.TTL > MaxPortalLinkTTL {
 		return nil, "", Errorf(EINVALID, "expiry must be between 1 minute and %s", MaxPortalLinkTTL)
 	}
+	if r.MakerKeyID == "" {
+		// Without its maker, a link (and its session) would outlive the
+		// revocation of the key that asked for it.
+		return nil, "", Errorf(EINVALID, "a portal link needs the key that makes it")
+	}
 	ten, err := t.FindTenant(ctx, ref)
 	if err != nil {
 		return nil, "", err
 	}
 	l, token := NewPortalLink(Scope{TenantID: ten.ID, Mode: r.Mode}, r.ReadOnly, r.TTL, t.now())
+	l.MakerKeyID = r.MakerKeyID
 	if err := t.st.InsertPortalLink(ctx, l); err != nil {
 		return nil, "", err
 	}

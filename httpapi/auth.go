@@ -87,6 +87,13 @@ func (s *Server) writeAuthError(ctx huma.Context, err error) {
 	_ = huma.WriteErr(s.api, ctx, status, msg)
 }
 
+// callerFrom returns who sent the request; the middleware guarantees it on
+// every secured operation.
+func callerFrom(ctx context.Context) hookd.Caller {
+	c, _ := ctx.Value(callerKey{}).(hookd.Caller)
+	return c
+}
+
 // scopeFrom returns the caller's scope; the middleware guarantees it on
 // every secured tenant operation.
 func scopeFrom(ctx context.Context) hookd.Scope {

@@ -253,6 +253,7 @@ func registerPortalLinks(s *Server, tags []string, operator func(huma.Operation)
 		}) (*dataOutput[PortalLink], error) {
 			l, token, err := s.svc.Tenants.CreatePortalLink(ctx, in.Tenant, hookd.PortalLinkRequest{
 				Mode: in.Body.Mode, ReadOnly: in.Body.ReadOnly, TTL: time.Duration(in.Body.ExpiresIn) * time.Second,
+				MakerKeyID: callerFrom(ctx).KeyID,
 			})
 			if err != nil {
 				return nil, s.fail(ctx, "create portal link", err)

@@ -232,13 +232,17 @@ func (h *Handler) revokeKey(w http.ResponseWriter, r *http.Request, s *session) 
 }
 
 // openPortal makes a portal link for the tenant and spends it at once:
-// the link is never shown, and the operator lands in the portal.
+// the link is never shown, and the operator lands in the portal. The link
+// is made by the operator key the dashboard session stands on, so revoking
+// that key ends the portal session too.
 func (h *Handler) openPortal(w http.ResponseWriter, r *http.Request, s *session) error {
 	m, err := hookd.ParseMode(r.PostFormValue("mode"))
 	if err != nil {
 		return err
 	}
-	_, tok, err := h.svc.Tenants.CreatePortalLink(r.Context(), r.PathValue("id"), hookd.PortalLinkRequest{Mode: m, ReadOnly: r.PostFormValue("read_only") == "on"})
+	_, tok, err := h.svc.Tenants.CreatePortalLink(r.Context(), r.PathValue("id"), hookd.PortalLinkRequest{
+		Mode: m, ReadOnly: r.PostFormValue("read_only") == "on", MakerKeyID: s.OperatorKeyID,
+	})
 	if err != nil {
 		return err
 	}

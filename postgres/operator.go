@@ -70,6 +70,9 @@ func (db *DB) RevokeOperatorKey(ctx context.Context, id string, at time.Time) er
 		if tag.RowsAffected() == 0 {
 			return hookd.Errorf(hookd.ENOTFOUND, "operator key %s not found", id)
 		}
+		if err := endMadeBy(ctx, tx, id); err != nil {
+			return err
+		}
 		return notifyChange(ctx, tx, hookd.ChangeKeys)
 	})
 }
@@ -83,14 +86,14 @@ func (db *DB) FindOperatorKeyByHash(ctx context.Context, hash []byte) (*hookd.Op
 	return k, nil
 }
 
-const portalLinkColumns = `id, tenant_id, mode, read_only, hash, created_at, expires_at, used_at`
+const portalLinkColumns = `id, tenant_id, mode, read_only, maker_key_id, hash, created_at, expires_at, used_at`
 
 func scanPortalLink(r pgx.Row) (*hookd.PortalLink, error) {
 	var (
 		l    hookd.PortalLink
 		mode string
 	)
-	if err := r.Scan(&l.ID, &l.TenantID, &mode, &l.ReadOnly, &l.Hash, &l.CreatedAt, &l.ExpiresAt, &l.UsedAt); err != nil {
+	if err := r.Scan(&l.ID, &l.TenantID, &mode, &l.ReadOnly, &l.MakerKeyID, &l.Hash, &l.CreatedAt, &l.ExpiresAt, &l.UsedAt); err != nil {
 		return nil, err
 	}
 	l.Mode = hookd.Mode(mode)
@@ -102,8 +105,8 @@ func scanPortalLink(r pgx.Row) (*hookd.PortalLink, error) {
 func (db *DB) InsertPortalLink(ctx context.Context, l *hookd.PortalLink) error {
 	l.CreatedAt, l.ExpiresAt = pgTime(l.CreatedAt), pgTime(l.ExpiresAt)
 	tag, err := db.pool.Exec(ctx, `INSERT INTO portal_links (`+portalLinkColumns+`)
-		SELECT $1, id, $3, $4, $5, $6, $7, NULL FROM tenants WHERE id = $2`,
-		l.ID, l.TenantID, string(l.Mode), l.ReadOnly, l.Hash, l.CreatedAt, l.ExpiresAt)
+		SELECT $1, id, $3, $4, $5, $6, $7, $8, NULL FROM tenants WHERE id = $2`,
+		l.ID, l.TenantID, string(l.Mode), l.ReadOnly, l.MakerKeyID, l.Hash, l.CreatedAt, l.ExpiresAt)
 	if err != nil {
 		return fmt.Errorf("insert portal link: %w", err)
 	}
@@ -123,4 +126,19 @@ func (db *DB) UsePortalLink(ctx context.Context, hash []byte, at time.Time) (*ho
 		return nil, notFound(err, "portal link")
 	}
 	return l, nil
+}
+
+// endMadeBy deletes, in tx, what a revoked key keeps open: the portal links
+// it made that are still unused, and the sessions that stand on it (opened
+// with a link it made, or signed in with it). The caller's update of the
+// key's row came first, so an InsertSession holding that row has committed
+// and its session is seen here.
+func endMadeBy(ctx context.Context, tx pgx.Tx, keyID string) error {
+	if _, err := tx.Exec(ctx, `DELETE FROM portal_links WHERE maker_key_id = $1 AND used_at IS NULL`, keyID); err != nil {
+		return fmt.Errorf("delete the key's portal links: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM portal_sessions WHERE maker_key_id = $1 OR operator_key_id = $1`, keyID); err != nil {
+		return fmt.Errorf("delete the key's sessions: %w", err)
+	}
+	return nil
 }

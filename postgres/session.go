@@ -8,7 +8,7 @@ import (
 	"github.com/hookd/hookd"
 )
 
-const sessionColumns = `id, hash, tenant_id, mode, read_only, operator_key_id, created_at, expires_at`
+const sessionColumns = `id, hash, tenant_id, mode, read_only, operator_key_id, maker_key_id, created_at, expires_at`
 
 // InsertSession implements hookd.SessionStore.
 func (db *DB) InsertSession(ctx context.Context, s *hookd.Session) error {
@@ -17,10 +17,20 @@ func (db *DB) InsertSession(ctx context.Context, s *hookd.Session) error {
 	if s.TenantID != "" {
 		tenant = &s.TenantID
 	}
-	_, err := db.pool.Exec(ctx, `INSERT INTO portal_sessions (`+sessionColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		s.ID, s.Hash, tenant, string(s.Mode), s.ReadOnly, s.OperatorKeyID, s.CreatedAt, s.ExpiresAt)
+	// FOR SHARE holds the maker key's row until the insert commits: a
+	// revocation updating it waits, then deletes this session; one that
+	// updated it first makes the row fail the recheck, and nothing is
+	// inserted.
+	tag, err := db.pool.Exec(ctx, `INSERT INTO portal_sessions (`+sessionColumns+`) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9
+		WHERE $7 = ''
+			OR EXISTS (SELECT 1 FROM api_keys WHERE id = $7 AND revoked_at IS NULL FOR SHARE)
+			OR EXISTS (SELECT 1 FROM operator_keys WHERE id = $7 AND revoked_at IS NULL FOR SHARE)`,
+		s.ID, s.Hash, tenant, string(s.Mode), s.ReadOnly, s.OperatorKeyID, s.MakerKeyID, s.CreatedAt, s.ExpiresAt)
 	if err != nil {
 		return fmt.Errorf("insert session: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return hookd.Errorf(hookd.EFORBIDDEN, "key %s is revoked or unknown", s.MakerKeyID)
 	}
 	return nil
 }
@@ -33,7 +43,7 @@ func (db *DB) FindSessionByHash(ctx context.Context, hash []byte) (*hookd.Sessio
 		mode   string
 	)
 	err := db.pool.QueryRow(ctx, `SELECT `+sessionColumns+` FROM portal_sessions WHERE hash = $1`, hash).
-		Scan(&s.ID, &s.Hash, &tenant, &mode, &s.ReadOnly, &s.OperatorKeyID, &s.CreatedAt, &s.ExpiresAt)
+		Scan(&s.ID, &s.Hash, &tenant, &mode, &s.ReadOnly, &s.OperatorKeyID, &s.MakerKeyID, &s.CreatedAt, &s.ExpiresAt)
 	if err != nil {
 		return nil, notFound(err, "session")
 	}

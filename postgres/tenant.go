@@ -269,6 +269,9 @@ func (db *DB) RevokeAPIKey(ctx context.Context, id string, at time.Time) error {
 		if tag.RowsAffected() == 0 {
 			return hookd.Errorf(hookd.ENOTFOUND, "api key %s not found", id)
 		}
+		if err := endMadeBy(ctx, tx, id); err != nil {
+			return err
+		}
 		return notifyChange(ctx, tx, hookd.ChangeKeys)
 	})
 }

@@ -75,8 +75,10 @@ func (db *DB) RevokeOperatorKey(ctx context.Context, id string, at time.Time) er
 		if err != nil {
 			return err
 		}
-		n, err = res.RowsAffected()
-		return err
+		if n, err = res.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		return endMadeBy(ctx, tx, id)
 	})
 	if err != nil {
 		return fmt.Errorf("revoke operator key: %w", err)
@@ -96,7 +98,7 @@ func (db *DB) FindOperatorKeyByHash(ctx context.Context, hash []byte) (*hookd.Op
 	return k, nil
 }
 
-const portalLinkColumns = `id, tenant_id, mode, read_only, hash, created_at, expires_at, used_at`
+const portalLinkColumns = `id, tenant_id, mode, read_only, maker_key_id, hash, created_at, expires_at, used_at`
 
 func scanPortalLink(s scanner) (*hookd.PortalLink, error) {
 	var (
@@ -105,7 +107,7 @@ func scanPortalLink(s scanner) (*hookd.PortalLink, error) {
 		created, expires int64
 		used             sql.NullInt64
 	)
-	if err := s.Scan(&l.ID, &l.TenantID, &mode, &l.ReadOnly, &l.Hash, &created, &expires, &used); err != nil {
+	if err := s.Scan(&l.ID, &l.TenantID, &mode, &l.ReadOnly, &l.MakerKeyID, &l.Hash, &created, &expires, &used); err != nil {
 		return nil, err
 	}
 	l.Mode = hookd.Mode(mode)
@@ -119,8 +121,8 @@ func (db *DB) InsertPortalLink(ctx context.Context, l *hookd.PortalLink) error {
 	var n int64
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO portal_links (`+portalLinkColumns+`)
-			SELECT ?, id, ?, ?, ?, ?, ?, NULL FROM tenants WHERE id = ?`,
-			l.ID, string(l.Mode), boolInt(l.ReadOnly), l.Hash, ms(l.CreatedAt), ms(l.ExpiresAt), l.TenantID)
+			SELECT ?, id, ?, ?, ?, ?, ?, ?, NULL FROM tenants WHERE id = ?`,
+			l.ID, string(l.Mode), boolInt(l.ReadOnly), l.MakerKeyID, l.Hash, ms(l.CreatedAt), ms(l.ExpiresAt), l.TenantID)
 		if err != nil {
 			return err
 		}
@@ -154,4 +156,17 @@ func (db *DB) UsePortalLink(ctx context.Context, hash []byte, at time.Time) (*ho
 		return nil, err
 	}
 	return l, nil
+}
+
+// endMadeBy deletes, in tx, what a revoked key keeps open: the portal links
+// it made that are still unused, and the sessions that stand on it (opened
+// with a link it made, or signed in with it).
+func endMadeBy(ctx context.Context, tx *sql.Tx, keyID string) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM portal_links WHERE maker_key_id = ? AND used_at IS NULL`, keyID); err != nil {
+		return fmt.Errorf("delete the key's portal links: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM portal_sessions WHERE maker_key_id = ?1 OR operator_key_id = ?1`, keyID); err != nil {
+		return fmt.Errorf("delete the key's sessions: %w", err)
+	}
+	return nil
 }

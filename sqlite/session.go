@@ -9,7 +9,7 @@ import (
 	"github.com/hookd/hookd"
 )
 
-const sessionColumns = `id, hash, tenant_id, mode, read_only, operator_key_id, created_at, expires_at`
+const sessionColumns = `id, hash, tenant_id, mode, read_only, operator_key_id, maker_key_id, created_at, expires_at`
 
 // InsertSession implements hookd.SessionStore.
 func (db *DB) InsertSession(ctx context.Context, s *hookd.Session) error {
@@ -18,11 +18,21 @@ func (db *DB) InsertSession(ctx context.Context, s *hookd.Session) error {
 	if s.TenantID != "" {
 		tenant = s.TenantID
 	}
+	// SQLite's one writer orders the check and the insert against a
+	// revocation.
 	return db.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO portal_sessions (`+sessionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			s.ID, s.Hash, tenant, string(s.Mode), boolInt(s.ReadOnly), s.OperatorKeyID, ms(s.CreatedAt), ms(s.ExpiresAt))
+		res, err := tx.ExecContext(ctx, `INSERT INTO portal_sessions (`+sessionColumns+`) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9
+			WHERE ?7 = ''
+				OR EXISTS (SELECT 1 FROM api_keys WHERE id = ?7 AND revoked_at IS NULL)
+				OR EXISTS (SELECT 1 FROM operator_keys WHERE id = ?7 AND revoked_at IS NULL)`,
+			s.ID, s.Hash, tenant, string(s.Mode), boolInt(s.ReadOnly), s.OperatorKeyID, s.MakerKeyID, ms(s.CreatedAt), ms(s.ExpiresAt))
 		if err != nil {
 			return fmt.Errorf("insert session: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("insert session: %w", err)
+		} else if n == 0 {
+			return hookd.Errorf(hookd.EFORBIDDEN, "key %s is revoked or unknown", s.MakerKeyID)
 		}
 		return nil
 	})
@@ -37,7 +47,7 @@ func (db *DB) FindSessionByHash(ctx context.Context, hash []byte) (*hookd.Sessio
 		created, expires int64
 	)
 	err := db.reader.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM portal_sessions WHERE hash = ?`, hash).
-		Scan(&s.ID, &s.Hash, &tenant, &mode, &s.ReadOnly, &s.OperatorKeyID, &created, &expires)
+		Scan(&s.ID, &s.Hash, &tenant, &mode, &s.ReadOnly, &s.OperatorKeyID, &s.MakerKeyID, &created, &expires)
 	if err != nil {
 		return nil, notFound(err, "find session", "session not found")
 	}

@@ -313,7 +313,7 @@ func (db *DB) RevokeAPIKey(ctx context.Context, id string, at time.Time) error {
 		} else if n == 0 {
 			return hookd.Errorf(hookd.ENOTFOUND, "api key %s not found", id)
 		}
-		return nil
+		return endMadeBy(ctx, tx, id)
 	})
 }
 

@@ -15,6 +15,8 @@ var portalTests = []test{
 	{"Portal/SessionStore", testSessionStore},
 	{"Portal/Sessions", testSessions},
 	{"Portal/SessionsEnd", testSessionsEnd},
+	{"Portal/SessionsEndWithMaker", testSessionsEndWithMaker},
+	{"Portal/SessionMakerRevoked", testSessionMakerRevoked},
 	{"Portal/Health", testWebhookHealth},
 	{"Portal/Series", testDeliverySeries},
 	{"Portal/FailingWebhooks", testFailingWebhooks},
@@ -136,7 +138,7 @@ func testSessionStore(e *env) {
 func testSessions(e *env) {
 	t := e.t
 	ten, _ := e.put(&hookd.Tenant{UID: "cust-a"})
-	_, link, err := e.svc.Tenants.CreatePortalLink(e.ctx, "cust-a", hookd.PortalLinkRequest{Mode: hookd.ModeTest, ReadOnly: true})
+	_, link, err := e.svc.Tenants.CreatePortalLink(e.ctx, "cust-a", hookd.PortalLinkRequest{Mode: hookd.ModeTest, ReadOnly: true, MakerKeyID: e.maker()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +205,7 @@ func testSessions(e *env) {
 func testSessionsEnd(e *env) {
 	t := e.t
 	e.put(&hookd.Tenant{UID: "cust-a"})
-	_, link, err := e.svc.Tenants.CreatePortalLink(e.ctx, "cust-a", hookd.PortalLinkRequest{})
+	_, link, err := e.svc.Tenants.CreatePortalLink(e.ctx, "cust-a", hookd.PortalLinkRequest{MakerKeyID: e.maker()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,6 +232,136 @@ func testSessionsEnd(e *env) {
 	}
 	_, err = e.svc.Sessions.Resume(e.ctx, otoken)
 	wantCode(t, err, hookd.EUNAUTHORIZED)
+	_, err = e.store.FindSessionByHash(e.ctx, hookd.HashAPIKey(otoken))
+	wantCode(t, err, hookd.ENOTFOUND) // deleted with the revocation
+}
+
+// testSessionsEndWithMaker: revoking the key that made a portal link —
+// a tenant's key or an operator key — deletes the session the link opened
+// and the links it made that are still unused; revoking another key ends
+// only that key's. A link without a maker (made before makers were
+// recorded) outlives every revocation.
+func testSessionsEndWithMaker(e *env) {
+	t := e.t
+	for _, kind := range []string{"tenant", "operator"} {
+		ten, _ := e.put(&hookd.Tenant{UID: "cust-" + kind})
+		newKey := func() (string, func() error) {
+			if kind == "operator" {
+				k, _, err := e.svc.Tenants.CreateOperatorKey(e.ctx, "ops")
+				if err != nil {
+					t.Fatal(err)
+				}
+				return k.ID, func() error { return e.svc.Tenants.RevokeOperatorKey(e.ctx, k.ID) }
+			}
+			k, _, err := e.svc.Tenants.CreateAPIKey(e.ctx, ten.ID, hookd.ModeLive)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return k.ID, func() error { return e.svc.Tenants.RevokeTenantAPIKey(e.ctx, ten.ID, k.ID) }
+		}
+		link := func(maker string) string {
+			l, token, err := e.svc.Tenants.CreatePortalLink(e.ctx, ten.ID, hookd.PortalLinkRequest{MakerKeyID: maker})
+			if err != nil || l.MakerKeyID != maker {
+				t.Fatalf("CreatePortalLink: %+v, %v", l, err)
+			}
+			return token
+		}
+		enter := func(link string) string {
+			s, token, err := e.svc.Sessions.EnterPortal(e.ctx, link, 0)
+			if err != nil {
+				t.Fatalf("EnterPortal: %v", err)
+			}
+			if stored, err := e.store.FindSessionByHash(e.ctx, hookd.HashAPIKey(token)); err != nil || stored.MakerKeyID != s.MakerKeyID {
+				t.Fatalf("stored session %+v, %v; want maker %q", stored, err, s.MakerKeyID)
+			}
+			return token
+		}
+		alive := func(what, token string) {
+			t.Helper()
+			if _, err := e.svc.Sessions.Resume(e.ctx, token); err != nil {
+				t.Fatalf("%s key: %s: %v", kind, what, err)
+			}
+		}
+		ended := func(what, token string) {
+			t.Helper()
+			if _, err := e.store.FindSessionByHash(e.ctx, hookd.HashAPIKey(token)); hookd.ErrorCode(err) != hookd.ENOTFOUND {
+				t.Fatalf("%s key: %s: the session is still stored (%v)", kind, what, err)
+			}
+			_, err := e.svc.Sessions.Resume(e.ctx, token)
+			wantCode(t, err, hookd.EUNAUTHORIZED, "ended")
+		}
+
+		maker, revokeMaker := newKey()
+		other, revokeOther := newKey()
+		session := enter(link(maker))
+		unused, later := link(maker), link(maker)
+		otherSession, otherUnused := enter(link(other)), link(other)
+		legacy, legacyToken := hookd.NewPortalLink(hookd.Scope{TenantID: ten.ID, Mode: hookd.ModeLive}, false, time.Hour, e.clock.Now())
+		if err := e.store.InsertPortalLink(e.ctx, legacy); err != nil {
+			t.Fatal(err)
+		}
+		legacySession := enter(legacyToken)
+
+		if err := revokeOther(); err != nil {
+			t.Fatal(err)
+		}
+		ended("the other key's session", otherSession)
+		_, _, err := e.svc.Sessions.EnterPortal(e.ctx, otherUnused, 0)
+		wantCode(t, err, hookd.ENOTFOUND)
+		alive("the maker's session, after another key's revocation", session)
+		alive("a session of another maker's link", enter(unused))
+
+		if err := revokeMaker(); err != nil {
+			t.Fatal(err)
+		}
+		ended("the maker's session", session)
+		_, _, err = e.svc.Sessions.EnterPortal(e.ctx, later, 0)
+		wantCode(t, err, hookd.ENOTFOUND)
+		alive("a session without a maker", legacySession)
+		if err := revokeMaker(); err != nil {
+			t.Fatalf("revoking twice: %v", err)
+		}
+	}
+}
+
+// testSessionMakerRevoked: a session is not stored for a maker key that is
+// revoked or unknown — the race where a link is spent just before its key
+// is revoked ends either way.
+func testSessionMakerRevoked(e *env) {
+	t := e.t
+	a := e.scope("acme")
+	k, _, err := e.svc.Tenants.CreateAPIKey(e.ctx, a.TenantID, hookd.ModeLive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opk := e.maker()
+	session := func(id, maker string) *hookd.Session {
+		return &hookd.Session{ID: id, Hash: []byte(id), TenantID: a.TenantID, Mode: a.Mode, MakerKeyID: maker,
+			CreatedAt: Start, ExpiresAt: Start.Add(time.Hour)}
+	}
+	for _, s := range []*hookd.Session{session("ses_tenant", k.ID), session("ses_operator", opk), session("ses_none", "")} {
+		if err := e.store.InsertSession(e.ctx, s); err != nil {
+			t.Fatalf("InsertSession(maker %q): %v", s.MakerKeyID, err)
+		}
+	}
+	if err := e.svc.Tenants.RevokeAPIKey(e.ctx, k.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.Tenants.RevokeOperatorKey(e.ctx, opk); err != nil {
+		t.Fatal(err)
+	}
+	for _, maker := range []string{k.ID, opk, "key_unknown"} {
+		err := e.store.InsertSession(e.ctx, session("ses_late", maker))
+		wantCode(t, err, hookd.EFORBIDDEN)
+		_, err = e.store.FindSessionByHash(e.ctx, []byte("ses_late"))
+		wantCode(t, err, hookd.ENOTFOUND)
+	}
+	for id, want := range map[string]string{"ses_tenant": hookd.ENOTFOUND, "ses_operator": hookd.ENOTFOUND, "ses_none": ""} {
+		_, err := e.store.FindSessionByHash(e.ctx, []byte(id))
+		if got := hookd.ErrorCode(err); got != want {
+			t.Errorf("%s after the revocations: %q (%v), want %q", id, got, err, want)
+		}
+	}
 }
 
 // finish publishes one event to s and ends each of its deliveries with kind.

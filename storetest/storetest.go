@@ -121,6 +121,16 @@ func (e *env) scope(name string) hookd.Scope {
 	return hookd.Scope{TenantID: ten.ID, Mode: hookd.ModeLive}
 }
 
+// maker makes an operator key and returns its id, to make portal links with.
+func (e *env) maker() string {
+	e.t.Helper()
+	k, _, err := e.svc.Tenants.CreateOperatorKey(e.ctx, "links")
+	if err != nil {
+		e.t.Fatalf("CreateOperatorKey: %v", err)
+	}
+	return k.ID
+}
+
 // types adds event types to a scope's catalog.
 func (e *env) types(s hookd.Scope, names ...string) {
 	e.t.Helper()

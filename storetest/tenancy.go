@@ -289,7 +289,7 @@ func testDeleteTenant(e *env) {
 	for _, s := range scopes {
 		e.publishOne(s, e.event("a.one", `{}`))
 	}
-	if _, _, err := svc.Tenants.CreatePortalLink(e.ctx, "gone", hookd.PortalLinkRequest{}); err != nil {
+	if _, _, err := svc.Tenants.CreatePortalLink(e.ctx, "gone", hookd.PortalLinkRequest{MakerKeyID: e.maker()}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -433,15 +433,16 @@ func testActAs(e *env) {
 func testPortalLink(e *env) {
 	t := e.t
 	a, _ := e.put(&hookd.Tenant{UID: "cust-a"})
-	l, token, err := e.svc.Tenants.CreatePortalLink(e.ctx, "cust-a", hookd.PortalLinkRequest{Mode: hookd.ModeTest, ReadOnly: true})
+	maker := e.maker()
+	l, token, err := e.svc.Tenants.CreatePortalLink(e.ctx, "cust-a", hookd.PortalLinkRequest{Mode: hookd.ModeTest, ReadOnly: true, MakerKeyID: maker})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if l.TenantID != a.ID || l.Mode != hookd.ModeTest || !l.ReadOnly || !l.ExpiresAt.Equal(Start.Add(hookd.DefaultPortalLinkTTL)) {
+	if l.TenantID != a.ID || l.Mode != hookd.ModeTest || !l.ReadOnly || !l.ExpiresAt.Equal(Start.Add(hookd.DefaultPortalLinkTTL)) || l.MakerKeyID != maker {
 		t.Errorf("link: %+v", l)
 	}
 	used, err := e.svc.Tenants.UsePortalLink(e.ctx, token)
-	if err != nil || used.ID != l.ID || !used.ReadOnly || used.Mode != hookd.ModeTest {
+	if err != nil || used.ID != l.ID || !used.ReadOnly || used.Mode != hookd.ModeTest || used.MakerKeyID != maker {
 		t.Fatalf("first use: %+v, %v", used, err)
 	}
 	_, err = e.svc.Tenants.UsePortalLink(e.ctx, token)
@@ -449,7 +450,7 @@ func testPortalLink(e *env) {
 	_, err = e.svc.Tenants.UsePortalLink(e.ctx, "ptl_unknown")
 	wantCode(t, err, hookd.ENOTFOUND)
 
-	_, late, err := e.svc.Tenants.CreatePortalLink(e.ctx, a.ID, hookd.PortalLinkRequest{TTL: time.Minute})
+	_, late, err := e.svc.Tenants.CreatePortalLink(e.ctx, a.ID, hookd.PortalLinkRequest{TTL: time.Minute, MakerKeyID: e.maker()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -457,17 +458,19 @@ func testPortalLink(e *env) {
 	_, err = e.svc.Tenants.UsePortalLink(e.ctx, late)
 	wantCode(t, err, hookd.EFORBIDDEN, "expired")
 
-	_, _, err = e.svc.Tenants.CreatePortalLink(e.ctx, "cust-none", hookd.PortalLinkRequest{})
+	_, _, err = e.svc.Tenants.CreatePortalLink(e.ctx, "cust-none", hookd.PortalLinkRequest{MakerKeyID: e.maker()})
 	wantCode(t, err, hookd.ENOTFOUND)
-	_, _, err = e.svc.Tenants.CreatePortalLink(e.ctx, "cust-a", hookd.PortalLinkRequest{TTL: time.Second})
+	_, _, err = e.svc.Tenants.CreatePortalLink(e.ctx, "cust-a", hookd.PortalLinkRequest{TTL: time.Second, MakerKeyID: e.maker()})
 	wantCode(t, err, hookd.EINVALID, "expiry")
+	_, _, err = e.svc.Tenants.CreatePortalLink(e.ctx, "cust-a", hookd.PortalLinkRequest{})
+	wantCode(t, err, hookd.EINVALID, "key that makes it")
 }
 
 // Of concurrent uses of one link, exactly one opens the portal.
 func testPortalLinkConcurrent(e *env) {
 	t := e.t
 	e.put(&hookd.Tenant{UID: "cust-a"})
-	_, token, err := e.svc.Tenants.CreatePortalLink(e.ctx, "cust-a", hookd.PortalLinkRequest{})
+	_, token, err := e.svc.Tenants.CreatePortalLink(e.ctx, "cust-a", hookd.PortalLinkRequest{MakerKeyID: e.maker()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -69,7 +69,11 @@ func BenchmarkPortalPages(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	_, link, err := svc.Tenants.CreatePortalLink(ctx, ten.ID, hookd.PortalLinkRequest{Mode: hookd.ModeLive})
+	opk, _, err := svc.Tenants.CreateOperatorKey(ctx, "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	_, link, err := svc.Tenants.CreatePortalLink(ctx, ten.ID, hookd.PortalLinkRequest{Mode: hookd.ModeLive, MakerKeyID: opk.ID})
 	if err != nil {
 		b.Fatal(err)
 	}

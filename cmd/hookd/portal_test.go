@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/postgres/pgtest"
 	"github.com/hookd/hookd/sqlite"
 )
 
@@ -433,5 +434,114 @@ func TestDashboardQueueHistory(t *testing.T) {
 	}
 	if p := visit(t, "GET", in.base+op.location, nil); p.status != 200 || !strings.Contains(p.body, "https://ops.example/&lt;hookd&gt;") {
 		t.Errorf("the operator tenant's portal: %d", p.status)
+	}
+}
+
+// TestPortalSessionsEndWithLinkMaker: revoking the key that made a portal
+// link ends the session the link opened and refuses the key's unused
+// links — a link made over the API, and the one the dashboard's Open
+// portal makes with the key it signed in with — while sessions from
+// another key's links go on, and revoking a tenant's key ends none of them.
+func TestPortalSessionsEndWithLinkMaker(t *testing.T) {
+	t.Parallel()
+	in := startHookd(t)
+	op := in.client(t, in.opKey)
+	op.must(201, "POST", "/v1/tenants", map[string]any{"uid": "made"})
+	out := in.run(t, "operator-key", "create", "--name", "links")
+	opk := regexp.MustCompile(`opk_\S+`).FindString(out)
+	kid := regexp.MustCompile(`okey_[0-9a-z]+`).FindString(out)
+	if opk == "" || kid == "" {
+		t.Fatalf("no key in %q", out)
+	}
+	link := func(c *client) string {
+		t.Helper()
+		return in.base + str(c.must(201, "POST", "/v1/tenants/{t}/portal-links", map[string]any{}, "made").data(t)["url"])
+	}
+	enter := func(link string) string {
+		t.Helper()
+		p := spendLink(t, link)
+		if p.status != http.StatusSeeOther || !strings.HasPrefix(p.location, "/portal/s/pss_") {
+			t.Fatalf("entering the portal: %d %q: %s", p.status, p.location, p.body)
+		}
+		return in.base + strings.TrimSuffix(p.location, "/endpoints")
+	}
+	alive := func(what, base string) {
+		t.Helper()
+		if p := visit(t, "GET", base+"/endpoints", nil); p.status != 200 {
+			t.Errorf("%s: %d, want 200: %s", what, p.status, p.body)
+		}
+	}
+
+	maker := in.client(t, opk)
+	session, unused := enter(link(maker)), link(maker)
+	other := enter(link(op))
+	si := visit(t, "POST", in.base+"/dashboard/sign-in", url.Values{"key": {opk}})
+	if si.status != http.StatusSeeOther {
+		t.Fatalf("sign-in: %d %s", si.status, si.body)
+	}
+	dash := in.base + si.location
+	tok := csrfRE.FindStringSubmatch(visit(t, "GET", dash, nil).body)
+	if tok == nil {
+		t.Fatal("no CSRF token on the dashboard")
+	}
+	opened := visit(t, "POST", dash+"tenants/made/portal", url.Values{"csrf": {tok[1]}, "mode": {"live"}})
+	if opened.status != http.StatusSeeOther || !strings.HasPrefix(opened.location, "/portal/s/pss_") {
+		t.Fatalf("Open portal: %d %q %s", opened.status, opened.location, opened.body)
+	}
+	fromDashboard := in.base + strings.TrimSuffix(opened.location, "/endpoints")
+	for what, base := range map[string]string{"the maker's session": session, "another key's session": other, "the dashboard's portal": fromDashboard} {
+		alive(what, base)
+	}
+
+	// Revoking a tenant's key ends none of them.
+	k := str(op.must(201, "POST", "/v1/tenants/{t}/keys", map[string]any{"mode": "live"}, "made").data(t)["id"])
+	op.must(204, "DELETE", "/v1/tenants/{t}/keys/{key}", nil, "made", k)
+	alive("the maker's session, after a tenant key's revocation", session)
+
+	// Revoking the maker, from another process on the database file.
+	in.run(t, "operator-key", "revoke", kid)
+	for what, base := range map[string]string{"the maker's session": session, "the dashboard's portal": fromDashboard} {
+		if p := visit(t, "GET", base+"/endpoints", nil); p.status != http.StatusUnauthorized || !strings.Contains(p.body, "session has ended") {
+			t.Errorf("%s after its key's revocation: %d, want 401 saying it ended: %s", what, p.status, p.body)
+		}
+	}
+	if p := spendLink(t, unused); p.status != http.StatusNotFound || !strings.Contains(p.body, "not known") {
+		t.Errorf("an unused link of the revoked key: %d, want 404: %s", p.status, p.body)
+	}
+	alive("another key's session, after the maker's revocation", other)
+}
+
+// TestPortalSessionEndsOnEveryInstance: on PostgreSQL, a portal session
+// opened on one instance with a link another instance made ends on both
+// when the CLI revokes the link's key.
+func TestPortalSessionEndsOnEveryInstance(t *testing.T) {
+	t.Parallel()
+	dbURL := pgtest.NewDatabase(t)
+	a := startProcess(t, t.TempDir(), "--database-url", dbURL)
+	b := startProcess(t, t.TempDir(), "--database-url", dbURL)
+	cli := &instance{dataDir: t.TempDir()}
+	out := cli.run(t, "operator-key", "create", "--name", "links", "--database-url", dbURL)
+	opk := regexp.MustCompile(`opk_\S+`).FindString(out)
+	kid := regexp.MustCompile(`okey_[0-9a-z]+`).FindString(out)
+	if opk == "" || kid == "" {
+		t.Fatalf("no key in %q", out)
+	}
+	maker := &client{t: t, base: a.base, key: opk, seen: map[string]bool{}}
+	maker.must(201, "POST", "/v1/tenants", map[string]any{"uid": "shared"})
+	link := str(maker.must(201, "POST", "/v1/tenants/{t}/portal-links", map[string]any{}, "shared").data(t)["url"])
+	p := spendLink(t, b.base+link) // made on a, spent on b
+	if p.status != http.StatusSeeOther || !strings.HasPrefix(p.location, "/portal/s/pss_") {
+		t.Fatalf("entering the portal on b: %d %q: %s", p.status, p.location, p.body)
+	}
+	for _, base := range []string{a.base, b.base} {
+		if p := visit(t, "GET", base+p.location, nil); p.status != 200 {
+			t.Fatalf("the session on %s: %d", base, p.status)
+		}
+	}
+	cli.run(t, "operator-key", "revoke", "--database-url", dbURL, kid)
+	for _, base := range []string{a.base, b.base} {
+		if p := visit(t, "GET", base+p.location, nil); p.status != http.StatusUnauthorized || !strings.Contains(p.body, "session has ended") {
+			t.Errorf("the session on %s after its link's key was revoked: %d, want 401", base, p.status)
+		}
 	}
 }

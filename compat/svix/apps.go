@@ -287,7 +287,7 @@ func (a *api) portalAccess(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	req := hookd.PortalLinkRequest{Mode: hookd.ModeLive, ReadOnly: in.ReadOnly}
+	req := hookd.PortalLinkRequest{Mode: hookd.ModeLive, ReadOnly: in.ReadOnly, MakerKeyID: callerFrom(r.Context()).KeyID}
 	if m := r.Header.Get(hookd.ModeHeader); m != "" {
 		req.Mode = hookd.Mode(m)
 	}

@@ -20,6 +20,7 @@
 package svix
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -171,12 +172,20 @@ func (a *api) operator(h operatorFunc) http.Handler {
 			err = hookd.Errorf(hookd.EFORBIDDEN, "this operation needs an operator key (opk_…); a tenant key reaches only its own application's endpoints and messages")
 		}
 		if err == nil {
-			err = h(w, r)
+			err = h(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, c)))
 		}
 		if err != nil {
 			a.http.Error(w, r, err)
 		}
 	})
+}
+
+type callerKey struct{}
+
+// callerFrom returns the operator that sent a request served by operator.
+func callerFrom(ctx context.Context) hookd.Caller {
+	c, _ := ctx.Value(callerKey{}).(hookd.Caller)
+	return c
 }
 
 // appFunc serves a request inside the application of the path.
