@@ -20,9 +20,9 @@ const eventColumns = `id, tenant_id, mode, type, data, created_at, idempotency_k
 // scanEvent reads eventColumns; the last one, the delivery count, goes to n.
 func scanEvent(r pgx.Row, n *int) (*hookd.Event, error) {
 	var (
-		e    hookd.Event
-		mode string
-		data []byte
+		e      hookd.Event
+		mode   string
+		data   []byte
 		key    *string
 		labels []string
 	)

@@ -45,7 +45,7 @@ var (
 	eventsInsert = insertSpec{table: "events", chunk: 16, cols: []string{"number", "id", "tenant_id", "mode", "type", "data",
 		"created_at", "idempotency_key", "body_hash", "labels", "first_delivery", "deliveries"}}
 	// labelsInsert indexes a labelled event by each of its labels.
-	labelsInsert = insertSpec{table: "event_labels", chunk: 16, cols: []string{"tenant_id", "mode", "label", "event_id"}}
+	labelsInsert     = insertSpec{table: "event_labels", chunk: 16, cols: []string{"tenant_id", "mode", "label", "event_id"}}
 	deliveriesInsert = insertSpec{table: "deliveries", chunk: 64, cols: []string{"id", "event_number", "tenant_id", "mode", "event_id",
 		"webhook_id", "event_type", "status", "next_attempt_at", "created_at", "updated_at"}}
 )
