@@ -435,9 +435,13 @@ func (db *DB) FindEventByID(ctx context.Context, s hookd.Scope, id string) (*hoo
 // page is read from event_labels' primary key (scope, first label, event
 // id), newest id first, each event then by its primary key, and the other
 // labels by a seek each. Only the other filters (type, time) can make it
-// read index entries it does not answer.
-const findLabelledEventsSQL = `SELECT e.id, e.tenant_id, e.mode, e.type, e.data, e.created_at, e.idempotency_key, e.body_hash, e.labels, e.deliveries
-	FROM event_labels l JOIN events e ON e.tenant_id = l.tenant_id AND e.mode = l.mode AND e.id = l.event_id
+// read index entries it does not answer. The event is read in a lateral
+// subquery fenced by OFFSET 0, so that it is always a seek by id: joined
+// plainly, tables never analyzed led the planner to walk the scope's
+// events for each label row.
+const findLabelledEventsSQL = `SELECT e.* FROM event_labels l
+	CROSS JOIN LATERAL (SELECT ` + eventColumns + ` FROM events x
+		WHERE x.tenant_id = l.tenant_id AND x.mode = l.mode AND x.id = l.event_id OFFSET 0) e
 	WHERE l.tenant_id = $1 AND l.mode = $2 AND l.label = ($3::text[])[1]
 	AND NOT EXISTS (SELECT 1 FROM unnest(($3::text[])[2:]) AS o (label) WHERE NOT EXISTS (SELECT 1 FROM event_labels m
 		WHERE m.tenant_id = l.tenant_id AND m.mode = l.mode AND m.label = o.label AND m.event_id = l.event_id))
