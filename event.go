@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -24,8 +26,52 @@ type Event struct {
 	BodyHash []byte `json:"-"`
 	// Channels are the event's channels as published (Svix's, through
 	// compat/svix): they are the "channels" of the envelope that webhook
-	// filters match at publish time, and are not stored.
+	// filters match at publish time. Tags are free labels (Svix's). Both
+	// are stored with the event (see Labels) and can select it in a list.
 	Channels []string `json:"-"`
+	Tags     []string `json:"-"`
+}
+
+// An event's channels and tags are stored as one list of labels,
+// "channel:<name>" and "tag:<name>": one nullable column, written only
+// when the event has any, and the key of the index that lists events by
+// one of them.
+const (
+	channelLabel = "channel:"
+	tagLabel     = "tag:"
+)
+
+// ChannelLabel and TagLabel are the labels of a channel and a tag.
+func ChannelLabel(c string) string { return channelLabel + c }
+func TagLabel(t string) string     { return tagLabel + t }
+
+// Labels returns e's channels and tags as labels, each once, or nil if it
+// has none.
+func (e *Event) Labels() []string {
+	if len(e.Channels)+len(e.Tags) == 0 {
+		return nil
+	}
+	out := make([]string, 0, len(e.Channels)+len(e.Tags))
+	for _, c := range e.Channels {
+		out = append(out, ChannelLabel(c))
+	}
+	for _, t := range e.Tags {
+		out = append(out, TagLabel(t))
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// SetLabels sets e's channels and tags from stored labels.
+func (e *Event) SetLabels(labels []string) {
+	e.Channels, e.Tags = nil, nil
+	for _, l := range labels {
+		if c, ok := strings.CutPrefix(l, channelLabel); ok {
+			e.Channels = append(e.Channels, c)
+		} else if t, ok := strings.CutPrefix(l, tagLabel); ok {
+			e.Tags = append(e.Tags, t)
+		}
+	}
 }
 
 // Limits on events.
@@ -148,7 +194,24 @@ type EventFilter struct {
 	Type  string
 	Since *time.Time
 	Until *time.Time
+	// Channel and Tag, when set, select the events published with that
+	// channel and that tag. The stores read such a page from an index of
+	// labels (scope, label, event id), not by scanning the scope's events.
+	Channel string
+	Tag     string
 	Page
+}
+
+// Labels returns the labels f requires, or nil.
+func (f EventFilter) Labels() []string {
+	var out []string
+	if f.Channel != "" {
+		out = append(out, ChannelLabel(f.Channel))
+	}
+	if f.Tag != "" {
+		out = append(out, TagLabel(f.Tag))
+	}
+	return out
 }
 
 // EventService finds events. Publishing goes through a Publisher, which

@@ -15,18 +15,22 @@ import (
 	"github.com/hookd/hookd"
 )
 
-const eventColumns = `id, tenant_id, mode, type, data, created_at, idempotency_key, body_hash, deliveries`
+const eventColumns = `id, tenant_id, mode, type, data, created_at, idempotency_key, body_hash, labels, deliveries`
 
 // scanEvent reads eventColumns; the last one, the delivery count, goes to n.
 func scanEvent(r pgx.Row, n *int) (*hookd.Event, error) {
 	var (
-		e    hookd.Event
-		mode string
-		data []byte
-		key  *string
+		e      hookd.Event
+		mode   string
+		data   []byte
+		key    *string
+		labels []string
 	)
-	if err := r.Scan(&e.ID, &e.TenantID, &mode, &e.Type, &data, &e.CreatedAt, &key, &e.BodyHash, n); err != nil {
+	if err := r.Scan(&e.ID, &e.TenantID, &mode, &e.Type, &data, &e.CreatedAt, &key, &e.BodyHash, &labels, n); err != nil {
 		return nil, err
+	}
+	if labels != nil {
+		e.SetLabels(labels)
 	}
 	e.Mode = hookd.Mode(mode)
 	e.Data = data
@@ -108,6 +112,15 @@ type eventRows struct {
 	data, hash                 [][]byte
 	created                    []time.Time
 	deliveries                 []int32
+	// labels holds each event's labels as one array literal, "" when it
+	// has none (stored as NULL); the labelled ones are also in labelRows.
+	labels []string
+	labelRows
+}
+
+// labelRows index labelled events by label (event_labels).
+type labelRows struct {
+	tenant, mode, label, event []string
 }
 
 type deliveryRows struct {
@@ -295,6 +308,12 @@ func (b *publishBatch) publish(r *hookd.PublishRequest, chosenID bool) (hookd.Pu
 	ev.key, ev.hasKey = append(ev.key, e.IdempotencyKey), append(ev.hasKey, e.IdempotencyKey != "")
 	ev.data, ev.hash, ev.created = append(ev.data, e.Data), append(ev.hash, e.BodyHash), append(ev.created, e.CreatedAt)
 	ev.deliveries = append(ev.deliveries, int32(n))
+	ls := e.Labels()
+	ev.labels = append(ev.labels, textArray(ls))
+	for _, l := range ls {
+		lr := &ev.labelRows
+		lr.tenant, lr.mode, lr.label, lr.event = append(lr.tenant, s.TenantID), append(lr.mode, string(s.Mode)), append(lr.label, l), append(lr.event, e.ID)
+	}
 
 	a := &accepted{event: e, deliveries: n}
 	b.byID[scopeKey{s, e.ID}] = a
@@ -326,10 +345,21 @@ const insertEventTypesSQL = `INSERT INTO event_types (tenant_id, mode, name, des
 
 // insertEventsSQL skips an event whose id or key another transaction
 // committed meanwhile; the caller sees fewer rows and retries the batch.
-const insertEventsSQL = `INSERT INTO events (id, tenant_id, mode, type, data, created_at, idempotency_key, body_hash, deliveries)
-	SELECT id, t, m, ty, data, created, CASE WHEN has_key THEN k END, hash, n
-	FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::timestamptz[], $7::text[], $8::boolean[], $9::bytea[], $10::int[])
-	AS r (id, t, m, ty, data, created, k, has_key, hash, n)
+// An event's labels come as one text[] literal each ("" for none: NULL),
+// since unnest cannot take an array of arrays of varying length.
+const insertEventsSQL = `INSERT INTO events (id, tenant_id, mode, type, data, created_at, idempotency_key, body_hash, deliveries, labels)
+	SELECT id, t, m, ty, data, created, CASE WHEN has_key THEN k END, hash, n, nullif(ls, '')::text[]
+	FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::timestamptz[], $7::text[], $8::boolean[], $9::bytea[], $10::int[], $11::text[])
+	AS r (id, t, m, ty, data, created, k, has_key, hash, n, ls)
+	ON CONFLICT DO NOTHING`
+
+// insertLabelsSQL indexes the batch's labelled events by label. It is
+// sent only when the batch has one. A label row is written only if the
+// event of that id has the label: an event that insertEventsSQL skipped
+// (its id taken by another transaction meanwhile) gets none.
+const insertLabelsSQL = `INSERT INTO event_labels (tenant_id, mode, label, event_id)
+	SELECT r.t, r.m, r.l, r.ev FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS r (t, m, l, ev)
+	JOIN events e ON e.tenant_id = r.t AND e.mode = r.m AND e.id = r.ev AND r.l = ANY (e.labels)
 	ON CONFLICT DO NOTHING`
 
 // insertDeliveriesSQL writes each delivery to the log and to the queue, in
@@ -370,12 +400,15 @@ func (b *publishBatch) write() error {
 	ev := &b.events
 	if len(ev.id) > 0 {
 		batch.Queue(insertEventsSQL, ev.id, ev.tenant, ev.mode, ev.typ, ev.data, ev.created, ev.key, ev.hasKey, ev.hash,
-			ev.deliveries).Exec(func(tag pgconn.CommandTag) error {
+			ev.deliveries, ev.labels).Exec(func(tag pgconn.CommandTag) error {
 			if tag.RowsAffected() != int64(len(ev.id)) {
 				return errPublishRace
 			}
 			return nil
 		})
+	}
+	if lr := &ev.labelRows; len(lr.label) > 0 {
+		batch.Queue(insertLabelsSQL, lr.tenant, lr.mode, lr.label, lr.event)
 	}
 	d := &b.deliveries
 	if len(d.id) > 0 {
@@ -402,13 +435,37 @@ func (db *DB) FindEventByID(ctx context.Context, s hookd.Scope, id string) (*hoo
 	return e, nil
 }
 
+// findLabelledEventsSQL lists the events that have every label of $3: the
+// page is read from event_labels' primary key (scope, first label, event
+// id), newest id first, each event then by its primary key, and the other
+// labels by a seek each. Only the other filters (type, time) can make it
+// read index entries it does not answer. The event is read in a lateral
+// subquery fenced by OFFSET 0, so that it is always a seek by id: joined
+// plainly, tables never analyzed led the planner to walk the scope's
+// events for each label row.
+const findLabelledEventsSQL = `SELECT e.* FROM event_labels l
+	CROSS JOIN LATERAL (SELECT ` + eventColumns + ` FROM events x
+		WHERE x.tenant_id = l.tenant_id AND x.mode = l.mode AND x.id = l.event_id OFFSET 0) e
+	WHERE l.tenant_id = $1 AND l.mode = $2 AND l.label = ($3::text[])[1]
+	AND NOT EXISTS (SELECT 1 FROM unnest(($3::text[])[2:]) AS o (label) WHERE NOT EXISTS (SELECT 1 FROM event_labels m
+		WHERE m.tenant_id = l.tenant_id AND m.mode = l.mode AND m.label = o.label AND m.event_id = l.event_id))
+	AND ($4 = '' OR e.type = $4)
+	AND ($5::timestamptz IS NULL OR e.created_at >= $5) AND ($6::timestamptz IS NULL OR e.created_at < $6)
+	AND ($7 = '' OR l.event_id < $7) ORDER BY l.event_id DESC LIMIT $8 OFFSET $9`
+
 // FindEvents implements hookd.EventStore.
 func (db *DB) FindEvents(ctx context.Context, s hookd.Scope, f hookd.EventFilter) ([]*hookd.Event, error) {
-	rows, _ := db.pool.Query(ctx, `SELECT `+eventColumns+` FROM events
+	var rows pgx.Rows
+	if labels := f.Labels(); labels != nil {
+		rows, _ = db.pool.Query(ctx, findLabelledEventsSQL, s.TenantID, string(s.Mode), labels, f.Type,
+			pgTimePtr(f.Since), pgTimePtr(f.Until), f.Cursor, f.Limit, offsetUnlessCursor(f.Page))
+	} else {
+		rows, _ = db.pool.Query(ctx, `SELECT `+eventColumns+` FROM events
 		WHERE tenant_id = $1 AND mode = $2 AND ($3 = '' OR type = $3)
 		AND ($4::timestamptz IS NULL OR created_at >= $4) AND ($5::timestamptz IS NULL OR created_at < $5)
 		AND ($6 = '' OR id < $6) ORDER BY id DESC LIMIT $7 OFFSET $8`,
-		s.TenantID, string(s.Mode), f.Type, pgTimePtr(f.Since), pgTimePtr(f.Until), f.Cursor, f.Limit, offsetUnlessCursor(f.Page))
+			s.TenantID, string(s.Mode), f.Type, pgTimePtr(f.Since), pgTimePtr(f.Until), f.Cursor, f.Limit, offsetUnlessCursor(f.Page))
+	}
 	out, err := collect(rows, func(r pgx.Row) (*hookd.Event, error) {
 		var n int
 		return scanEvent(r, &n)
@@ -417,4 +474,28 @@ func (db *DB) FindEvents(ctx context.Context, s hookd.Scope, f hookd.EventFilter
 		return nil, fmt.Errorf("find events: %w", err)
 	}
 	return out, nil
+}
+
+// textArray writes labels as a text[] literal, or "" for none.
+func textArray(labels []string) string {
+	if len(labels) == 0 {
+		return ""
+	}
+	var sb strings.Builder
+	sb.WriteByte('{')
+	for i, l := range labels {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteByte('"')
+		for _, r := range l {
+			if r == '"' || r == '\\' {
+				sb.WriteByte('\\')
+			}
+			sb.WriteRune(r)
+		}
+		sb.WriteByte('"')
+	}
+	sb.WriteByte('}')
+	return sb.String()
 }

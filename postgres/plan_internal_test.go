@@ -159,6 +159,10 @@ func hotStatements() []hotStatement {
 	for i := range evID {
 		evT[i], evM[i], evID[i] = "ten_1", "live", fmt.Sprintf("msg_p%09d", i)
 	}
+	evL := make([]string, 100)
+	for i := range evL {
+		evL[i] = "tag:x"
+	}
 	byKey := []string{"Seq Scan", "queue_due", "Hash Join", "Merge Join", "Bitmap"}
 	return []hotStatement{
 		{name: "claim", sql: claimSQL, args: []any{"w2", now.Add(time.Minute), now, 1024}, pinned: true,
@@ -181,6 +185,8 @@ func hotStatements() []hotStatement {
 		{name: "next due", sql: nextDueSQL,
 			use: []string{"Index Only Scan using queue_due on queue"}, avoid: []string{"Seq Scan"}},
 		{name: "claim's events", sql: claimEventsSQL, args: []any{evT, evM, evID}, pinned: true,
+			use: []string{"Index Scan using events_pkey on events"}, avoid: []string{"Seq Scan on events"}},
+		{name: "publish's labels", sql: insertLabelsSQL, args: []any{evT, evM, evL, evID}, pinned: true,
 			use: []string{"Index Scan using events_pkey on events"}, avoid: []string{"Seq Scan on events"}},
 		{name: "publish's event lookup", sql: lookupEventsSQL, args: []any{evT, evM, evID, evT, evM, evID}, pinned: true,
 			// Not events_idempotency_key for the keys: never analyzed, the

@@ -460,11 +460,16 @@ const pruneDeliveriesSQL = `WITH d AS (
 	x AS (DELETE FROM deliveries WHERE id IN (SELECT id FROM d) RETURNING 1)
 	SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM x)`
 
-// pruneEventsSQL deletes one chunk of old events that no delivery refers to.
-const pruneEventsSQL = `DELETE FROM events WHERE ctid IN (SELECT e.ctid FROM events e
+// pruneEventsSQL deletes one chunk of old events that no delivery refers
+// to, with the label index rows of those that have labels, and counts the
+// events.
+const pruneEventsSQL = `WITH e AS (DELETE FROM events WHERE ctid IN (SELECT e.ctid FROM events e
 	WHERE e.created_at < $1 AND NOT EXISTS (SELECT 1 FROM deliveries d
 		WHERE d.tenant_id = e.tenant_id AND d.mode = e.mode AND d.event_id = e.id)
-	LIMIT $2)`
+	LIMIT $2) RETURNING tenant_id, mode, id, labels),
+	l AS (DELETE FROM event_labels l USING e, unnest(e.labels) AS x (label)
+		WHERE e.labels IS NOT NULL AND l.tenant_id = e.tenant_id AND l.mode = e.mode AND l.label = x.label AND l.event_id = e.id)
+	SELECT count(*) FROM e`
 
 // Prune implements hookd.Queue, in statements of at most pruneChunk
 // deliveries (with their attempts) or events.
@@ -482,12 +487,12 @@ func (db *DB) Prune(ctx context.Context, before time.Time) (int, error) {
 		}
 	}
 	for {
-		tag, err := db.pool.Exec(ctx, pruneEventsSQL, before, pruneChunk)
-		if err != nil {
+		var n int
+		if err := db.pool.QueryRow(ctx, pruneEventsSQL, before, pruneChunk).Scan(&n); err != nil {
 			return total, fmt.Errorf("prune events: %w", err)
 		}
-		total += int(tag.RowsAffected())
-		if tag.RowsAffected() < pruneChunk {
+		total += n
+		if n < pruneChunk {
 			return total, nil
 		}
 	}

@@ -170,6 +170,7 @@ func (db *DB) DeleteTenant(ctx context.Context, id string) ([]string, error) {
 			`DELETE FROM queue WHERE tenant_id = $1`, // its pending deliveries, leases with them
 			`DELETE FROM deliveries WHERE tenant_id = $1`,
 			`DELETE FROM events WHERE tenant_id = $1`,
+			`DELETE FROM event_labels WHERE tenant_id = $1`,
 			`DELETE FROM tenants WHERE id = $1`,
 		} {
 			if _, err := tx.Exec(ctx, q, id); err != nil {

@@ -6,12 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hookd/hookd"
 )
 
-const eventColumns = `id, tenant_id, mode, type, data, created_at, idempotency_key, body_hash, deliveries`
+const eventColumns = `id, tenant_id, mode, type, data, created_at, idempotency_key, body_hash, labels, deliveries`
 
 // scanEvent reads eventColumns; the last one, the delivery count, goes to n.
 func scanEvent(s scanner, n *int) (*hookd.Event, error) {
@@ -21,9 +22,17 @@ func scanEvent(s scanner, n *int) (*hookd.Event, error) {
 		data    []byte
 		created int64
 		key     sql.NullString
+		labels  []byte
 	)
-	if err := s.Scan(&e.ID, &e.TenantID, &mode, &e.Type, &data, &created, &key, &e.BodyHash, n); err != nil {
+	if err := s.Scan(&e.ID, &e.TenantID, &mode, &e.Type, &data, &created, &key, &e.BodyHash, &labels, n); err != nil {
 		return nil, err
+	}
+	if labels != nil {
+		var ls []string
+		if err := json.Unmarshal(labels, &ls); err != nil {
+			return nil, fmt.Errorf("event %s: decode labels: %w", e.ID, err)
+		}
+		e.SetLabels(ls)
 	}
 	e.Mode = hookd.Mode(mode)
 	e.Data = json.RawMessage(data)
@@ -34,7 +43,9 @@ func scanEvent(s scanner, n *int) (*hookd.Event, error) {
 
 var (
 	eventsInsert = insertSpec{table: "events", chunk: 16, cols: []string{"number", "id", "tenant_id", "mode", "type", "data",
-		"created_at", "idempotency_key", "body_hash", "first_delivery", "deliveries"}}
+		"created_at", "idempotency_key", "body_hash", "labels", "first_delivery", "deliveries"}}
+	// labelsInsert indexes a labelled event by each of its labels.
+	labelsInsert     = insertSpec{table: "event_labels", chunk: 16, cols: []string{"tenant_id", "mode", "label", "event_id"}}
 	deliveriesInsert = insertSpec{table: "deliveries", chunk: 64, cols: []string{"id", "event_number", "tenant_id", "mode", "event_id",
 		"webhook_id", "event_type", "status", "next_attempt_at", "created_at", "updated_at"}}
 )
@@ -71,6 +82,7 @@ type publishBatch struct {
 	ensureType  *sql.Stmt
 	events      *batchInsert
 	deliveries  *batchInsert
+	labels      *batchInsert
 	matched     []string // webhook ids of the event being fanned out
 	// The next rowids to give: the store numbers rows itself so that an
 	// event's deliveries are a known range (see rowid.go).
@@ -97,6 +109,7 @@ func (db *DB) PublishEvents(ctx context.Context, reqs []hookd.PublishRequest) ([
 			byKey:       map[hookd.Scope]map[string]*accepted{},
 			events:      db.newBatchInsert(tx, eventsInsert),
 			deliveries:  db.newBatchInsert(tx, deliveriesInsert),
+			labels:      db.newBatchInsert(tx, labelsInsert),
 		}
 		var lastDelivery int64
 		if err := tx.StmtContext(ctx, db.hot[lastRowsSQL]).QueryRowContext(ctx).Scan(&lastDelivery, &b.nextEvent); err != nil {
@@ -116,6 +129,9 @@ func (db *DB) PublishEvents(ctx context.Context, reqs []hookd.PublishRequest) ([
 			return err
 		}
 		if err := b.events.flush(ctx); err != nil {
+			return err
+		}
+		if err := b.labels.flush(ctx); err != nil {
 			return err
 		}
 		return b.deliveries.flush(ctx)
@@ -196,7 +212,21 @@ func (b *publishBatch) publish(r *hookd.PublishRequest) (hookd.PublishResult, er
 	if e.IdempotencyKey != "" {
 		key = e.IdempotencyKey
 	}
-	if err := b.events.add(b.ctx, number, e.ID, e.TenantID, string(e.Mode), e.Type, []byte(e.Data), ms(e.CreatedAt), key, e.BodyHash, first, n); err != nil {
+	var labels any // NULL unless the event has channels or tags
+	if ls := e.Labels(); ls != nil {
+		j, err := json.Marshal(ls)
+		if err != nil {
+			return hookd.PublishResult{}, fmt.Errorf("encode labels: %w", err)
+		}
+		labels = string(j)
+		for _, l := range ls {
+			if err := b.labels.add(b.ctx, e.TenantID, string(e.Mode), l, e.ID); err != nil {
+				return hookd.PublishResult{}, err
+			}
+		}
+	}
+	if err := b.events.add(b.ctx, number, e.ID, e.TenantID, string(e.Mode), e.Type, []byte(e.Data), ms(e.CreatedAt), key, e.BodyHash,
+		labels, first, n); err != nil {
 		return hookd.PublishResult{}, err
 	}
 	a := &accepted{event: e, deliveries: n}
@@ -330,13 +360,19 @@ func (db *DB) FindEventByID(ctx context.Context, s hookd.Scope, id string) (*hoo
 
 // FindEvents implements hookd.EventStore.
 func (db *DB) FindEvents(ctx context.Context, s hookd.Scope, f hookd.EventFilter) ([]*hookd.Event, error) {
-	q := `SELECT ` + eventColumns + ` FROM events WHERE tenant_id = ? AND mode = ?`
-	args := []any{s.TenantID, string(s.Mode)}
-	if f.Type != "" {
-		q += ` AND type = ?`
-		args = append(args, f.Type)
+	var q string
+	var args []any
+	if labels := f.Labels(); labels != nil {
+		q, args = labelledEventsQuery(s, f, labels)
+	} else {
+		q = `SELECT ` + eventColumns + ` FROM events WHERE tenant_id = ? AND mode = ?`
+		args = []any{s.TenantID, string(s.Mode)}
+		if f.Type != "" {
+			q += ` AND type = ?`
+			args = append(args, f.Type)
+		}
+		q, args = newestFirst(q, args, f.Since, f.Until, f.Page)
 	}
-	q, args = newestFirst(q, args, f.Since, f.Until, f.Page)
 	rows, err := db.reader.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("find events: %w", err)
@@ -355,6 +391,50 @@ func (db *DB) FindEvents(ctx context.Context, s hookd.Scope, f hookd.EventFilter
 		return nil, fmt.Errorf("find events: %w", err)
 	}
 	return out, nil
+}
+
+// labelledEventsQuery lists the events that have every label of labels:
+// the page is read from event_labels' primary key (scope, first label,
+// event id), newest id first, and each of its events is then read by its
+// id; a second label is checked by a seek per row. Only the other
+// filters (type, time) can make it read index entries it does not answer.
+func labelledEventsQuery(s hookd.Scope, f hookd.EventFilter, labels []string) (string, []any) {
+	q := `SELECT ` + qualified("e.", eventColumns) + ` FROM event_labels l
+		JOIN events e ON e.tenant_id = l.tenant_id AND e.mode = l.mode AND e.id = l.event_id
+		WHERE l.tenant_id = ? AND l.mode = ? AND l.label = ?`
+	args := []any{s.TenantID, string(s.Mode), labels[0]}
+	for _, other := range labels[1:] {
+		q += ` AND EXISTS (SELECT 1 FROM event_labels o
+			WHERE o.tenant_id = l.tenant_id AND o.mode = l.mode AND o.label = ? AND o.event_id = l.event_id)`
+		args = append(args, other)
+	}
+	if f.Type != "" {
+		q += ` AND e.type = ?`
+		args = append(args, f.Type)
+	}
+	if f.Since != nil {
+		q += ` AND e.created_at >= ?`
+		args = append(args, ms(*f.Since))
+	}
+	if f.Until != nil {
+		q += ` AND e.created_at < ?`
+		args = append(args, ms(*f.Until))
+	}
+	if f.Cursor != "" {
+		q += ` AND l.event_id < ?`
+		args = append(args, f.Cursor)
+	}
+	q += ` ORDER BY l.event_id DESC LIMIT ? OFFSET ?`
+	return q, append(args, f.Limit, offsetUnlessCursor(f.Page))
+}
+
+// qualified prefixes each column of a comma-separated list.
+func qualified(prefix, cols string) string {
+	parts := strings.Split(cols, ", ")
+	for i, c := range parts {
+		parts[i] = prefix + c
+	}
+	return strings.Join(parts, ", ")
 }
 
 // newestFirst finishes a list query of rows with created_at and time-sorted

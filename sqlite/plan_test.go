@@ -66,6 +66,14 @@ func TestQueryPlans(t *testing.T) {
 			}
 		}
 	}
+	for _, f := range []hookd.EventFilter{
+		{Tag: "x"},
+		{Tag: "x", Page: hookd.Page{Cursor: "msg_1"}},
+		{Channel: "c", Tag: "x", Type: "a.b", Since: &since, Until: &since},
+	} {
+		q, _ := labelledEventsQuery(s, f, f.Labels())
+		lists = append(lists, planCase{fmt.Sprintf("list events %+v", f), q, false})
+	}
 	for _, c := range append(lists, []planCase{
 		{"due ids", dueIDsSQL, false},
 		{"fair claim's next webhook", nextHookSQL, false},
@@ -88,6 +96,7 @@ func TestQueryPlans(t *testing.T) {
 		{"list events", `SELECT ` + eventColumns + ` FROM events WHERE tenant_id = ? AND mode = ? AND type = ? AND id < ?` + page, false},
 		{"prune deliveries", `SELECT id FROM deliveries WHERE id < ? AND created_at < ? AND status != 'pending' LIMIT ?`, false},
 		{"prune events", pruneEventsSQL, false},
+		{"prune an event's labels", pruneLabelsSQL, false},
 	}...) {
 		plan, err := queryPlan(ctx, db, c.query, make([]any, strings.Count(c.query, "?"))...)
 		if err != nil {

@@ -564,7 +564,11 @@ func (db *DB) AutoDisableWebhooks(ctx context.Context, failingBefore time.Time) 
 const pruneEventsSQL = `DELETE FROM events WHERE number IN (SELECT e.number FROM events e
 	WHERE e.number < ? AND e.created_at < ? AND NOT EXISTS (SELECT 1 FROM deliveries d
 		WHERE d.id >= e.first_delivery AND d.id < e.first_delivery + e.deliveries)
-	LIMIT ?)`
+	LIMIT ?) RETURNING tenant_id, mode, id, labels`
+
+// pruneLabelsSQL deletes the index rows of a deleted event's labels.
+const pruneLabelsSQL = `DELETE FROM event_labels WHERE tenant_id = ? AND mode = ? AND event_id = ?
+	AND label IN (SELECT value FROM json_each(?))`
 
 // pruneChunk bounds how many rows one retention transaction deletes, so
 // that publishes wait for the writer only briefly.
@@ -591,11 +595,8 @@ func (db *DB) Prune(ctx context.Context, before time.Time) (int, error) {
 	for {
 		var n int64
 		err := db.write(ctx, func(tx *sql.Tx) error {
-			res, err := tx.ExecContext(ctx, pruneEventsSQL, floor, ms(before), pruneChunk)
-			if err != nil {
-				return err
-			}
-			n, err = res.RowsAffected()
+			var err error
+			n, err = pruneEvents(ctx, tx, floor, before)
 			return err
 		})
 		if err != nil {
@@ -606,6 +607,43 @@ func (db *DB) Prune(ctx context.Context, before time.Time) (int, error) {
 			return total, nil
 		}
 	}
+}
+
+// pruneEvents deletes one chunk of events, and the label index rows of
+// those that have labels, and returns how many events it deleted.
+func pruneEvents(ctx context.Context, tx *sql.Tx, floor int64, before time.Time) (int64, error) {
+	rows, err := tx.QueryContext(ctx, pruneEventsSQL, floor, ms(before), pruneChunk)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	type labelled struct{ tenant, mode, id, labels string }
+	var n int64
+	var ls []labelled
+	for rows.Next() {
+		var (
+			l      labelled
+			labels sql.NullString
+		)
+		if err := rows.Scan(&l.tenant, &l.mode, &l.id, &labels); err != nil {
+			return 0, err
+		}
+		n++
+		if labels.Valid {
+			l.labels = labels.String
+			ls = append(ls, l)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	rows.Close()
+	for _, l := range ls {
+		if _, err := tx.ExecContext(ctx, pruneLabelsSQL, l.tenant, l.mode, l.id, l.labels); err != nil {
+			return 0, fmt.Errorf("delete labels: %w", err)
+		}
+	}
+	return n, nil
 }
 
 // webhooksByID loads webhooks by id, across scopes.

@@ -203,6 +203,9 @@ func (db *DB) DeleteTenant(ctx context.Context, id string) ([]string, error) {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM events WHERE tenant_id = ?`, id); err != nil {
 			return err
 		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM event_labels WHERE tenant_id = ?`, id); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM tenants WHERE id = ?`, id)
 		if err != nil {
 			return err

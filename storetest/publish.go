@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -24,6 +25,7 @@ var publishTests = []test{
 	{"Publish/AtomicBatch", testPublishAtomicBatch},
 	{"Publish/SystemEvents", testPublishSystemEvents},
 	{"Event/Find", testEventFind},
+	{"Event/Labels", testEventLabels},
 }
 
 // receivers returns the webhook ids that got a delivery of event id.
@@ -316,18 +318,7 @@ func testEventFind(e *env) {
 	_, err = e.svc.Events.FindEventByID(e.ctx, s, "msg_missing")
 	wantCode(t, err, hookd.ENOTFOUND)
 
-	list := func(f hookd.EventFilter) []string {
-		t.Helper()
-		evs, err := e.svc.Events.FindEvents(e.ctx, s, f)
-		if err != nil {
-			t.Fatalf("FindEvents(%+v): %v", f, err)
-		}
-		out := []string{}
-		for _, ev := range evs {
-			out = append(out, ev.ID)
-		}
-		return out
-	}
+	list := func(f hookd.EventFilter) []string { return e.eventIDs(s, f) }
 	since, until := Start.Add(time.Minute), Start.Add(3*time.Minute)
 	for _, c := range []struct {
 		name string
@@ -433,4 +424,114 @@ func testPublishSystemEvents(e *env) {
 	if got := e.receivers(s, "opev_2"); len(got) != 1 || got[0] != w.ID {
 		t.Errorf("opev_2 went to %v, want only %s", got, w.ID)
 	}
+}
+
+// An event's channels and tags are kept, and select it in a list, paged
+// newest first, within its scope; retention takes them with the event.
+func testEventLabels(e *env) {
+	t := e.t
+	s, other := e.scope("acme"), e.scope("globex")
+	labelled := func(typ string, channels, tags []string) *hookd.Event {
+		ev := e.event(typ, `{}`)
+		ev.Channels, ev.Tags = channels, tags
+		return ev
+	}
+	chosen := labelled("a.two", nil, []string{"x"})
+	chosen.ID = "evt_chosen"
+	res := e.publish(
+		hookd.PublishRequest{Scope: s, Event: labelled("a.one", []string{"c"}, []string{"x"})},
+		hookd.PublishRequest{Scope: s, Event: labelled("a.one", nil, []string{"y", "x", "y"})},
+		hookd.PublishRequest{Scope: s, Event: labelled("a.one", nil, nil)},
+		hookd.PublishRequest{Scope: s, Event: chosen},
+		hookd.PublishRequest{Scope: other, Event: labelled("a.one", []string{"c"}, []string{"x"})},
+	)
+	ids := make([]string, len(res))
+	for i, r := range res {
+		if r.Err != nil {
+			t.Fatal(r.Err)
+		}
+		ids[i] = r.Event.ID
+	}
+	for i, want := range []struct{ channels, tags []string }{{[]string{"c"}, []string{"x"}}, {nil, []string{"x", "y"}}, {nil, nil}} {
+		got, err := e.svc.Events.FindEventByID(e.ctx, s, ids[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want.channels, got.Channels); diff != "" {
+			t.Errorf("event %d channels (-want +got):\n%s", i, diff)
+		}
+		if diff := cmp.Diff(want.tags, got.Tags); diff != "" {
+			t.Errorf("event %d tags (-want +got):\n%s", i, diff)
+		}
+	}
+	again := labelled("a.two", nil, nil)
+	again.ID = "evt_chosen"
+	if r := e.publishOne(s, again); !r.Replayed || !slices.Equal(r.Event.Tags, []string{"x"}) {
+		t.Errorf("replay of a tagged event = %+v, want the stored event with its tag", r)
+	}
+
+	list := func(s hookd.Scope, f hookd.EventFilter) []string {
+		if f.Limit == 0 {
+			f.Limit = 10
+		}
+		return e.eventIDs(s, f)
+	}
+	desc := func(ids ...string) []string {
+		slices.Sort(ids)
+		slices.Reverse(ids)
+		return ids
+	}
+	x := desc(ids[0], ids[1], ids[3])
+	for _, c := range []struct {
+		name string
+		s    hookd.Scope
+		f    hookd.EventFilter
+		want []string
+	}{
+		{"tag", s, hookd.EventFilter{Tag: "x"}, x},
+		{"channel", s, hookd.EventFilter{Channel: "c"}, []string{ids[0]}},
+		{"channel and tag", s, hookd.EventFilter{Channel: "c", Tag: "y"}, []string{}},
+		{"two tags' worth", s, hookd.EventFilter{Tag: "y"}, []string{ids[1]}},
+		{"tag and type", s, hookd.EventFilter{Tag: "x", Type: "a.two"}, []string{ids[3]}},
+		{"tag, first page", s, hookd.EventFilter{Tag: "x", Page: hookd.Page{Limit: 2}}, x[:2]},
+		{"tag, after the cursor", s, hookd.EventFilter{Tag: "x", Page: hookd.Page{Limit: 2, Cursor: x[1]}}, x[2:]},
+		{"tag, offset", s, hookd.EventFilter{Tag: "x", Page: hookd.Page{Limit: 2, Offset: 1}}, x[1:]},
+		{"a tag as a channel", s, hookd.EventFilter{Channel: "x"}, []string{}},
+		{"another scope", other, hookd.EventFilter{Tag: "x"}, []string{ids[4]}},
+		{"another mode", hookd.Scope{TenantID: s.TenantID, Mode: hookd.ModeTest}, hookd.EventFilter{Tag: "x"}, []string{}},
+	} {
+		if diff := cmp.Diff(c.want, list(c.s, c.f)); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", c.name, diff)
+		}
+	}
+
+	// Pruned, an event's labels go too: its id published again without
+	// them is not listed by them.
+	e.clock.Advance(31 * 24 * time.Hour)
+	if _, err := e.store.Prune(e.ctx, e.clock.Now().Add(-30*24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if got := list(s, hookd.EventFilter{Tag: "x"}); len(got) != 0 {
+		t.Errorf("after pruning, tag x lists %v", got)
+	}
+	plain := e.event("a.two", `{}`)
+	plain.ID = "evt_chosen"
+	e.publishOne(s, plain)
+	if got := list(s, hookd.EventFilter{Tag: "x"}); len(got) != 0 {
+		t.Errorf("an id published again without labels after pruning is listed by its old tag: %v", got)
+	}
+}
+
+// eventIDs lists the ids of the events f selects in s.
+func (e *env) eventIDs(s hookd.Scope, f hookd.EventFilter) []string {
+	e.t.Helper()
+	evs, err := e.svc.Events.FindEvents(e.ctx, s, f)
+	if err != nil {
+		e.t.Fatalf("FindEvents(%+v): %v", f, err)
+	}
+	out := []string{}
+	for _, ev := range evs {
+		out = append(out, ev.ID)
+	}
+	return out
 }

@@ -72,7 +72,10 @@ func (s *svixReceiver) wait(t *testing.T, path string, n int) svixDelivery {
 // real binary, on SQLite and on PostgreSQL.
 func TestSvixSDK(t *testing.T) {
 	t.Parallel()
-	onBothStores(t, testSvixFlow)
+	onBothStores(t, func(t *testing.T, in *instance) {
+		testSvixFlow(t, in)
+		testSvixLabels(t, in)
+	})
 }
 
 // onBothStores runs test in parallel against the real binary on SQLite and

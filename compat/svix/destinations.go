@@ -108,13 +108,25 @@ type endpointMessageJSON struct {
 	delivery    string  // the iterator: the delivery's id
 }
 
+// unfilteredLabels refuses Svix's channel and tag filters of the list of
+// an endpoint's messages: that list pages over the endpoint's deliveries,
+// and a filter there would need an index of deliveries by label.
+func unfilteredLabels(r *http.Request) error {
+	for _, name := range []string{"channel", "tag"} {
+		if r.URL.Query().Has(name) {
+			return hookd.Errorf(hookd.EINVALID, "%s: hookd filters by channel and tag the lists of messages and of attempts, not the messages of an endpoint", name)
+		}
+	}
+	return nil
+}
+
 // listEndpointMessages is GET /app/{app_id}/endpoint/{endpoint_id}/msg:
 // the messages sent to the endpoint, newest first. Its iterator is the
 // last delivery's id.
 func (a *api) listEndpointMessages(w http.ResponseWriter, r *http.Request, s hookd.Scope) error {
 	p, err := page(r)
 	if err == nil {
-		err = unkeptFilters(r)
+		err = unfilteredLabels(r)
 	}
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"encoding/base32"
 	"encoding/json"
 	"net/http"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -29,7 +30,8 @@ type messageJSON struct {
 
 // toMessage answers an event as a message.
 func toMessage(e *hookd.Event, withContent bool) messageJSON {
-	out := messageJSON{ID: e.ID, EventID: eventIDOf(e), EventType: e.Type, Payload: e.Data, Timestamp: timeJSON(e.CreatedAt)}
+	out := messageJSON{ID: e.ID, EventID: eventIDOf(e), EventType: e.Type, Payload: e.Data, Channels: e.Channels, Tags: e.Tags,
+		Timestamp: timeJSON(e.CreatedAt)}
 	if !withContent {
 		out.Payload = json.RawMessage(`{}`)
 	}
@@ -84,20 +86,42 @@ func (a *api) findMessage(ctx context.Context, s hookd.Scope, ref string) (*hook
 	return nil, hookd.Errorf(hookd.ENOTFOUND, "message %q not found", ref)
 }
 
-// unkeptFilters refuses Svix's channel and tag filters of message and
-// attempt lists: hookd routes a message by its channels but keeps neither
-// them nor its tags, and a filter ignored would answer the wrong messages.
-func unkeptFilters(r *http.Request) error {
-	for _, name := range []string{"channel", "tag"} {
-		if r.URL.Query().Has(name) {
-			return hookd.Errorf(hookd.EINVALID, "%s: hookd does not keep a message's channels and tags, so lists cannot filter by them", name)
+// labelFilters reads Svix's channel and tag filters of message and
+// attempt lists into f.
+func labelFilters(r *http.Request, f *hookd.EventFilter) error {
+	q := r.URL.Query()
+	if q.Has("channel") {
+		if f.Channel = q.Get("channel"); !channelRE.MatchString(f.Channel) {
+			return hookd.Errorf(hookd.EINVALID, "channel: %q must be 1 to 128 characters of a-z, A-Z, 0-9, '-', '_', '.', ':' or '+'", f.Channel)
+		}
+	}
+	if q.Has("tag") {
+		if f.Tag = q.Get("tag"); !tagRE.MatchString(f.Tag) {
+			return hookd.Errorf(hookd.EINVALID, "tag: %q must be 1 to 128 characters of a-z, A-Z, 0-9, '-', '_' or '.'", f.Tag)
 		}
 	}
 	return nil
 }
 
-// Svix's limits on a message's channels.
-const maxMessageChannels = 5
+// hasLabels reports whether e has every label of want.
+func hasLabels(e *hookd.Event, want []string) bool {
+	have := e.Labels()
+	for _, l := range want {
+		if !slices.Contains(have, l) {
+			return false
+		}
+	}
+	return true
+}
+
+// Svix's limits on a message's channels and tags.
+const (
+	maxMessageChannels = 5
+	maxMessageTags     = 5
+)
+
+// tagRE is Svix's pattern of a tag.
+var tagRE = regexp.MustCompile(`^[a-zA-Z0-9\-_.]{1,128}$`)
 
 // maxIdempotencyKey bounds the idempotency-key header, as /v1 does.
 const maxIdempotencyKey = 256
@@ -173,6 +197,15 @@ func (a *api) publish(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	e.Channels = in.Channels
+	if len(in.Tags) > maxMessageTags {
+		return hookd.Errorf(hookd.EINVALID, "tags may hold at most %d entries", maxMessageTags)
+	}
+	for i, t := range in.Tags {
+		if !tagRE.MatchString(t) {
+			return hookd.Errorf(hookd.EINVALID, "tags[%d]: %q must be 1 to 128 characters of a-z, A-Z, 0-9, '-', '_' or '.'", i, t)
+		}
+	}
+	e.Tags = in.Tags
 	if a.svc.Publisher == nil {
 		return hookd.Errorf(hookd.EUNAVAILABLE, "publishing is not available")
 	}
@@ -187,21 +220,20 @@ func (a *api) publish(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	out := toMessage(res.Event, r.URL.Query().Get("with_content") != "false")
-	out.Channels, out.Tags = in.Channels, in.Tags
 	compat.WriteJSON(w, http.StatusAccepted, out)
 	return nil
 }
 
 func (a *api) listMessages(w http.ResponseWriter, r *http.Request, s hookd.Scope) error {
 	p, err := page(r)
-	if err == nil {
-		err = unkeptFilters(r)
-	}
 	if err != nil {
 		return err
 	}
 	limit, it := p.limit, p.iterator
 	f := hookd.EventFilter{Page: hookd.Page{Limit: limit + 1, Cursor: it}}
+	if err := labelFilters(r, &f); err != nil {
+		return err
+	}
 	q := r.URL.Query()
 	switch types := q["event_types"]; len(types) {
 	case 0:
@@ -271,11 +303,18 @@ const (
 	statusSending = 3
 )
 
-// attempts returns the attempts of the deliveries f selects, newest first.
-func (a *api) attempts(ctx context.Context, s hookd.Scope, f hookd.DeliveryFilter) ([]attemptJSON, error) {
+// attempts returns the attempts of the deliveries f selects whose
+// messages have every label of want, newest first.
+func (a *api) attempts(ctx context.Context, s hookd.Scope, f hookd.DeliveryFilter, want []string) ([]attemptJSON, error) {
 	var ds []*hookd.Delivery
 	if err := a.eachDelivery(ctx, s, f, func(d *hookd.Delivery) bool { ds = append(ds, d); return true }); err != nil {
 		return nil, err
+	}
+	if want != nil {
+		var err error
+		if ds, err = a.labelled(ctx, s, ds, want); err != nil {
+			return nil, err
+		}
 	}
 	urls := map[string]string{}
 	out := []attemptJSON{}
@@ -311,12 +350,40 @@ func (a *api) attempts(ctx context.Context, s hookd.Scope, f hookd.DeliveryFilte
 	return out, nil
 }
 
+// labelled returns the deliveries of ds whose messages have every label
+// of want, reading each message once.
+func (a *api) labelled(ctx context.Context, s hookd.Scope, ds []*hookd.Delivery, want []string) ([]*hookd.Delivery, error) {
+	keep := map[string]bool{}
+	out := ds[:0]
+	for _, d := range ds {
+		ok, seen := keep[d.EventID]
+		if !seen {
+			e, err := a.svc.Events.FindEventByID(ctx, s, d.EventID)
+			if err != nil && hookd.ErrorCode(err) != hookd.ENOTFOUND {
+				return nil, err
+			}
+			ok = err == nil && hasLabels(e, want)
+			keep[d.EventID] = ok
+		}
+		if ok {
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}
+
+// attemptLabels reads the channel and tag filters of an attempt list.
+func attemptLabels(r *http.Request) ([]string, error) {
+	var f hookd.EventFilter
+	if err := labelFilters(r, &f); err != nil {
+		return nil, err
+	}
+	return f.Labels(), nil
+}
+
 // attemptPage answers one page of attempts, newest first, after the iterator.
 func attemptPage(w http.ResponseWriter, r *http.Request, all []attemptJSON) error {
 	p, err := page(r)
-	if err == nil {
-		err = unkeptFilters(r)
-	}
 	if err != nil {
 		return err
 	}
@@ -344,29 +411,44 @@ func attemptPage(w http.ResponseWriter, r *http.Request, all []attemptJSON) erro
 	return nil
 }
 
-// messageAttempts returns the attempts of the message of the path, newest first.
-func (a *api) messageAttempts(r *http.Request, s hookd.Scope) ([]attemptJSON, error) {
+// messageAttempts returns the attempts of the message of the path, newest
+// first: none unless the message has every label of want.
+func (a *api) messageAttempts(r *http.Request, s hookd.Scope, want []string) ([]attemptJSON, error) {
 	e, err := a.findMessage(r.Context(), s, r.PathValue("msg_id"))
 	if err != nil {
 		return nil, err
 	}
-	return a.attempts(r.Context(), s, hookd.DeliveryFilter{EventID: e.ID})
+	if !hasLabels(e, want) {
+		return []attemptJSON{}, nil
+	}
+	return a.attempts(r.Context(), s, hookd.DeliveryFilter{EventID: e.ID}, nil)
 }
 
 func (a *api) attemptsByMessage(w http.ResponseWriter, r *http.Request, s hookd.Scope) error {
-	all, err := a.messageAttempts(r, s)
+	want, err := attemptLabels(r)
+	if err != nil {
+		return err
+	}
+	all, err := a.messageAttempts(r, s, want)
 	if err != nil {
 		return err
 	}
 	return attemptPage(w, r, all)
 }
 
+// attemptsByEndpoint filters by channel and tag by reading each message
+// the endpoint was sent once: like the rest of this list, its cost grows
+// with the endpoint's deliveries.
 func (a *api) attemptsByEndpoint(w http.ResponseWriter, r *http.Request, s hookd.Scope) error {
+	want, err := attemptLabels(r)
+	if err != nil {
+		return err
+	}
 	wh, err := a.findEndpoint(r.Context(), s, r.PathValue("endpoint_id"))
 	if err != nil {
 		return err
 	}
-	all, err := a.attempts(r.Context(), s, hookd.DeliveryFilter{WebhookID: wh.ID})
+	all, err := a.attempts(r.Context(), s, hookd.DeliveryFilter{WebhookID: wh.ID}, want)
 	if err != nil {
 		return err
 	}
@@ -374,7 +456,7 @@ func (a *api) attemptsByEndpoint(w http.ResponseWriter, r *http.Request, s hookd
 }
 
 func (a *api) getAttempt(w http.ResponseWriter, r *http.Request, s hookd.Scope) error {
-	all, err := a.messageAttempts(r, s)
+	all, err := a.messageAttempts(r, s, nil)
 	if err != nil {
 		return err
 	}
