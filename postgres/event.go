@@ -343,15 +343,25 @@ const insertEventTypesSQL = `INSERT INTO event_types (tenant_id, mode, name, des
 	SELECT t, m, n, '', $4, $4 FROM unnest($1::text[], $2::text[], $3::text[]) AS r (t, m, n)
 	ON CONFLICT DO NOTHING`
 
-// insertEventsSQL skips an event whose id or key another transaction
-// committed meanwhile; the caller sees fewer rows and retries the batch.
+// insertEventsSQL inserts the batch's events, and fails the transaction on
+// the server (division by zero, SQLSTATE 22012, the only way plain SQL has)
+// when it skipped one whose id or key another transaction committed after
+// the batch looked: the statements after it and the COMMIT travel in the
+// same round trip, so a check in the client would come after the server
+// had written the batch's deliveries — to an event it did not write — and
+// committed the rest, which the retry would then write again. Failed, the
+// transaction rolls back whole and the retry replays the taken ids.
 // An event's labels come as one text[] literal each ("" for none: NULL),
 // since unnest cannot take an array of arrays of varying length.
-const insertEventsSQL = `INSERT INTO events (id, tenant_id, mode, type, data, created_at, idempotency_key, body_hash, deliveries, labels)
+const insertEventsSQL = `WITH ins AS (INSERT INTO events (id, tenant_id, mode, type, data, created_at, idempotency_key, body_hash, deliveries, labels)
 	SELECT id, t, m, ty, data, created, CASE WHEN has_key THEN k END, hash, n, nullif(ls, '')::text[]
 	FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::timestamptz[], $7::text[], $8::boolean[], $9::bytea[], $10::int[], $11::text[])
 	AS r (id, t, m, ty, data, created, k, has_key, hash, n, ls)
-	ON CONFLICT DO NOTHING`
+	ON CONFLICT DO NOTHING RETURNING 1)
+	SELECT 1 / (count(*) = $12)::int FROM ins`
+
+// raceSQLState is what insertEventsSQL fails with when it skipped an event.
+const raceSQLState = "22012"
 
 // insertLabelsSQL indexes the batch's labelled events by label. It is
 // sent only when the batch has one. A label row is written only if the
@@ -400,12 +410,7 @@ func (b *publishBatch) write() error {
 	ev := &b.events
 	if len(ev.id) > 0 {
 		batch.Queue(insertEventsSQL, ev.id, ev.tenant, ev.mode, ev.typ, ev.data, ev.created, ev.key, ev.hasKey, ev.hash,
-			ev.deliveries, ev.labels).Exec(func(tag pgconn.CommandTag) error {
-			if tag.RowsAffected() != int64(len(ev.id)) {
-				return errPublishRace
-			}
-			return nil
-		})
+			ev.deliveries, ev.labels, len(ev.id))
 	}
 	if lr := &ev.labelRows; len(lr.label) > 0 {
 		batch.Queue(insertLabelsSQL, lr.tenant, lr.mode, lr.label, lr.event)
@@ -416,8 +421,9 @@ func (b *publishBatch) write() error {
 		batch.Queue(notifySQL)
 	}
 	if err := b.tx.commit(b.ctx, &batch); err != nil {
-		if errors.Is(err, errPublishRace) {
-			return err
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.Code == raceSQLState {
+			return errPublishRace
 		}
 		return fmt.Errorf("write events: %w", err)
 	}
