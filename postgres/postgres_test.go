@@ -363,11 +363,18 @@ func BenchmarkPublishLabelled(b *testing.B) {
 	benchPublish(b, []string{"project_1"}, []string{"bench"})
 }
 
+// BenchmarkClaimComplete claims and completes deliveries of one webhook in
+// batches of 100, and of the dispatcher's default claim batch (512).
 func BenchmarkClaimComplete(b *testing.B) {
+	for _, batch := range []int{100, 512} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) { benchClaimComplete(b, batch) })
+	}
+}
+
+func benchClaimComplete(b *testing.B, batch int) {
 	ctx := context.Background()
 	db := open(b, pgtest.NewDatabase(b), time.Now)
 	s, w := setup(b, db)
-	const batch = 100
 	outs := make([]hookd.Outcome, 0, batch)
 	for range b.N {
 		publish(b, db, s, batch)
