@@ -75,6 +75,9 @@ const maxChannels = 10
 
 var channelRE = regexp.MustCompile(`^[a-zA-Z0-9\-_.:+]{1,128}$`)
 
+// channelChars is channelRE in words, for error messages.
+const channelChars = "a-z, A-Z, 0-9, '-', '_', '.', ':' or '+'"
+
 // update turns in into a hookd update; put makes absent optional fields
 // their defaults (PUT replaces the endpoint, its uid, secret and headers
 // excepted).
@@ -145,13 +148,8 @@ func (in *endpointIn) update(cur map[string]string, put bool) (hookd.WebhookUpda
 		delete(meta, MetaChannels)
 		if in.Channels.Value != nil && len(*in.Channels.Value) > 0 {
 			ch := *in.Channels.Value
-			if len(ch) > maxChannels {
-				return u, hookd.Errorf(hookd.EINVALID, "channels may hold at most %d entries", maxChannels)
-			}
-			for i, c := range ch {
-				if !channelRE.MatchString(c) {
-					return u, hookd.Errorf(hookd.EINVALID, "channels[%d]: %q must be 1 to 128 characters of a-z, A-Z, 0-9, '-', '_', '.', ':' or '+'", i, c)
-				}
+			if err := checkNames("channels", ch, maxChannels, channelRE, channelChars); err != nil {
+				return u, err
 			}
 			meta[MetaChannels] = strings.Join(ch, ",")
 		}

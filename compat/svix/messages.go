@@ -92,12 +92,12 @@ func labelFilters(r *http.Request, f *hookd.EventFilter) error {
 	q := r.URL.Query()
 	if q.Has("channel") {
 		if f.Channel = q.Get("channel"); !channelRE.MatchString(f.Channel) {
-			return hookd.Errorf(hookd.EINVALID, "channel: %q must be 1 to 128 characters of a-z, A-Z, 0-9, '-', '_', '.', ':' or '+'", f.Channel)
+			return hookd.Errorf(hookd.EINVALID, "channel: %q must be 1 to 128 characters of %s", f.Channel, channelChars)
 		}
 	}
 	if q.Has("tag") {
 		if f.Tag = q.Get("tag"); !tagRE.MatchString(f.Tag) {
-			return hookd.Errorf(hookd.EINVALID, "tag: %q must be 1 to 128 characters of a-z, A-Z, 0-9, '-', '_' or '.'", f.Tag)
+			return hookd.Errorf(hookd.EINVALID, "tag: %q must be 1 to 128 characters of %s", f.Tag, tagChars)
 		}
 	}
 	return nil
@@ -120,8 +120,24 @@ const (
 	maxMessageTags     = 5
 )
 
-// tagRE is Svix's pattern of a tag.
+// tagRE is Svix's pattern of a tag; tagChars says it in words.
 var tagRE = regexp.MustCompile(`^[a-zA-Z0-9\-_.]{1,128}$`)
+
+const tagChars = "a-z, A-Z, 0-9, '-', '_' or '.'"
+
+// checkNames checks a list of channels or tags (field): at most max
+// entries, each matching re, which chars describes.
+func checkNames(field string, names []string, max int, re *regexp.Regexp, chars string) error {
+	if len(names) > max {
+		return hookd.Errorf(hookd.EINVALID, "%s may hold at most %d entries", field, max)
+	}
+	for i, n := range names {
+		if !re.MatchString(n) {
+			return hookd.Errorf(hookd.EINVALID, "%s[%d]: %q must be 1 to 128 characters of %s", field, i, n, chars)
+		}
+	}
+	return nil
+}
 
 // maxIdempotencyKey bounds the idempotency-key header, as /v1 does.
 const maxIdempotencyKey = 256
@@ -188,22 +204,12 @@ func (a *api) publish(w http.ResponseWriter, r *http.Request) error {
 		}
 		e.ID, e.IdempotencyKey = messageID(*in.EventID), messageKey(*in.EventID, e.IdempotencyKey)
 	}
-	if len(in.Channels) > maxMessageChannels {
-		return hookd.Errorf(hookd.EINVALID, "channels may hold at most %d entries", maxMessageChannels)
-	}
-	for i, c := range in.Channels {
-		if !channelRE.MatchString(c) {
-			return hookd.Errorf(hookd.EINVALID, "channels[%d]: %q must be 1 to 128 characters of a-z, A-Z, 0-9, '-', '_', '.', ':' or '+'", i, c)
-		}
+	if err := checkNames("channels", in.Channels, maxMessageChannels, channelRE, channelChars); err != nil {
+		return err
 	}
 	e.Channels = in.Channels
-	if len(in.Tags) > maxMessageTags {
-		return hookd.Errorf(hookd.EINVALID, "tags may hold at most %d entries", maxMessageTags)
-	}
-	for i, t := range in.Tags {
-		if !tagRE.MatchString(t) {
-			return hookd.Errorf(hookd.EINVALID, "tags[%d]: %q must be 1 to 128 characters of a-z, A-Z, 0-9, '-', '_' or '.'", i, t)
-		}
+	if err := checkNames("tags", in.Tags, maxMessageTags, tagRE, tagChars); err != nil {
+		return err
 	}
 	e.Tags = in.Tags
 	if a.svc.Publisher == nil {
