@@ -364,12 +364,11 @@ const insertEventsSQL = `WITH ins AS (INSERT INTO events (id, tenant_id, mode, t
 const raceSQLState = "22012"
 
 // insertLabelsSQL indexes the batch's labelled events by label. It is
-// sent only when the batch has one. A label row is written only if the
-// event of that id has the label: an event that insertEventsSQL skipped
-// (its id taken by another transaction meanwhile) gets none.
+// sent only when the batch has one, after insertEventsSQL, which fails the
+// transaction if it skipped an event: every row here is of an event the
+// batch wrote.
 const insertLabelsSQL = `INSERT INTO event_labels (tenant_id, mode, label, event_id)
-	SELECT r.t, r.m, r.l, r.ev FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS r (t, m, l, ev)
-	JOIN events e ON e.tenant_id = r.t AND e.mode = r.m AND e.id = r.ev AND r.l = ANY (e.labels)
+	SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
 	ON CONFLICT DO NOTHING`
 
 // insertDeliveriesSQL writes each delivery to the log and to the queue, in

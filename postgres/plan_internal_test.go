@@ -186,8 +186,6 @@ func hotStatements() []hotStatement {
 			use: []string{"Index Only Scan using queue_due on queue"}, avoid: []string{"Seq Scan"}},
 		{name: "claim's events", sql: claimEventsSQL, args: []any{evT, evM, evID}, pinned: true,
 			use: []string{"Index Scan using events_pkey on events"}, avoid: []string{"Seq Scan on events"}},
-		{name: "publish's labels", sql: insertLabelsSQL, args: []any{evT, evM, evL, evID}, pinned: true,
-			use: []string{"Index Scan using events_pkey on events"}, avoid: []string{"Seq Scan on events"}},
 		{name: "publish's event lookup", sql: lookupEventsSQL, args: []any{evT, evM, evID, evT, evM, evID}, pinned: true,
 			// Not events_idempotency_key for the keys: never analyzed, the
 			// planner may walk the scope's prefix of events_pkey instead,

@@ -44,8 +44,10 @@ func TestPublishRaceWritesNothingTwice(t *testing.T) {
 	go func() {
 		var err error
 		res, err = db.PublishEvents(ctx, []hookd.PublishRequest{
-			{Scope: s, Event: &hookd.Event{ID: "evt_race", Type: "order.created", Data: json.RawMessage(`{}`), CreatedAt: time.Now()}},
-			{Scope: s, Event: &hookd.Event{Type: "order.created", Data: json.RawMessage(`{"n":1}`), CreatedAt: time.Now()}},
+			{Scope: s, Event: &hookd.Event{ID: "evt_race", Type: "order.created", Data: json.RawMessage(`{}`), CreatedAt: time.Now(),
+				Tags: []string{"t"}}},
+			{Scope: s, Event: &hookd.Event{Type: "order.created", Data: json.RawMessage(`{"n":1}`), CreatedAt: time.Now(),
+				Tags: []string{"t"}}},
 		})
 		done <- err
 	}()
@@ -72,14 +74,19 @@ func TestPublishRaceWritesNothingTwice(t *testing.T) {
 		t.Fatalf("results: %+v", res)
 	}
 
-	var events, raceDeliveries, deliveries int
+	var events, raceDeliveries, deliveries, raceLabels, labels int
 	if err := other.QueryRow(ctx, `SELECT (SELECT count(*) FROM events WHERE tenant_id = $1),
 		(SELECT count(*) FROM deliveries WHERE tenant_id = $1 AND event_id = 'evt_race'),
-		(SELECT count(*) FROM deliveries WHERE tenant_id = $1)`, s.TenantID).Scan(&events, &raceDeliveries, &deliveries); err != nil {
+		(SELECT count(*) FROM deliveries WHERE tenant_id = $1),
+		(SELECT count(*) FROM event_labels WHERE tenant_id = $1 AND event_id = 'evt_race'),
+		(SELECT count(*) FROM event_labels WHERE tenant_id = $1)`, s.TenantID).Scan(&events, &raceDeliveries, &deliveries, &raceLabels, &labels); err != nil {
 		t.Fatal(err)
 	}
 	if events != 2 || raceDeliveries != 0 || deliveries != 1 {
 		t.Errorf("after the race: %d events (want 2: the taken id and the other once), %d deliveries of the taken id (want 0: its publisher made none), %d deliveries in all (want 1)",
 			events, raceDeliveries, deliveries)
+	}
+	if raceLabels != 0 || labels != 1 {
+		t.Errorf("after the race: %d labels of the taken id (want 0: its event is the other transaction's, without labels), %d in all (want 1)", raceLabels, labels)
 	}
 }
