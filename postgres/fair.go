@@ -15,10 +15,12 @@ import (
 // the previous claim visited and wrapping around, and takes at most
 // PerWebhook due deliveries of each. The index queue_fair
 // (webhook_id, next_attempt_at) of the queue table serves every step: the next webhook after
-// an id is its next key, and a webhook's oldest due rows its first entries
-// (a claimed row's next_attempt_at moves to its lease expiry, past them).
-// So a claim costs a few index probes per webhook it visits, whatever any
-// webhook's backlog, and never reads a backlog it does not take.
+// an id is its next key, and a webhook's oldest due rows its first entries.
+// A claim writes only the lease (see claimSQL), so the rows a webhook has
+// in flight stay first in its entries and each visit steps over them: a
+// claim costs a few index probes per webhook it visits plus one per row in
+// flight, whatever any webhook's backlog, and never reads a backlog it does
+// not take.
 
 // maxFairVisits bounds the webhooks one claim visits, so that many
 // webhooks with pending but not yet due deliveries (retries) cost a claim
@@ -60,12 +62,13 @@ var fairHooksSQL = `WITH RECURSIVE hooks (w, first, n, due, total) AS (
 
 // fairClaimSQL leases, of each webhook in $5 in turn, up to $6 of its
 // oldest due deliveries, and at most $4 in all. SKIP LOCKED leaves rows
-// another claimer holds to it, as in claimSQL.
-const fairClaimSQL = `WITH c AS (UPDATE queue SET lease_owner = $1, lease_until = $2, next_attempt_at = $2
-	WHERE delivery_id IN (SELECT q.delivery_id FROM unnest($5::text[]) AS h (w), LATERAL (SELECT delivery_id FROM queue
+// another claimer holds to it, and the rows are written by address, as in
+// claimSQL.
+const fairClaimSQL = `WITH c AS (UPDATE queue SET lease_owner = $1, lease_until = $2
+	WHERE ctid = ANY(ARRAY(SELECT q.ctid FROM unnest($5::text[]) AS h (w), LATERAL (SELECT ctid FROM queue
 			WHERE webhook_id = h.w AND next_attempt_at <= $3 AND (lease_until IS NULL OR lease_until < $3)
 			ORDER BY next_attempt_at LIMIT $6 FOR UPDATE SKIP LOCKED) q
-		LIMIT $4)
+		LIMIT $4))
 	RETURNING delivery_id)
 	SELECT ` + qualifiedDeliveryColumns + ` FROM c JOIN deliveries d ON d.id = c.delivery_id`
 

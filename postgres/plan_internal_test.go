@@ -43,8 +43,12 @@ func TestHotPlansAfterGrowth(t *testing.T) {
 	t.Parallel()
 	for _, h := range []struct {
 		name    string
-		analyze bool
-	}{{"never analyzed", false}, {"analyzed while nothing was pending", true}} {
+		history growth
+	}{
+		{"never analyzed", neverAnalyzed},
+		{"analyzed while nothing was pending", analyzedEmpty},
+		{"vacuumed after the queue drained", vacuumedDrained},
+	} {
 		t.Run(h.name, func(t *testing.T) {
 			t.Parallel()
 			conn, exec := planConn(t)
@@ -60,7 +64,7 @@ func TestHotPlansAfterGrowth(t *testing.T) {
 					exec(executeSQL(i, len(st.args)), simple(st.args)...)
 				}
 			}
-			growQueue(t, conn, h.analyze)
+			growQueue(t, conn, h.history)
 
 			for i, st := range hot {
 				exec("BEGIN")
@@ -68,13 +72,10 @@ func TestHotPlansAfterGrowth(t *testing.T) {
 					exec(pinPlansQuery)
 				}
 				plan := explain(t, conn, executeSQL(i, len(st.args)), st.args)
-				exec("ROLLBACK")
-				for _, want := range st.use {
-					if !strings.Contains(plan, want) {
-						t.Errorf("%s: plan does not use %q:\n%s", st.name, want, plan)
-					}
-				}
-				for _, bad := range st.avoid {
+				// A join whose condition is tested as a filter reads one
+				// side whole for each row of the other: the statement's
+				// joins must all go into an index from the batch.
+				for _, bad := range append(st.avoid, "Join Filter") {
 					if strings.Contains(plan, bad) {
 						t.Errorf("%s: plan has %q:\n%s", st.name, bad, plan)
 					}
@@ -166,24 +167,24 @@ func hotStatements() []hotStatement {
 	byKey := []string{"Seq Scan", "queue_due", "Hash Join", "Merge Join", "Bitmap"}
 	return []hotStatement{
 		{name: "claim", sql: claimSQL, args: []any{"w2", now.Add(time.Minute), now, 1024}, pinned: true,
-			use: []string{"Index Scan using queue_due on queue", "Index Scan using queue_pkey on queue",
-				"Index Scan using deliveries_pkey on deliveries"},
+			use: []string{"Index Scan using queue_due on queue", "Tid Scan on queue", "Index Scan using deliveries_pkey on deliveries"},
 			avoid: []string{"Seq Scan", "Sort", "Hash Join", "Merge Join", "Bitmap"}},
 		{name: "fair claim's webhooks", sql: fairHooksSQL, args: []any{"", now, []string{"wh_3"}, 1024, 64, maxFairVisits}, pinned: true,
 			use:   []string{"Index Only Scan using queue_fair on queue", "Index Scan using queue_fair on queue"},
 			avoid: []string{"Seq Scan", "Sort", "queue_due", "Bitmap"}},
 		{name: "fair claim", sql: fairClaimSQL, args: []any{"w2", now.Add(time.Minute), now, 1024, []string{"wh_1", "wh_2"}, 64}, pinned: true,
-			use: []string{"Index Scan using queue_fair on queue", "Index Scan using queue_pkey on queue",
-				"Index Scan using deliveries_pkey on deliveries"},
+			use: []string{"Index Scan using queue_fair on queue", "Tid Scan on queue", "Index Scan using deliveries_pkey on deliveries"},
 			avoid: []string{"Seq Scan", "Sort", "queue_due", "Hash Join", "Merge Join", "Bitmap"}},
 		{name: "complete", sql: completeSQL, args: []any{ids, owners, statuses, incs, nexts, errs, codes, keeps, now}, pinned: true,
-			use: []string{"Index Scan using queue_pkey on queue", "Index Scan using deliveries_pkey on deliveries"}, avoid: byKey},
+			use: []string{"Index Scan using queue_pkey on queue", "Tid Scan on queue", "Index Scan using deliveries_pkey on deliveries"},
+			avoid: byKey},
 		{name: "cancel claimed", sql: cancelClaimedSQL, args: []any{ids, whys, now, "w1"}, pinned: true,
-			use: []string{"Index Scan using queue_pkey on queue", "Index Scan using deliveries_pkey on deliveries"}, avoid: byKey},
+			use: []string{"Index Scan using queue_pkey on queue", "Tid Scan on queue", "Index Scan using deliveries_pkey on deliveries"},
+			avoid: byKey},
 		{name: "cancel a webhook's pending", sql: cancelPendingSQL, args: []any{[]string{"wh_none"}, "webhook deleted", now}, pinned: true,
 			use: []string{"Index Scan using queue_fair on queue", "Index Scan using deliveries_pkey on deliveries"}, avoid: byKey},
-		{name: "next due", sql: nextDueSQL,
-			use: []string{"Index Only Scan using queue_due on queue"}, avoid: []string{"Seq Scan"}},
+		{name: "next due", sql: nextDueSQL, args: []any{now}, pinned: true,
+			use: []string{"Index Scan using queue_due on queue"}, avoid: []string{"Seq Scan", "Sort", "Bitmap"}},
 		{name: "claim's events", sql: claimEventsSQL, args: []any{evT, evM, evID}, pinned: true,
 			use: []string{"Index Scan using events_pkey on events"}, avoid: []string{"Seq Scan on events"}},
 		{name: "publish's event lookup", sql: lookupEventsSQL, args: []any{evT, evM, evID, evT, evM, evID}, pinned: true,
@@ -194,11 +195,27 @@ func hotStatements() []hotStatement {
 	}
 }
 
-// growQueue fills the empty tables as a queue growing under load does: a
-// slow phase's finished deliveries (and ANALYZE, if analyze), then a
-// backlog of pending ones, leasedRows of them claimed by "w1", ten
-// deliveries an event.
-func growQueue(t *testing.T, conn *pgxpool.Conn, analyze bool) {
+// growth is a history of the tables before the backlog comes.
+type growth int
+
+const (
+	neverAnalyzed growth = iota
+	// analyzedEmpty: ANALYZE ran while the queue was empty, before it had
+	// a page.
+	analyzedEmpty
+	// vacuumedDrained: a backlog as large as the one to come drained, and
+	// VACUUM and ANALYZE ran while its pages stood empty. They count no
+	// row in those pages, and the backlog to come fills them again
+	// without adding pages: the planner, which scales the rows counted
+	// per page by the pages there are now, takes the queue for empty
+	// whatever it holds. Every queue stalled this way once it drained.
+	vacuumedDrained
+)
+
+// growQueue fills the empty tables as a queue growing under load does,
+// after history: a slow phase's finished deliveries, then a backlog of
+// pending ones, leasedRows of them claimed by "w1", ten deliveries an event.
+func growQueue(t *testing.T, conn *pgxpool.Conn, history growth) {
 	t.Helper()
 	ctx := context.Background()
 	stmts := []string{
@@ -211,8 +228,16 @@ func growQueue(t *testing.T, conn *pgxpool.Conn, analyze bool) {
 				'order.created', 'succeeded', 1, NULL, now(), now()
 			FROM generate_series(0, %d) i`, finishedRows-1),
 	}
-	if analyze {
+	switch history {
+	case analyzedEmpty:
 		stmts = append(stmts, "ANALYZE deliveries", "ANALYZE queue", "ANALYZE events")
+	case vacuumedDrained:
+		stmts = append(stmts,
+			fmt.Sprintf(`INSERT INTO queue (delivery_id, tenant_id, webhook_id, next_attempt_at)
+				SELECT 'dlv_d' || lpad(i::text, 9, '0'), 'ten_1', 'wh_' || i %% 10, now()
+				FROM generate_series(0, %d) i`, pendingRows-1),
+			"DELETE FROM queue",
+			"VACUUM (TRUNCATE false) queue", "ANALYZE deliveries", "ANALYZE queue", "ANALYZE events")
 	}
 	stmts = append(stmts,
 		fmt.Sprintf(`INSERT INTO events (tenant_id, mode, id, type, data, created_at, idempotency_key, body_hash, deliveries)
@@ -225,7 +250,7 @@ func growQueue(t *testing.T, conn *pgxpool.Conn, analyze bool) {
 			FROM generate_series(0, %[1]d) i`, pendingRows-1),
 		fmt.Sprintf(`INSERT INTO queue (delivery_id, tenant_id, webhook_id, next_attempt_at, lease_owner, lease_until)
 			SELECT 'dlv_p' || lpad(i::text, 9, '0'), 'ten_1', 'wh_' || i %% 10,
-				now() + CASE WHEN i < %[2]d THEN interval '1 minute' ELSE interval '0' END,
+				now() - CASE WHEN i < %[2]d THEN interval '1 second' ELSE interval '0' END,
 				CASE WHEN i < %[2]d THEN 'w1' END, CASE WHEN i < %[2]d THEN now() + interval '1 minute' END
 			FROM generate_series(0, %[1]d) i`, pendingRows-1, leasedRows),
 	)

@@ -16,14 +16,34 @@ import (
 // table (migration 00008) and returns their rows of the delivery log, which
 // a claim does not write. SKIP LOCKED lets concurrent claimers of every
 // instance take disjoint rows without waiting for one another; queue_due
-// serves the inner scan. A claimed row's next_attempt_at moves to its lease
-// expiry, so that it is due again only when a crashed worker's lease runs
-// out, and later claims do not walk over the rows in flight.
-const claimSQL = `WITH c AS (UPDATE queue SET lease_owner = $1, lease_until = $2, next_attempt_at = $2
-	WHERE delivery_id IN (SELECT delivery_id FROM queue WHERE next_attempt_at <= $3
-		AND (lease_until IS NULL OR lease_until < $3) ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED)
+// serves the inner scan. A claim writes only the lease, which no index of
+// queue holds, so that its update is HOT (heap-only: no index entry is
+// written, one WAL record per row instead of about six); a leased row stays
+// where it was in the due indexes, due again when a crashed worker's lease
+// runs out, and later claims step over the rows in flight.
+//
+// The rows are found by the inner scan and written by their physical
+// address (ctid), which it returns locked: see byAddress.
+const claimSQL = `WITH c AS (UPDATE queue SET lease_owner = $1, lease_until = $2
+	WHERE ctid = ANY(ARRAY(SELECT ctid FROM queue WHERE next_attempt_at <= $3
+		AND (lease_until IS NULL OR lease_until < $3) ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED))
 	RETURNING delivery_id)
 	SELECT ` + qualifiedDeliveryColumns + ` FROM c JOIN deliveries d ON d.id = c.delivery_id`
+
+// byAddress: the statements that write queue rows find them first (by the
+// batch's ids, or the claim's scan) and then write them by ctid, never by
+// joining queue to the batch. Queue's statistics cannot be trusted: a
+// queue that drained leaves its pages empty, VACUUM or ANALYZE then counts
+// no row in them, and a backlog that fills them again adds no page, so the
+// planner, which scales the rows counted per page by the pages there are,
+// takes the queue for empty whatever it holds. Joined to a batch, the
+// "empty" queue became the outer side of a nested loop: each batch read the
+// whole queue, once per batch row, and delivery stalled (TestHotPlansAfterGrowth,
+// "vacuumed after the queue drained"). A lookup by id in a LATERAL subquery
+// fenced by OFFSET 0 can only be driven by the batch, and a scan by
+// ctid = ANY(array) costs what the array holds: neither plan depends on
+// what the statistics say. FOR UPDATE makes the address found the row's
+// current one, and keeps it so until the write.
 
 const claimEventsSQL = `SELECT ` + eventColumns + ` FROM unnest($1::text[], $2::text[], $3::text[]) AS r (t, m, k)
 	JOIN events e ON e.tenant_id = r.t AND e.mode = r.m AND e.id = r.k`
@@ -160,9 +180,11 @@ func (db *DB) claim(ctx context.Context, tx *pipeTx, r hookd.ClaimRequest) ([]*h
 }
 
 // cancelClaimedSQL cancels claimed deliveries that may not be sent, if
-// their claim still holds: their queue rows go, by primary key and lease.
-const cancelClaimedSQL = `WITH c AS (DELETE FROM queue q USING unnest($1::text[], $2::text[]) AS c (id, why)
-		WHERE q.delivery_id = c.id AND q.lease_owner = $4 RETURNING c.id, c.why)
+// their claim still holds: their queue rows go (found by id and lease, then
+// deleted by address: see byAddress) and their log rows are cancelled.
+const cancelClaimedSQL = `WITH c AS (SELECT c.id, c.why, q.qid FROM unnest($1::text[], $2::text[]) AS c (id, why),
+		LATERAL (SELECT ctid AS qid FROM queue WHERE delivery_id = c.id AND lease_owner = $4 OFFSET 0 FOR UPDATE) q),
+	gone AS (DELETE FROM queue WHERE ctid = ANY(ARRAY(SELECT qid FROM c)))
 	UPDATE deliveries d SET status = 'cancelled', next_attempt_at = NULL, manual = false, last_error = c.why, updated_at = $3
 	FROM c WHERE d.id = c.id`
 
@@ -173,28 +195,26 @@ type eventKey struct {
 }
 
 // completeSQL writes the outcomes whose owner still holds the lease, all in
-// one statement, and returns which ones it wrote. The lease is the fence: a
-// finished delivery's queue row is deleted and a retried one's rewritten,
-// each found by primary key and owner; the delivery log is then updated for
-// exactly those, by primary key. No index of deliveries holds a column that
-// this changes, so with the table's fillfactor the update is HOT: no index
-// entry is written.
+// one statement, and returns which ones it wrote. The lease is the fence:
+// each outcome's queue row is looked up by primary key and owner and
+// locked (held); a finished delivery's row is then deleted and a retried
+// one's rewritten, by address (see byAddress); the delivery log is updated
+// for exactly those, by primary key. No index of deliveries holds a column
+// that this changes, so with the table's fillfactor the update is HOT: no
+// index entry is written.
 //
-// Every join is a lookup by primary key from the batch, the one sane plan
-// whatever the statistics say. An earlier version tested
-// status = 'pending' on deliveries, which let the planner read the partial
-// index deliveries_due instead; after an ANALYZE that saw no pending row,
-// its cached generic plan rescanned the batch for every pending row:
-// O(pending × batch), 40 s and more per batch once a backlog of 850,000
-// stood (issue 16).
+// An earlier version tested status = 'pending' on deliveries, which let the
+// planner read the partial index deliveries_due instead; after an ANALYZE
+// that saw no pending row, its cached generic plan rescanned the batch for
+// every pending row: O(pending × batch), 40 s and more per batch once a
+// backlog of 850,000 stood (issue 16).
 const completeSQL = `WITH u AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::timestamptz[],
 			$6::text[], $7::int[], $8::boolean[]) AS u (id, owner, status, inc, next, err, code, keep_manual)),
-	done AS (DELETE FROM queue q USING u WHERE q.delivery_id = u.id AND q.lease_owner = u.owner AND u.status <> 'pending'
-		RETURNING u.*),
-	again AS (UPDATE queue q SET next_attempt_at = u.next, lease_owner = NULL, lease_until = NULL
-		FROM u WHERE q.delivery_id = u.id AND q.lease_owner = u.owner AND u.status = 'pending'
-		RETURNING u.*),
-	held AS (SELECT * FROM done UNION ALL SELECT * FROM again)
+	held AS (SELECT u.*, q.qid FROM u,
+		LATERAL (SELECT ctid AS qid FROM queue WHERE delivery_id = u.id AND lease_owner = u.owner OFFSET 0 FOR UPDATE) q),
+	done AS (DELETE FROM queue WHERE ctid = ANY(ARRAY(SELECT qid FROM held WHERE status <> 'pending'))),
+	again AS (UPDATE queue q SET next_attempt_at = h.next, lease_owner = NULL, lease_until = NULL
+		FROM held h WHERE q.ctid = h.qid AND h.status = 'pending')
 	UPDATE deliveries d SET status = h.status, attempts = d.attempts + h.inc, next_attempt_at = h.next,
 		last_error = COALESCE(h.err, d.last_error), last_status = COALESCE(h.code, d.last_status),
 		manual = d.manual AND h.keep_manual, updated_at = $9
@@ -379,14 +399,27 @@ func pgText(s string) string {
 	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }
 
-// nextDueSQL reads the first entry of queue_due. Written as min(), the
-// planner may aggregate over another index holding next_attempt_at.
-const nextDueSQL = `SELECT (SELECT next_attempt_at FROM queue ORDER BY next_attempt_at LIMIT 1)`
+// nextDueSQL is when the first pending delivery becomes due: the first
+// row of queue_due that no live lease holds, or the earliest expiry of
+// the leases held before it, if sooner. The rows in flight keep the due
+// time they were claimed at (see claimSQL), so they come first in
+// queue_due, and the second scan reads just them. Each is written as an
+// ordered scan with LIMIT or a range: with the plans pinned (it runs in
+// a pipeTx with pinPlansQuery), queue_due serves both.
+const nextDueSQL = `WITH f AS (SELECT next_attempt_at FROM queue WHERE lease_until IS NULL OR lease_until < $1
+		ORDER BY next_attempt_at LIMIT 1)
+	SELECT LEAST((SELECT next_attempt_at FROM f), (SELECT min(lease_until) FROM queue
+		WHERE next_attempt_at <= COALESCE((SELECT next_attempt_at FROM f), 'infinity') AND lease_until >= $1))`
 
 // NextDueAt implements hookd.Queue.
 func (db *DB) NextDueAt(ctx context.Context) (*time.Time, error) {
 	var next *time.Time
-	if err := db.pool.QueryRow(ctx, nextDueSQL).Scan(&next); err != nil {
+	err := db.inPipeTx(ctx, func(tx *pipeTx) error {
+		var batch pgx.Batch
+		batch.Queue(nextDueSQL, db.now()).QueryRow(func(row pgx.Row) error { return row.Scan(&next) })
+		return tx.commit(ctx, &batch)
+	}, pinPlansQuery)
+	if err != nil {
 		return nil, fmt.Errorf("next due: %w", err)
 	}
 	return utcPtr(next), nil

@@ -622,6 +622,15 @@ func testStatsAndNextDue(e *env) {
 	if err != nil || next == nil || !next.Equal(Start) {
 		t.Errorf("NextDueAt = %v, %v; want %v", next, err, Start)
 	}
+	// With every due row in flight, the next is the first lease to run
+	// out (sooner than the retry in an hour), not a due time in the past.
+	e.clock.Advance(time.Second)
+	e.claim("w", 1, time.Minute)
+	lease := e.clock.Now().Add(-time.Second).Add(time.Minute)
+	next, err = e.store.NextDueAt(e.ctx)
+	if err != nil || next == nil || !next.Equal(lease) {
+		t.Errorf("NextDueAt with every due row leased = %v, %v; want the first lease's expiry %v", next, err, lease)
+	}
 }
 
 func testDeliveryList(e *env) {
