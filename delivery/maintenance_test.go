@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -215,5 +216,40 @@ func TestQueueHistorySamples(t *testing.T) {
 	}
 	if all, err := h.db.QueueSamples(ctx, time.Time{}); err != nil || len(all) != 2 {
 		t.Errorf("the sample older than the retention was not pruned: %+v, %v", all, err)
+	}
+}
+
+// slowStats is a queue whose Stats takes a while, as counting a large
+// backlog does.
+type slowStats struct {
+	hookd.Queue
+	took  time.Duration
+	calls atomic.Int32
+}
+
+func (q *slowStats) Stats(ctx context.Context, now time.Time) (hookd.QueueStats, error) {
+	q.calls.Add(1)
+	time.Sleep(q.took)
+	return q.Queue.Stats(ctx, now)
+}
+
+// The gauges are refreshed less often than StatsInterval when counting the
+// queue is slow: the loop spends at most a fiftieth of its time counting.
+func TestMaintenanceSlowStatsRefreshLessOften(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	q := &slowStats{Queue: h.db, took: 30 * time.Millisecond}
+	m, err := NewMaintenance(q, MaintenanceConfig{StatsInterval: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	m.Stop()
+	// The first round, one refresh 5 ms later, then a wait of 50 × 30 ms.
+	if n := q.calls.Load(); n > 2 {
+		t.Errorf("Stats taking 30 ms was called %d times in 500 ms at a 5 ms interval, want at most 2", n)
 	}
 }
