@@ -88,7 +88,21 @@ func NewIDAt(prefix string, t time.Time) string {
 	b = idState.last
 	idState.Unlock()
 	binary.BigEndian.PutUint64(b[0:8], ms<<16|uint64(binary.BigEndian.Uint16(b[6:8])))
-	// 128 bits -> 26 base32 characters (130 bits, top two bits zero).
+	return prefix + "_" + encodeID(b)
+}
+
+// FirstIDAt is the least id NewIDAt(prefix, t) can return: every id made
+// before t's millisecond sorts before it, every id made from then on after
+// it or equal. A range of ids is a range of creation times.
+func FirstIDAt(prefix string, t time.Time) string {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[0:8], uint64(t.UnixMilli())<<16)
+	return prefix + "_" + encodeID(b)
+}
+
+// encodeID writes 128 bits as 26 base32 characters (130 bits, top two bits
+// zero).
+func encodeID(b [16]byte) string {
 	var out [26]byte
 	hi := binary.BigEndian.Uint64(b[0:8])
 	lo := binary.BigEndian.Uint64(b[8:16])
@@ -97,7 +111,7 @@ func NewIDAt(prefix string, t time.Time) string {
 		lo = lo>>5 | hi<<59
 		hi >>= 5
 	}
-	return prefix + "_" + string(out[:])
+	return string(out[:])
 }
 
 // idState is the last id's millisecond and random part. It is process-wide

@@ -8,6 +8,24 @@ import (
 	"github.com/hookd/hookd"
 )
 
+// FirstIDAt(t) sorts after every id made before t's millisecond and not
+// after any made in it or later.
+func TestFirstIDAt(t *testing.T) {
+	at := time.UnixMilli(1_800_000_000_000)
+	first := hookd.FirstIDAt("dlv", at)
+	for i := 0; i < 1000; i++ {
+		if before := hookd.NewIDAt("dlv", at.Add(-time.Millisecond)); before >= first {
+			t.Fatalf("id made 1 ms before, %s, is not before FirstIDAt %s", before, first)
+		}
+		if in := hookd.NewIDAt("dlv", at); in < first {
+			t.Fatalf("id made at the millisecond, %s, is before FirstIDAt %s", in, first)
+		}
+		if later := hookd.NewIDAt("dlv", at.Add(time.Duration(i)*time.Hour)); later < first {
+			t.Fatalf("id made %d h later, %s, is before FirstIDAt %s", i, later, first)
+		}
+	}
+}
+
 func TestNewIDMonotonicWithinMillisecond(t *testing.T) {
 	at := time.UnixMilli(1_800_000_000_000)
 	prev := hookd.NewIDAt("wh", at)
