@@ -85,6 +85,30 @@ func TestHotPlansAfterGrowth(t *testing.T) {
 	}
 }
 
+// TestStatsPlanSerial: the queue gauges' count, the one statement that
+// reads the whole queue, stays in one process on a large queue.
+func TestStatsPlanSerial(t *testing.T) {
+	t.Parallel()
+	conn, exec := planConn(t)
+	growQueue(t, conn, analyzedEmpty)
+	exec("ANALYZE queue")
+	args := []any{time.Now().UTC()}
+	for _, c := range []struct {
+		settings string
+		parallel bool
+	}{{"", true}, {serialQuery, false}} {
+		exec("BEGIN")
+		if c.settings != "" {
+			exec(c.settings)
+		}
+		plan := explain(t, conn, statsSQL, args)
+		exec("ROLLBACK")
+		if got := strings.Contains(plan, "Gather"); got != c.parallel {
+			t.Errorf("with %q, the count's plan is parallel: %v, want %v:\n%s", c.settings, got, c.parallel, plan)
+		}
+	}
+}
+
 // planConn opens a fresh database and returns a connection to it, held
 // until the test ends, and a helper that runs a statement on it.
 func planConn(t *testing.T) (*pgxpool.Conn, func(sql string, args ...any)) {

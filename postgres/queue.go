@@ -425,18 +425,30 @@ func (db *DB) NextDueAt(ctx context.Context) (*time.Time, error) {
 	return utcPtr(next), nil
 }
 
-// Stats implements hookd.Queue.
+// serialQuery keeps the transaction's statements in one process: a
+// background count is not worth two more processes' CPU to finish sooner
+// (a parallel count of 76,000 queue rows took three processes 185 ms).
+const serialQuery = `SELECT set_config('max_parallel_workers_per_gather', '0', true)`
+
+const statsSQL = `SELECT count(*),
+	count(*) FILTER (WHERE next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until < $1)),
+	min(next_attempt_at) FILTER (WHERE next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until < $1)),
+	count(*) FILTER (WHERE lease_until >= $1)
+	FROM queue`
+
+// Stats implements hookd.Queue: one pass over queue, in one process (the
+// maintenance loop bounds how often it runs: see delivery.statsWait).
 func (db *DB) Stats(ctx context.Context, now time.Time) (hookd.QueueStats, error) {
 	now = pgTime(now)
 	var (
 		st     hookd.QueueStats
 		oldest *time.Time
 	)
-	err := db.pool.QueryRow(ctx, `SELECT count(*),
-		count(*) FILTER (WHERE next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until < $1)),
-		min(next_attempt_at) FILTER (WHERE next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until < $1)),
-		count(*) FILTER (WHERE lease_until >= $1)
-		FROM queue`, now).Scan(&st.Pending, &st.Due, &oldest, &st.Leased)
+	err := db.inPipeTx(ctx, func(tx *pipeTx) error {
+		var batch pgx.Batch
+		batch.Queue(statsSQL, now).QueryRow(func(row pgx.Row) error { return row.Scan(&st.Pending, &st.Due, &oldest, &st.Leased) })
+		return tx.commit(ctx, &batch)
+	}, serialQuery)
 	if err != nil {
 		return st, fmt.Errorf("queue stats: %w", err)
 	}
