@@ -177,7 +177,7 @@ func benchFlags(fs *flag.FlagSet, c *benchConfig) {
 	fs.StringVar(&c.Key, "key", c.Key, "a live API key of the --target hookd (an operator key with --api svix)")
 	fs.StringVar(&c.API, "api", c.API, "publish and make webhooks through this API: v1, or svix (Svix's API v1, throughput and isolation)")
 	fs.BoolVar(&c.AsOperator, "as-operator", c.AsOperator, "in-process hookd: publish and make webhooks with its operator key, acting as its tenant (Hookd-Tenant), not the tenant's own key")
-	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "run the in-process hookd on this PostgreSQL (postgres://…) instead of SQLite")
+	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "run the in-process hookd on this PostgreSQL server (postgres://…) instead of SQLite: each scenario on a fresh database it creates and drops (the role needs CREATEDB)")
 	fs.StringVar(&c.Out, "out", c.Out, "write the results as JSON to this file")
 	fs.StringVar(&c.CPUProfile, "cpuprofile", c.CPUProfile, "write a CPU profile of the whole run (bench and in-process hookd) to this file")
 	fs.StringVar(&c.MemProfile, "memprofile", c.MemProfile, "write an allocation profile of the whole run (go tool pprof -sample_index=alloc_space) to this file")

@@ -37,7 +37,12 @@ func (b *bencher) neighbours(ctx context.Context) (ms []metric, err error) {
 	}
 	defer s.close()
 	dir := b.dataDir()
-	t, err := startInProcess(ctx, dir, b.cfg.DatabaseURL, "", b.serveFlags())
+	dbURL, drop, err := b.scenarioDatabase(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { err = errors.Join(err, drop()) }()
+	t, err := startInProcess(ctx, dir, dbURL, "", b.serveFlags())
 	if err != nil {
 		return nil, err
 	}
@@ -82,11 +87,11 @@ func (b *bencher) neighbours(ctx context.Context) (ms []metric, err error) {
 	stop = func() error { return nil }
 	fmt.Fprintf(b.log, "    queueing %d deliveries for the big tenant\n", b.cfg.NeighbourBacklog)
 	qstart := time.Now()
-	if err := fillQueue(ctx, dir, b.cfg.DatabaseURL, t.key, b.cfg.NeighbourBacklog, newEventBody(256)); err != nil {
+	if err := fillQueue(ctx, dir, dbURL, t.key, b.cfg.NeighbourBacklog, newEventBody(256)); err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(b.log, "    queued in %.1fs; big tenant busy\n", time.Since(qstart).Seconds())
-	t2, err := startInProcess(ctx, dir, b.cfg.DatabaseURL, t.key, b.serveFlags())
+	t2, err := startInProcess(ctx, dir, dbURL, t.key, b.serveFlags())
 	if err != nil {
 		return nil, err
 	}

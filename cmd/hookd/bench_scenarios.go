@@ -65,24 +65,42 @@ func (b *bencher) dataDir() string {
 	return fmt.Sprintf("%s/%02d", b.cfg.WorkDir, b.n)
 }
 
+// scenarioDatabase is the database for one in-process hookd and what comes
+// after it in the scenario: "" (SQLite, in the hookd's fresh data dir)
+// without --database-url, else a fresh database on that server, which drop
+// removes. Every run then starts empty on either store; a run on the
+// server's own database would inherit every earlier run's rows.
+func (b *bencher) scenarioDatabase(ctx context.Context) (url string, drop func() error, err error) {
+	if b.cfg.DatabaseURL == "" {
+		return "", func() error { return nil }, nil
+	}
+	return freshDatabase(ctx, b.cfg.DatabaseURL)
+}
+
 // newTarget starts a fresh in-process hookd, or connects to --target.
 func (b *bencher) newTarget(ctx context.Context) (*target, error) {
 	if b.cfg.Target != "" {
 		t := &target{base: strings.TrimRight(b.cfg.Target, "/"), key: b.cfg.Key, hc: newBenchClient(512)}
-		return t, b.chooseAPI(ctx, t, "")
+		return t, b.chooseAPI(ctx, t, "", "")
 	}
 	dir := b.dataDir()
-	t, err := startInProcess(ctx, dir, b.cfg.DatabaseURL, "", b.serveFlags())
+	dbURL, drop, err := b.scenarioDatabase(ctx)
 	if err != nil {
 		return nil, err
 	}
+	t, err := startInProcess(ctx, dir, dbURL, "", b.serveFlags())
+	if err != nil {
+		return nil, errors.Join(err, drop())
+	}
+	stop := t.stop
+	t.stop = func() error { return errors.Join(stop(), drop()) }
 	if b.cfg.AsOperator {
 		if err := t.actAsOperator(ctx); err != nil {
 			_ = t.stop()
 			return nil, err
 		}
 	}
-	if err := b.chooseAPI(ctx, t, dir); err != nil {
+	if err := b.chooseAPI(ctx, t, dir, dbURL); err != nil {
 		return nil, errors.Join(err, t.stop())
 	}
 	return t, nil
@@ -489,7 +507,12 @@ func (b *bencher) backlog(ctx context.Context) (ms []metric, err error) {
 	}
 	defer s.close()
 	dir := b.dataDir()
-	t, err := startInProcess(ctx, dir, b.cfg.DatabaseURL, "", b.serveFlags())
+	dbURL, drop, err := b.scenarioDatabase(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { err = errors.Join(err, drop()) }()
+	t, err := startInProcess(ctx, dir, dbURL, "", b.serveFlags())
 	if err != nil {
 		return nil, err
 	}
@@ -502,7 +525,7 @@ func (b *bencher) backlog(ctx context.Context) (ms []metric, err error) {
 
 	fmt.Fprintf(b.log, "    queueing %d deliveries\n", b.cfg.BacklogEvents*s.n)
 	qstart := time.Now()
-	if err := fillQueue(ctx, dir, b.cfg.DatabaseURL, t.key, b.cfg.BacklogEvents, newEventBody(b.cfg.BodySize)); err != nil {
+	if err := fillQueue(ctx, dir, dbURL, t.key, b.cfg.BacklogEvents, newEventBody(b.cfg.BodySize)); err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(b.log, "    queued in %.1fs\n", time.Since(qstart).Seconds())
@@ -512,7 +535,7 @@ func (b *bencher) backlog(ctx context.Context) (ms []metric, err error) {
 	stopProgress := progressLine(b.log, "backlog", func() string { return fmt.Sprintf("delivered %d of %d", s.received.Load(), total) })
 	defer stopProgress()
 	start := time.Now()
-	t, err = startInProcess(ctx, dir, b.cfg.DatabaseURL, t.key, b.serveFlags())
+	t, err = startInProcess(ctx, dir, dbURL, t.key, b.serveFlags())
 	if err != nil {
 		return nil, err
 	}

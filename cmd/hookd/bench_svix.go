@@ -51,8 +51,9 @@ func (e eventBody) appendSvix(dst []byte, seq int64, sent time.Time) []byte {
 
 // chooseAPI switches t to Svix's API when --api says so, with --key (an
 // operator key) on a --target, else the operator key the in-process hookd
-// printed, or a new one when its database was not fresh.
-func (b *bencher) chooseAPI(ctx context.Context, t *target, dataDir string) error {
+// printed, or a new one in its store (dataDir, or dbURL on PostgreSQL) when
+// it printed none.
+func (b *bencher) chooseAPI(ctx context.Context, t *target, dataDir, dbURL string) error {
 	if b.cfg.API != "svix" {
 		return nil
 	}
@@ -61,7 +62,7 @@ func (b *bencher) chooseAPI(ctx context.Context, t *target, dataDir string) erro
 		key = t.operatorKey // printed on a fresh database
 	}
 	if key == "" {
-		k, err := newOperatorKey(ctx, dataDir, b.cfg.DatabaseURL)
+		k, err := newOperatorKey(ctx, dataDir, dbURL)
 		if err != nil {
 			return err
 		}
