@@ -34,11 +34,27 @@ func nextHookSQL(x string) string {
 		(SELECT webhook_id FROM queue ORDER BY webhook_id LIMIT 1))`
 }
 
+// webhookDueSQL selects the rows of the webhook X due at T in
+// queue_fair's order, in terms that only queue_fair can serve: a range of
+// (webhook_id, next_attempt_at) pairs, ordered by both columns. Written as
+// webhook_id = X and next_attempt_at <= T ordered by next_attempt_at, it
+// let the planner read queue_due in due order and test each row's webhook:
+// once ANALYZE had seen one webhook's backlog fill the queue, it expected
+// any webhook's rows to come as densely, and a claim of another webhook's
+// few rows read the whole backlog (TestHotPlansAfterGrowth, "one webhook's
+// backlog, analyzed"). With no equality on webhook_id the planner cannot
+// drop it from the ordering, which queue_due cannot give without a sort.
+func webhookDueSQL(x, t string) string {
+	return `(webhook_id, next_attempt_at) >= (` + x + `, '-infinity'::timestamptz)
+		AND (webhook_id, next_attempt_at) <= (` + x + `, ` + t + `)
+		AND (lease_until IS NULL OR lease_until < ` + t + `)`
+}
+
 // dueOfSQL counts up to $5 due, unleased deliveries of the webhook X, or
 // none if X is in $3 (skipped).
 func dueOfSQL(x string) string {
-	return `(SELECT count(*) FROM (SELECT 1 FROM queue WHERE webhook_id = ` + x + `
-		AND next_attempt_at <= $2 AND (lease_until IS NULL OR lease_until < $2) AND ` + x + ` <> ALL($3) LIMIT $5) c)::int`
+	return `(SELECT count(*) FROM (SELECT 1 FROM queue WHERE ` + webhookDueSQL(x, "$2") + ` AND ` + x + ` <> ALL($3)
+		ORDER BY webhook_id, next_attempt_at LIMIT $5) c)::int`
 }
 
 // fairHooksSQL walks the webhooks with pending deliveries after $1 (see
@@ -64,10 +80,10 @@ var fairHooksSQL = `WITH RECURSIVE hooks (w, first, n, due, total) AS (
 // oldest due deliveries, and at most $4 in all. SKIP LOCKED leaves rows
 // another claimer holds to it, and the rows are written by address, as in
 // claimSQL.
-const fairClaimSQL = `WITH c AS (UPDATE queue SET lease_owner = $1, lease_until = $2
+var fairClaimSQL = `WITH c AS (UPDATE queue SET lease_owner = $1, lease_until = $2
 	WHERE ctid = ANY(ARRAY(SELECT q.ctid FROM unnest($5::text[]) AS h (w), LATERAL (SELECT ctid FROM queue
-			WHERE webhook_id = h.w AND next_attempt_at <= $3 AND (lease_until IS NULL OR lease_until < $3)
-			ORDER BY next_attempt_at LIMIT $6 FOR UPDATE SKIP LOCKED) q
+			WHERE ` + webhookDueSQL("h.w", "$3") + `
+			ORDER BY webhook_id, next_attempt_at LIMIT $6 FOR UPDATE SKIP LOCKED) q
 		LIMIT $4))
 	RETURNING delivery_id)
 	SELECT ` + qualifiedDeliveryColumns + ` FROM c JOIN deliveries d ON d.id = c.delivery_id`
