@@ -98,3 +98,13 @@ func (t *pipeTx) commit(ctx context.Context, batch *pgx.Batch) error {
 	t.sent = false
 	return nil
 }
+
+// queryRow runs sql, a statement that returns one row, in a pipeTx that
+// begins with settings, and scans the row into dest: one round trip.
+func (db *DB) queryRow(ctx context.Context, settings, sql string, args []any, dest ...any) error {
+	return db.inPipeTx(ctx, func(tx *pipeTx) error {
+		var batch pgx.Batch
+		batch.Queue(sql, args...).QueryRow(func(row pgx.Row) error { return row.Scan(dest...) })
+		return tx.commit(ctx, &batch)
+	}, settings)
+}

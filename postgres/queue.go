@@ -414,12 +414,7 @@ const nextDueSQL = `WITH f AS (SELECT next_attempt_at FROM queue WHERE lease_unt
 // NextDueAt implements hookd.Queue.
 func (db *DB) NextDueAt(ctx context.Context) (*time.Time, error) {
 	var next *time.Time
-	err := db.inPipeTx(ctx, func(tx *pipeTx) error {
-		var batch pgx.Batch
-		batch.Queue(nextDueSQL, db.now()).QueryRow(func(row pgx.Row) error { return row.Scan(&next) })
-		return tx.commit(ctx, &batch)
-	}, pinPlansQuery)
-	if err != nil {
+	if err := db.queryRow(ctx, pinPlansQuery, nextDueSQL, []any{db.now()}, &next); err != nil {
 		return nil, fmt.Errorf("next due: %w", err)
 	}
 	return utcPtr(next), nil
@@ -444,12 +439,7 @@ func (db *DB) Stats(ctx context.Context, now time.Time) (hookd.QueueStats, error
 		st     hookd.QueueStats
 		oldest *time.Time
 	)
-	err := db.inPipeTx(ctx, func(tx *pipeTx) error {
-		var batch pgx.Batch
-		batch.Queue(statsSQL, now).QueryRow(func(row pgx.Row) error { return row.Scan(&st.Pending, &st.Due, &oldest, &st.Leased) })
-		return tx.commit(ctx, &batch)
-	}, serialQuery)
-	if err != nil {
+	if err := db.queryRow(ctx, serialQuery, statsSQL, []any{now}, &st.Pending, &st.Due, &oldest, &st.Leased); err != nil {
 		return st, fmt.Errorf("queue stats: %w", err)
 	}
 	if oldest != nil {
@@ -529,16 +519,10 @@ const pruneEventsSQL = `WITH e AS (DELETE FROM events WHERE ctid IN (SELECT e.ct
 func (db *DB) Prune(ctx context.Context, before time.Time) (int, error) {
 	before = pgTime(before)
 	total := 0
-	chunk := func(sql string, args []any, dest ...any) error {
-		return db.inPipeTx(ctx, func(tx *pipeTx) error {
-			var batch pgx.Batch
-			batch.Queue(sql, args...).QueryRow(func(row pgx.Row) error { return row.Scan(dest...) })
-			return tx.commit(ctx, &batch)
-		}, pinPlansQuery)
-	}
 	for {
 		var attempts, deliveries int
-		err := chunk(pruneDeliveriesSQL, []any{before, pruneChunk, hookd.FirstIDAt("dlv", before)}, &attempts, &deliveries)
+		err := db.queryRow(ctx, pinPlansQuery, pruneDeliveriesSQL, []any{before, pruneChunk, hookd.FirstIDAt("dlv", before)},
+			&attempts, &deliveries)
 		if err != nil {
 			return total, fmt.Errorf("prune deliveries: %w", err)
 		}
@@ -549,7 +533,7 @@ func (db *DB) Prune(ctx context.Context, before time.Time) (int, error) {
 	}
 	for {
 		var n int
-		if err := chunk(pruneEventsSQL, []any{before, pruneChunk}, &n); err != nil {
+		if err := db.queryRow(ctx, pinPlansQuery, pruneEventsSQL, []any{before, pruneChunk}, &n); err != nil {
 			return total, fmt.Errorf("prune events: %w", err)
 		}
 		total += n
