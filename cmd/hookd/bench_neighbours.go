@@ -117,6 +117,8 @@ func (b *bencher) neighbours(ctx context.Context) (ms []metric, err error) {
 		{Scenario: "neighbours", Name: "latency p50, big busy", Value: millis(busy[0]), Unit: "ms"},
 		{Scenario: "neighbours", Name: "latency p99, big busy", Value: millis(busy[1]), Unit: "ms"},
 		{Scenario: "neighbours", Name: "p99 busy vs idle", Value: 100 * busy[1].Seconds() / max(idle[1].Seconds(), 1e-9), Unit: "%"},
+		{Scenario: "neighbours", Name: "publish accepted p99, big idle", Value: millis(idle[2]), Unit: "ms"},
+		{Scenario: "neighbours", Name: "publish accepted p99, big busy", Value: millis(busy[2]), Unit: "ms"},
 		{Scenario: "neighbours", Name: "big tenant drained/s", Value: bigRate, Unit: "deliveries/s"},
 		{Scenario: "neighbours", Name: "big drained vs receiver's pace", Value: 100 * bigRate / pace, Unit: "%"},
 	}
@@ -126,10 +128,13 @@ func (b *bencher) neighbours(ctx context.Context) (ms []metric, err error) {
 // neighbourPhase publishes perTenant events to each tenant of ns at
 // --neighbour-rate a second each (open loop, the tenants interleaved),
 // numbered from first, waits until the small sinks received them all, and
-// returns the p50 and p99 of their publish→receipt latency, measured from
-// when each event was due to be published.
-func (b *bencher) neighbourPhase(ctx context.Context, s *sinks, ns []*target, small []int, first, perTenant int) ([2]time.Duration, error) {
-	var q [2]time.Duration
+// returns the p50 and p99 of their publish→receipt latency and the p99 of
+// their publish→accepted (202) latency, each measured from when the event
+// was due to be published: the two sides of a delay, hookd's API and
+// commit, or its dispatch.
+func (b *bencher) neighbourPhase(ctx context.Context, s *sinks, ns []*target, small []int, first, perTenant int) ([3]time.Duration, error) {
+	var q [3]time.Duration
+	accepted := new(histogram)
 	total := perTenant * len(ns)
 	interval := time.Second / time.Duration(b.cfg.NeighbourRate*len(ns))
 	body := newEventBody(b.cfg.BodySize)
@@ -159,6 +164,7 @@ func (b *bencher) neighbourPhase(ctx context.Context, s *sinks, ns []*target, sm
 				if resp.StatusCode != http.StatusAccepted {
 					firstErr.CompareAndSwap(nil, fmt.Errorf("publish: status %d", resp.StatusCode))
 				}
+				accepted.record(time.Since(d.at))
 				drain(resp.Body)
 			}
 		}()
@@ -187,5 +193,5 @@ func (b *bencher) neighbourPhase(ctx context.Context, s *sinks, ns []*target, sm
 	if err := awaitAll(ctx, s, small, first+perTenant, b.drainTimeout(int64(total))); err != nil {
 		return q, err
 	}
-	return [2]time.Duration{s.latencies.quantile(0.5), s.latencies.quantile(0.99)}, nil
+	return [3]time.Duration{s.latencies.quantile(0.5), s.latencies.quantile(0.99), accepted.quantile(0.99)}, nil
 }

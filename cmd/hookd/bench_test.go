@@ -169,7 +169,7 @@ func TestBenchSmokePostgres(t *testing.T) {
 	if err != nil {
 		t.Fatalf("bench: %v\n%s", err, errb.String())
 	}
-	for _, want := range []string{"end-to-end delivered/s", "big tenant drained/s", "crowd: published/s", "one tenant: published/s", "1 instance: delivered/s",
+	for _, want := range []string{"end-to-end delivered/s", "big tenant drained/s", "publish accepted p99, big busy", "crowd: published/s", "one tenant: published/s", "1 instance: delivered/s",
 		"2 instances: instance 2 cpu", "3 instances: lost or duplicated"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("no %q in the results:\n%s", want, out.String())
