@@ -12,6 +12,29 @@ var fairTests = []test{
 	{"Queue/FairClaimRoundRobin", testFairClaimRoundRobin},
 	{"Queue/FairClaimSkip", testFairClaimSkip},
 	{"Queue/FairConcurrentClaimers", func(e *env) { concurrentClaimers(e, 3) }},
+	{"Queue/FairLeaseExpiry", testFairLeaseExpiry},
+}
+
+// A fair claim leaves a delivery that another claim holds until its lease
+// runs out, then takes it.
+func testFairLeaseExpiry(e *env) {
+	t := e.t
+	s := e.scope("acme")
+	e.webhook(s, nil)
+	e.publishOne(s, e.event("a.one", `{}`))
+	held := e.fairClaim("worker-1", 10, 4)
+	if len(held) != 1 {
+		t.Fatalf("the first fair claim took %d jobs, want 1", len(held))
+	}
+	e.clock.Advance(59 * time.Second)
+	if jobs := e.fairClaim("worker-2", 10, 4); len(jobs) != 0 {
+		t.Fatalf("a fair claim took %d jobs that another claim held, 1 s before its lease ran out", len(jobs))
+	}
+	e.clock.Advance(2 * time.Second)
+	jobs := e.fairClaim("worker-2", 10, 4)
+	if len(jobs) != 1 || jobs[0].Delivery.ID != held[0].Delivery.ID {
+		t.Fatalf("after the lease ran out a fair claim took %d jobs, want the abandoned one", len(jobs))
+	}
 }
 
 // fairClaim is a fair claim of up to limit deliveries, perWebhook of each.
