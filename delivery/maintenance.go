@@ -202,8 +202,8 @@ func (m *Maintenance) Prune(ctx context.Context) error {
 // delivery, which in a backlog of a million takes about a second.
 const statsShare = 50
 
-// statsWait is the wait before the next refresh of the gauges, after one
-// that took took: StatsInterval, or statsShare times took if longer.
+// statsWait is the wait before the next refresh of the gauges, after a
+// refresh that lasted took: every, or statsShare times took if longer.
 func statsWait(every, took time.Duration) time.Duration {
 	return max(every, statsShare*took)
 }

@@ -45,10 +45,8 @@ func (b *bencher) crowd(ctx context.Context) (ms []metric, err error) {
 	}()
 	for _, st := range stores {
 		st.dir = b.dataDir()
-		if b.cfg.DatabaseURL != "" {
-			if st.dbURL, st.drop, err = freshDatabase(ctx, b.cfg.DatabaseURL); err != nil {
-				return nil, err
-			}
+		if st.dbURL, st.drop, err = b.scenarioDatabase(ctx); err != nil {
+			return nil, err
 		}
 		t, err := startInProcess(ctx, st.dir, st.dbURL, "", b.serveFlags())
 		if err != nil {
@@ -124,7 +122,7 @@ func (b *bencher) crowd(ctx context.Context) (ms []metric, err error) {
 // crowdStore is one of the crowd scenario's two stores.
 type crowdStore struct {
 	name, dir, dbURL, key string
-	drop                  func() error // removes the PostgreSQL database
+	drop                  func() error // removes its fresh database (nothing on SQLite)
 	rounds                []crowdResult
 }
 

@@ -31,17 +31,11 @@ func (b *bencher) growth(ctx context.Context) (ms []metric, err error) {
 		fmt.Fprintln(b.log, "    skipped: growth needs a fresh database, so an in-process hookd")
 		return nil, nil
 	}
-	dbURL := b.cfg.DatabaseURL
-	if dbURL != "" {
-		var drop func() error
-		// Not :=, which would make the deferred join's err this block's
-		// and lose the drop's error.
-		dbURL, drop, err = freshDatabase(ctx, dbURL)
-		if err != nil {
-			return nil, err
-		}
-		defer func() { err = errors.Join(err, drop()) }()
+	dbURL, drop, err := b.scenarioDatabase(ctx)
+	if err != nil {
+		return nil, err
 	}
+	defer func() { err = errors.Join(err, drop()) }()
 	s, err := b.sinks(b.cfg.Webhooks)
 	if err != nil {
 		return nil, err
