@@ -2,8 +2,6 @@ package postgres
 
 import (
 	"context"
-	"fmt"
-	"sort"
 
 	"github.com/jackc/pgx/v5"
 
@@ -50,126 +48,98 @@ func webhookDueSQL(x, t string) string {
 		AND (lease_until IS NULL OR lease_until < ` + t + `)`
 }
 
-// dueOfSQL counts up to $5 due, unleased deliveries of the webhook X, or
-// none if X is in $3 (skipped).
-func dueOfSQL(x string) string {
-	return `(SELECT count(*) FROM (SELECT 1 FROM queue WHERE ` + webhookDueSQL(x, "$2") + ` AND ` + x + ` <> ALL($3)
-		ORDER BY webhook_id, next_attempt_at LIMIT $5) c)::int`
+// takeOfSQL locks, in queue_fair's order, up to $6 (and at most LIM)
+// due, unleased deliveries of the webhook X, none if X is in $5
+// (skipped), and returns their addresses. SKIP LOCKED leaves rows another
+// claimer holds to it.
+func takeOfSQL(x, lim string) string {
+	return `ARRAY(SELECT ctid FROM queue WHERE ` + webhookDueSQL(x, "$3") + ` AND ` + x + ` <> ALL($5)
+		ORDER BY webhook_id, next_attempt_at LIMIT least($6::int, ` + lim + `) FOR UPDATE SKIP LOCKED)`
 }
 
-// fairHooksSQL walks the webhooks with pending deliveries after $1 (see
-// nextHookSQL) and returns each with its visit number and how many
-// deliveries it has to give (see dueOfSQL). It stops when those add up to
-// $4, after $6 webhooks, or when it comes back to the first.
+// fairClaimSQL is the whole fair claim in one statement. Its recursive
+// part walks the webhooks with pending deliveries after $7 (see
+// nextHookSQL) and, at each, locks what it may take of that webhook (see
+// takeOfSQL); the walk stops when it has $4 rows, after $8 webhooks, or
+// when it comes back to the first. The rows taken are then leased, written
+// by address as in claimSQL, and returned with their log rows, each with
+// the webhook the walk visited last (the next claim's place in the round);
+// when nothing was taken, one row of NULLs carries it.
 //
-// OFFSET 0 keeps each step's subqueries from being pulled up into the
-// statement, which would evaluate the next webhook and its count once per
-// reference instead of once.
-var fairHooksSQL = `WITH RECURSIVE hooks (w, first, n, due, total) AS (
-		SELECT f.w, f.w, 1, f.due, f.due
-		FROM (SELECT z.w, ` + dueOfSQL("z.w") + ` AS due FROM (SELECT ` + nextHookSQL("$1") + ` AS w OFFSET 0) z OFFSET 0) f
+// Each webhook's due rows are read once, by the walk step that takes them,
+// and the walk goes no further than the claim needs. OFFSET 0 keeps each
+// step's subqueries from being pulled up into the statement, which would
+// evaluate the next webhook and its rows once per reference instead of
+// once.
+var fairClaimSQL = `WITH RECURSIVE hooks (w, first, n, took, total) AS (
+		SELECT f.w, f.w, 1, f.took, cardinality(f.took)
+		FROM (SELECT z.w, ` + takeOfSQL("z.w", "$4::int") + ` AS took
+			FROM (SELECT ` + nextHookSQL("$7::text") + ` AS w OFFSET 0) z OFFSET 0) f
 		WHERE f.w IS NOT NULL
 	UNION ALL
-		SELECT x.w, h.first, h.n + 1, x.due, h.total + x.due
-		FROM hooks h, LATERAL (SELECT y.w, ` + dueOfSQL("y.w") + ` AS due FROM (SELECT ` + nextHookSQL("h.w") + ` AS w OFFSET 0) y OFFSET 0) x
-		WHERE h.n < $6 AND h.total < $4 AND x.w <> h.first
-	)
-	SELECT w, n, due FROM hooks`
+		SELECT x.w, h.first, h.n + 1, x.took, h.total + cardinality(x.took)
+		FROM hooks h, LATERAL (SELECT y.w, ` + takeOfSQL("y.w", "$4::int - h.total") + ` AS took
+			FROM (SELECT ` + nextHookSQL("h.w") + ` AS w OFFSET 0) y OFFSET 0) x
+		WHERE h.n < $8::int AND h.total < $4::int AND x.w <> h.first
+	),
+	c AS (UPDATE queue SET lease_owner = $1, lease_until = $2
+		WHERE ctid = ANY(ARRAY(SELECT unnest(took) FROM hooks))
+		RETURNING delivery_id)
+	SELECT ` + qualifiedDeliveryColumns + `, l.w
+	FROM (SELECT w FROM hooks WHERE n = (SELECT max(n) FROM hooks)) l
+	LEFT JOIN (c JOIN deliveries d ON d.id = c.delivery_id) ON true`
 
-// fairClaimSQL leases, of each webhook in $5 in turn, up to $6 of its
-// oldest due deliveries, and at most $4 in all. SKIP LOCKED leaves rows
-// another claimer holds to it, and the rows are written by address, as in
-// claimSQL.
-var fairClaimSQL = `WITH c AS (UPDATE queue SET lease_owner = $1, lease_until = $2
-	WHERE ctid = ANY(ARRAY(SELECT q.ctid FROM unnest($5::text[]) AS h (w), LATERAL (SELECT ctid FROM queue
-			WHERE ` + webhookDueSQL("h.w", "$3") + `
-			ORDER BY webhook_id, next_attempt_at LIMIT $6 FOR UPDATE SKIP LOCKED) q
-		LIMIT $4))
-	RETURNING delivery_id)
-	SELECT ` + qualifiedDeliveryColumns + ` FROM c JOIN deliveries d ON d.id = c.delivery_id`
-
-// fairHook is a webhook a fair claim visited.
-type fairHook struct {
-	id  string
-	n   int // visit order
-	due int // deliveries it had to give, up to PerWebhook
-}
-
-// claimFair runs the fair claim's two statements in tx, each its own round
-// trip: the walk of the webhooks, then the claim of their due rows.
+// claimFair runs the fair claim (fairClaimSQL) in tx, one round trip, and
+// keeps the webhook it visited last as the next claim's place in the
+// round.
 func (db *DB) claimFair(ctx context.Context, tx *pipeTx, r hookd.ClaimRequest) ([]*hookd.Job, error) {
 	now := pgTime(r.Now)
-	after := db.cursorAt()
 	skip := r.Skip
 	if skip == nil {
 		skip = []string{}
 	}
-	var visited []fairHook
-	var walk pgx.Batch
-	walk.Queue(fairHooksSQL, after, now, skip, r.Limit, r.PerWebhook, maxFairVisits).Query(func(rows pgx.Rows) error {
-		var err error
-		visited, err = collect(rows, func(row pgx.Row) (fairHook, error) {
-			var h fairHook
-			err := row.Scan(&h.id, &h.n, &h.due)
-			return h, err
-		})
-		return err
-	})
-	if err := tx.send(ctx, &walk); err != nil {
-		return nil, fmt.Errorf("walk webhooks: %w", err)
-	}
-	if len(visited) == 0 {
-		return nil, nil
-	}
-	sort.Slice(visited, func(i, j int) bool { return visited[i].n < visited[j].n })
-	var hooks []string
-	for _, h := range visited {
-		if h.due > 0 {
-			hooks = append(hooks, h.id)
-		}
-	}
-	last := visited[len(visited)-1].id
 	var jobs []*hookd.Job
-	if len(hooks) > 0 {
-		var claim pgx.Batch
-		claim.Queue(fairClaimSQL, r.Owner, now.Add(r.Lease), now, r.Limit, hooks, r.PerWebhook).Query(func(rows pgx.Rows) error {
+	var last *string
+	var claim pgx.Batch
+	claim.Queue(fairClaimSQL, r.Owner, now.Add(r.Lease), now, r.Limit, skip, r.PerWebhook, db.cursorAt(), maxFairVisits).Query(func(rows pgx.Rows) error {
+		defer rows.Close()
+		for rows.Next() {
+			if rows.RawValues()[0] == nil {
+				// Nothing taken: the one row says only where the walk ended.
+				dest := make([]any, len(rows.FieldDescriptions()))
+				dest[len(dest)-1] = &last
+				if err := rows.Scan(dest...); err != nil {
+					return err
+				}
+				continue
+			}
+			j := &hookd.Job{}
 			var err error
-			jobs, err = collectJobs(rows)
-			return err
-		})
-		if err := tx.send(ctx, &claim); err != nil {
-			return nil, err
+			j.Delivery, err = scanDelivery(lastColumn{rows, &last}, &j.ManualAttempt)
+			if err != nil {
+				return err
+			}
+			jobs = append(jobs, j)
 		}
+		return rows.Err()
+	})
+	if err := tx.send(ctx, &claim); err != nil {
+		return nil, err
 	}
-	if len(jobs) >= r.Limit {
-		// Full before every webhook with due rows had its turn: the next
-		// claim starts after the last that gave rows.
-		claimed := make([]string, len(jobs))
-		for i, j := range jobs {
-			claimed[i] = j.Delivery.WebhookID
-		}
-		last = lastVisited(after, claimed)
+	if last != nil {
+		db.cursor.Store(*last)
 	}
-	db.cursor.Store(last)
 	return jobs, nil
 }
 
-// lastVisited is, of the webhook ids claimed (each visited in id order
-// after `after`, wrapping around), the one visited last.
-func lastVisited(after string, claimed []string) string {
-	var wrapped, ahead string
-	for _, id := range claimed {
-		if id <= after {
-			wrapped = max(wrapped, id)
-		} else {
-			ahead = max(ahead, id)
-		}
-	}
-	if wrapped != "" {
-		return wrapped
-	}
-	return ahead
+// lastColumn is a row whose last column, beyond those a scan asks for,
+// goes to last.
+type lastColumn struct {
+	pgx.Rows
+	last **string
 }
+
+func (r lastColumn) Scan(dest ...any) error { return r.Rows.Scan(append(dest, r.last)...) }
 
 // cursorAt is where the next fair claim starts: after the last webhook
 // the previous one visited ("" at first).
