@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -42,7 +43,9 @@ const (
 // analyzed, and analyzed while nothing was pending (a queue keeping up). In
 // each, the statements were prepared and run six times on the empty table
 // first, as pgx's statement cache does, so that a generic plan made then
-// would show. Each must read through the index it is written for.
+// shows: the pinned statements keep theirs (see pinPlansQuery) unless the
+// history's ANALYZE or VACUUM makes it again. Each must read through the
+// indexes it is written for. HOOKD_SHOW_PLANS=1 logs the plans.
 func TestHotPlansAfterGrowth(t *testing.T) {
 	t.Parallel()
 	for _, h := range []struct {
@@ -66,7 +69,15 @@ func TestHotPlansAfterGrowth(t *testing.T) {
 			for i, st := range hot {
 				exec(fmt.Sprintf("PREPARE hot%d AS %s", i, st.sql))
 				for range 6 {
+					// A pinned statement's generic plan is made here, on
+					// the empty tables, and kept through the growth unless
+					// the history's ANALYZE or VACUUM replaces it.
+					exec("BEGIN")
+					if st.pinned {
+						exec(pinPlansQuery)
+					}
 					exec(executeSQL(i, len(st.args)), simple(st.args)...)
+					exec("ROLLBACK")
 				}
 			}
 			growQueue(t, conn, h.history)
@@ -77,6 +88,10 @@ func TestHotPlansAfterGrowth(t *testing.T) {
 					exec(pinPlansQuery)
 				}
 				plan := explain(t, conn, executeSQL(i, len(st.args)), st.args)
+				exec("ROLLBACK")
+				if os.Getenv("HOOKD_SHOW_PLANS") != "" {
+					t.Logf("%s:\n%s", st.name, plan)
+				}
 				// A join whose condition is tested as a filter reads one
 				// side whole for each row of the other: the statement's
 				// joins must all go into an index from the batch.

@@ -93,8 +93,10 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 // until the table is next analyzed. On a deliveries table that grows from
 // empty under load that is minutes and hundreds of thousands of rows later
 // (issue 16). A custom plan costs one planning per execution, tens of
-// microseconds against a batch's milliseconds. Behind a pooler in
-// transaction mode, set it for the role as well (docs/operations.md).
+// microseconds against a batch's milliseconds. The hot transactions, whose
+// plans are pinned, go back to generic plans (see pinPlansQuery). Behind a
+// pooler in transaction mode, set it for the role as well
+// (docs/operations.md).
 func forceCustomPlans(ctx context.Context, conn *pgx.Conn) error {
 	if _, err := conn.Exec(ctx, "SET plan_cache_mode = force_custom_plan"); err != nil {
 		return fmt.Errorf("postgres: set plan_cache_mode: %w", err)
