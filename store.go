@@ -171,6 +171,33 @@ type EventStore interface {
 	FindEvents(ctx context.Context, s Scope, f EventFilter) ([]*Event, error)
 }
 
+// Handoff asks a publish to lease some of the deliveries it makes to the
+// dispatcher of the publishing process, which sends them at once instead
+// of claiming them after the commit: they skip the claim's wait and its
+// transaction. A handed-off delivery is leased exactly as a claim of Owner
+// would lease it, so everything after (outcomes, the lease as fence, a
+// crash before the send) is the claim's.
+type Handoff struct {
+	// Owner names the leases, as ClaimRequest.Owner does.
+	Owner string
+	// Lease is how long each lease holds from the publish's time.
+	Lease time.Duration
+	// Take says whether the delivery to the webhook is handed off. It is
+	// called in the transaction, once per delivery made (again if the
+	// store retries the transaction), and must not block.
+	Take func(webhookID string) bool
+}
+
+// HandoffStore is an EventStore that can hand fresh deliveries off (an
+// optional capability: PostgreSQL has it, SQLite's claim costs too little
+// to need it).
+type HandoffStore interface {
+	// PublishEventsHandoff is PublishEvents, and also returns as jobs, with
+	// their events and webhooks, the deliveries it leased to h.Owner
+	// because h.Take took them.
+	PublishEventsHandoff(ctx context.Context, reqs []PublishRequest, h Handoff) ([]PublishResult, []*Job, error)
+}
+
 // Requeue is what RequeueDeliveries changes and which rows it takes.
 type Requeue struct {
 	WebhookID string

@@ -34,6 +34,13 @@ type Dispatcher struct {
 	// beatAt is when the loop last told the queue this dispatcher is alive.
 	beatAt time.Time
 
+	// handing is true from Start until Stop: publishes may hand
+	// deliveries off (see Handoff); handoffs counts those not yet done.
+	hmu      sync.Mutex
+	hdone    sync.Cond
+	handing  bool
+	handoffs int
+
 	life       lifecycle
 	stopClaims context.CancelFunc
 	stopSends  context.CancelFunc
@@ -49,7 +56,7 @@ func NewDispatcher(queue hookd.Queue, sender hookd.Sender, cfg Config) (*Dispatc
 	}
 	cfg = cfg.withDefaults()
 	bounded, ok := sender.(timeoutSender)
-	return &Dispatcher{
+	d := &Dispatcher{
 		queue:    queue,
 		sender:   sender,
 		cfg:      cfg,
@@ -58,7 +65,9 @@ func NewDispatcher(queue hookd.Queue, sender hookd.Sender, cfg Config) (*Dispatc
 		w:        newWriter(queue, cfg),
 		notify:   make(chan struct{}, 1),
 		backstop: !ok || bounded.Timeout() <= 0 || bounded.Timeout() > cfg.RequestTimeout,
-	}, nil
+	}
+	d.hdone.L = &d.hmu
+	return d, nil
 }
 
 // timeoutSender is a Sender that ends every Send within Timeout, whatever
@@ -97,7 +106,46 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 		go d.work(sendCtx)
 	}
 	go d.loop(claimCtx)
+	d.hmu.Lock()
+	d.handing = true
+	d.hmu.Unlock()
 	return nil
+}
+
+// Handoff lets one publish, beginning at now, lease the deliveries it
+// makes to this dispatcher (see hookd.Handoff): the scheduler's taker picks
+// those a worker could start at once. The publisher calls done once, with
+// the jobs the store returned (nil if the publish failed); they are
+// admitted as a claim's jobs are, under the handoff's own lease name.
+// Before Start and from Stop on it takes nothing; Stop waits for the
+// handoffs begun before it to be done.
+func (d *Dispatcher) Handoff(now time.Time) (h hookd.Handoff, done func([]*hookd.Job)) {
+	d.hmu.Lock()
+	open := d.handing
+	if open {
+		d.handoffs++
+	}
+	d.hmu.Unlock()
+	if !open {
+		return hookd.Handoff{Take: func(string) bool { return false }}, func([]*hookd.Job) {}
+	}
+	owner := d.cfg.Owner + "." + strconv.FormatUint(d.claims.Add(1), 36)
+	var once sync.Once
+	return hookd.Handoff{Owner: owner, Lease: d.cfg.Lease, Take: d.sched.taker(now)}, func(jobs []*hookd.Job) {
+		once.Do(func() {
+			for _, j := range jobs {
+				j.Lease = owner
+			}
+			d.cfg.Metrics.handedOff.Add(float64(len(jobs)))
+			for _, o := range d.sched.admit(jobs, now) {
+				d.w.put(o)
+			}
+			d.hmu.Lock()
+			d.handoffs--
+			d.hdone.Broadcast()
+			d.hmu.Unlock()
+		})
+	}
 }
 
 // Stop stops claiming, lets the requests in flight finish within
@@ -107,6 +155,14 @@ func (d *Dispatcher) Stop() {
 	d.life.stop(func() {
 		d.stopClaims()
 		<-d.loopDone
+		// The jobs of publishes under way join the scheduler before it
+		// hands back what it holds.
+		d.hmu.Lock()
+		d.handing = false
+		for d.handoffs > 0 {
+			d.hdone.Wait()
+		}
+		d.hmu.Unlock()
 		now := d.cfg.Now()
 		for _, t := range d.sched.close() {
 			d.w.put(released(t.job, now))

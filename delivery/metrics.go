@@ -23,6 +23,7 @@ type Metrics struct {
 	queueOldestDue  prometheus.Gauge
 	publishBatch    prometheus.Histogram
 	eventsPublished prometheus.Counter
+	handedOff       prometheus.Counter
 
 	// Attempts since Maintenance last took them for the queue's history.
 	sampleSucceeded, sampleFailed atomic.Int64
@@ -37,7 +38,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	}
 	for _, c := range []prometheus.Collector{
 		m.deliveries, m.attemptDuration, m.queuePending, m.queueDue,
-		m.queueOldestDue, m.publishBatch, m.eventsPublished,
+		m.queueOldestDue, m.publishBatch, m.eventsPublished, m.handedOff,
 	} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register delivery metrics: %w", err)
@@ -77,6 +78,10 @@ func newMetrics() *Metrics {
 		eventsPublished: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hookd_events_published_total",
 			Help: "Events accepted (replays not counted).",
+		}),
+		handedOff: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hookd_deliveries_handed_off_total",
+			Help: "Deliveries leased to this process's dispatcher by the publish that made them, sent without a claim.",
 		}),
 	}
 	m.succeeded = m.deliveries.WithLabelValues("succeeded")

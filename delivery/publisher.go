@@ -18,13 +18,25 @@ type PublisherOptions struct {
 	// it Publish refuses at once (EUNAVAILABLE) rather than queue without
 	// bound. Default 8 × MaxBatch.
 	MaxPending int
-	// OnCommit runs after each committed batch that made deliveries; pass
-	// the Dispatcher's Notify so that idle workers wake at once.
+	// OnCommit runs after each committed batch that made deliveries not
+	// handed off; pass the Dispatcher's Notify so that idle workers wake at
+	// once.
 	OnCommit func()
+	// Handoff, with a store that is a hookd.HandoffStore, lets each batch
+	// lease the deliveries that can start at once to this process's
+	// dispatcher, which sends them without claiming them: pass the
+	// Dispatcher.
+	Handoff Handoffer
 	// Logger. Default: discard.
 	Logger *slog.Logger
 	// Metrics. Default: unregistered metrics.
 	Metrics *Metrics
+}
+
+// Handoffer takes deliveries straight from the publishes that make them
+// (Dispatcher.Handoff).
+type Handoffer interface {
+	Handoff(now time.Time) (h hookd.Handoff, done func([]*hookd.Job))
 }
 
 // DefaultMaxBatch is the default PublisherOptions.MaxBatch.
@@ -165,20 +177,34 @@ func (p *Publisher) PublishBatch(ctx context.Context, reqs []hookd.PublishReques
 		reqs[i].Atomic = true
 	}
 	p.opts.Metrics.publishBatch.Observe(float64(len(reqs)))
-	results, err := p.events.PublishEvents(ctx, reqs)
+	results, handed, err := p.publish(ctx, reqs)
 	if err != nil {
 		return nil, err
 	}
 	if len(results) != len(reqs) {
 		return nil, fmt.Errorf("publish events: %d results for %d requests", len(results), len(reqs))
 	}
-	p.committed(results)
+	p.committed(results, handed)
 	return results, nil
 }
 
+// publish commits reqs, handing deliveries off when it can (see
+// PublisherOptions.Handoff), and returns how many it handed off.
+func (p *Publisher) publish(ctx context.Context, reqs []hookd.PublishRequest) ([]hookd.PublishResult, int, error) {
+	hs, ok := p.events.(hookd.HandoffStore)
+	if !ok || p.opts.Handoff == nil {
+		results, err := p.events.PublishEvents(ctx, reqs)
+		return results, 0, err
+	}
+	h, done := p.opts.Handoff.Handoff(time.Now())
+	results, jobs, err := hs.PublishEventsHandoff(ctx, reqs, h)
+	done(jobs) // nil when err: nothing was committed
+	return results, len(jobs), err
+}
+
 // committed counts a committed batch's events and wakes the dispatcher.
-func (p *Publisher) committed(results []hookd.PublishResult) {
-	deliveries, published := 0, 0
+func (p *Publisher) committed(results []hookd.PublishResult, handed int) {
+	deliveries, published := -handed, 0
 	for _, r := range results {
 		if r.Err == nil {
 			deliveries += r.Deliveries
@@ -236,7 +262,7 @@ func (p *Publisher) commit(ctx context.Context, batch []*publishCall) {
 		return
 	}
 	p.opts.Metrics.publishBatch.Observe(float64(len(reqs)))
-	results, err := p.events.PublishEvents(ctx, reqs)
+	results, handed, err := p.publish(ctx, reqs)
 	if err == nil && len(results) != len(reqs) {
 		err = fmt.Errorf("publish events: %d results for %d requests", len(results), len(reqs))
 	}
@@ -252,5 +278,5 @@ func (p *Publisher) commit(ctx context.Context, batch []*publishCall) {
 		c.res = results[i]
 		close(c.done)
 	}
-	p.committed(results)
+	p.committed(results, handed)
 }

@@ -402,6 +402,40 @@ func (s *scheduler) claimRoom() int {
 	return max(room, 0)
 }
 
+// taker returns a Handoff's Take for one publish at now: it takes a
+// delivery when its webhook could start it at once — under its in-flight
+// cap counting what waits for it here and what this publish took already,
+// not skipped by the claims, not held back by its rate limit, not
+// stopped — and a worker is free for it.
+// Anything else is left to the claims, which keep their fairness.
+func (s *scheduler) taker(now time.Time) func(webhookID string) bool {
+	var took map[string]int
+	total := 0
+	return func(id string) bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.closed || s.running+s.queued+total >= s.cfg.Concurrency || s.stoppedAfter(id, now) {
+			return false
+		}
+		busy := took[id]
+		if h := s.hooks[id]; h != nil {
+			if h.held || (h.rate > 0 && h.bucket.next(now).Sub(now) > s.cfg.RateWait) {
+				return false
+			}
+			busy += h.inFlight + len(h.queue)
+		}
+		if busy >= s.inFlightCap() {
+			return false
+		}
+		if took == nil {
+			took = make(map[string]int)
+		}
+		took[id]++
+		total++
+		return true
+	}
+}
+
 // claimBounds is what a fair claim may take of each webhook: up to two
 // in-flight caps of each, and nothing of the webhooks that already have two
 // caps' worth waiting here (or their queue bound, if stalled), or whose

@@ -51,8 +51,22 @@ const maxPublishTries = 3
 // events and of the scopes' webhooks, then one pipelined write of event
 // types, events and deliveries, with a NOTIFY for the dispatchers.
 func (db *DB) PublishEvents(ctx context.Context, reqs []hookd.PublishRequest) ([]hookd.PublishResult, error) {
+	results, _, err := db.publish(ctx, reqs, nil)
+	return results, err
+}
+
+// PublishEventsHandoff implements hookd.HandoffStore: the deliveries h
+// takes get their queue rows leased to h.Owner in the publish's own
+// insert, and come back as jobs with the event published and their
+// webhooks, read in the write's round trip. The NOTIFY that wakes the
+// dispatchers is sent only if some delivery was not taken.
+func (db *DB) PublishEventsHandoff(ctx context.Context, reqs []hookd.PublishRequest, h hookd.Handoff) ([]hookd.PublishResult, []*hookd.Job, error) {
+	return db.publish(ctx, reqs, &h)
+}
+
+func (db *DB) publish(ctx context.Context, reqs []hookd.PublishRequest, h *hookd.Handoff) ([]hookd.PublishResult, []*hookd.Job, error) {
 	if len(reqs) == 0 {
-		return []hookd.PublishResult{}, nil
+		return []hookd.PublishResult{}, nil, nil
 	}
 	// Which ids the producer chose, before the first try fills in the rest.
 	chosen := make([]bool, len(reqs))
@@ -60,12 +74,12 @@ func (db *DB) PublishEvents(ctx context.Context, reqs []hookd.PublishRequest) ([
 		chosen[i] = reqs[i].Event != nil && reqs[i].Event.ID != ""
 	}
 	for try := 1; ; try++ {
-		results, err := db.publishOnce(ctx, reqs, chosen)
+		results, jobs, err := db.publishOnce(ctx, reqs, chosen, h)
 		if err == nil {
-			return results, nil
+			return results, jobs, nil
 		}
 		if !errors.Is(err, errPublishRace) && !isDeadlock(err) || try == maxPublishTries {
-			return nil, fmt.Errorf("publish events: %w", err)
+			return nil, nil, fmt.Errorf("publish events: %w", err)
 		}
 	}
 }
@@ -104,6 +118,12 @@ type publishBatch struct {
 	events     eventRows
 	deliveries deliveryRows
 	matched    []string
+
+	// handoff, when set, takes deliveries to lease at once (see
+	// PublishEventsHandoff); handed are those it took, with their events.
+	handoff  *hookd.Handoff
+	handed   []*hookd.Job
+	webhooks map[string]*hookd.Webhook // of the handed jobs, read by write
 }
 
 type eventRows struct {
@@ -125,19 +145,22 @@ type labelRows struct {
 
 type deliveryRows struct {
 	id, tenant, mode, event, webhook, typ []string
+	leased                                []bool // handed off (see publishBatch.handoff)
 }
 
-func (db *DB) publishOnce(ctx context.Context, reqs []hookd.PublishRequest, chosen []bool) ([]hookd.PublishResult, error) {
+func (db *DB) publishOnce(ctx context.Context, reqs []hookd.PublishRequest, chosen []bool, h *hookd.Handoff) ([]hookd.PublishResult, []*hookd.Job, error) {
 	results := make([]hookd.PublishResult, len(reqs))
+	var b *publishBatch
 	// Two round trips: BEGIN goes with load's statements, COMMIT with write's.
 	err := db.inPipeTx(ctx, func(tx *pipeTx) error {
-		b := &publishBatch{
-			ctx:   ctx,
-			tx:    tx,
-			now:   db.now(),
-			byID:  map[scopeKey]*accepted{},
-			byKey: map[scopeKey]*accepted{},
-			types: map[scopeKey]bool{},
+		b = &publishBatch{
+			ctx:     ctx,
+			tx:      tx,
+			now:     db.now(),
+			byID:    map[scopeKey]*accepted{},
+			byKey:   map[scopeKey]*accepted{},
+			types:   map[scopeKey]bool{},
+			handoff: h,
 		}
 		valid := make([]bool, len(reqs))
 		for i := range reqs {
@@ -166,9 +189,19 @@ func (db *DB) publishOnce(ctx context.Context, reqs []hookd.PublishRequest, chos
 		return b.write()
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return results, nil
+	jobs := b.handed[:0]
+	for _, j := range b.handed {
+		j.Webhook = b.webhooks[j.Delivery.WebhookID]
+		// One the claim would cancel (its webhook deleted or disabled
+		// meanwhile) stays leased: when the lease runs out, a claim takes
+		// it and cancels it.
+		if j.UndeliverableReason(b.now) == "" {
+			jobs = append(jobs, j)
+		}
+	}
+	return results, jobs, nil
 }
 
 // lookupEventsSQL finds earlier events by (scope, id) and by (scope, key).
@@ -331,10 +364,28 @@ func (b *publishBatch) fanOut(r *hookd.PublishRequest) (int, error) {
 		return 0, err
 	}
 	e, d := r.Event, &b.deliveries
+	var sent *hookd.Event // the event as the handed jobs send it
 	for _, id := range b.matched {
-		d.id = append(d.id, hookd.NewIDAt("dlv", b.now))
+		dlv := hookd.NewIDAt("dlv", b.now)
+		d.id = append(d.id, dlv)
 		d.tenant, d.mode = append(d.tenant, e.TenantID), append(d.mode, string(e.Mode))
 		d.event, d.webhook, d.typ = append(d.event, e.ID), append(d.webhook, id), append(d.typ, e.Type)
+		leased := b.handoff != nil && b.handoff.Take(id)
+		d.leased = append(d.leased, leased)
+		if !leased {
+			continue
+		}
+		if sent == nil {
+			// The caller keeps its event; the job gets its own copy.
+			c := *e
+			c.Data = slices.Clone(e.Data)
+			sent = &c
+		}
+		due := b.now
+		b.handed = append(b.handed, &hookd.Job{Event: sent, Delivery: &hookd.Delivery{
+			ID: dlv, TenantID: e.TenantID, Mode: e.Mode, EventID: e.ID, WebhookID: id, EventType: e.Type,
+			Status: hookd.DeliveryPending, NextAttemptAt: &due, CreatedAt: b.now, UpdatedAt: b.now,
+		}})
 	}
 	return len(b.matched), nil
 }
@@ -372,13 +423,15 @@ const insertLabelsSQL = `INSERT INTO event_labels (tenant_id, mode, label, event
 	ON CONFLICT DO NOTHING`
 
 // insertDeliveriesSQL writes each delivery to the log and to the queue, in
-// one statement.
+// one statement; the queue rows of those handed off ($8) are leased to $9
+// until $10.
 const insertDeliveriesSQL = `WITH d AS (INSERT INTO deliveries (id, tenant_id, mode, event_id, webhook_id, event_type, status,
 		next_attempt_at, created_at, updated_at)
 		SELECT id, t, m, ev, wh, ty, 'pending', $7, $7, $7
-		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS r (id, t, m, ev, wh, ty)
-		RETURNING id, tenant_id, webhook_id)
-	INSERT INTO queue (delivery_id, tenant_id, webhook_id, next_attempt_at) SELECT id, tenant_id, webhook_id, $7 FROM d`
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS r (id, t, m, ev, wh, ty))
+	INSERT INTO queue (delivery_id, tenant_id, webhook_id, next_attempt_at, lease_owner, lease_until)
+	SELECT id, t, wh, $7, CASE WHEN l THEN $9::text END, CASE WHEN l THEN $10::timestamptz END
+	FROM unnest($1::text[], $2::text[], $5::text[], $8::boolean[]) AS r (id, t, wh, l)`
 
 // write sends the batch's rows and COMMIT in one round trip.
 func (b *publishBatch) write() error {
@@ -416,8 +469,36 @@ func (b *publishBatch) write() error {
 	}
 	d := &b.deliveries
 	if len(d.id) > 0 {
-		batch.Queue(insertDeliveriesSQL, d.id, d.tenant, d.mode, d.event, d.webhook, d.typ, b.now)
-		batch.Queue(notifySQL)
+		var owner string
+		var until time.Time
+		if b.handoff != nil {
+			owner, until = b.handoff.Owner, b.now.Add(b.handoff.Lease)
+		}
+		batch.Queue(insertDeliveriesSQL, d.id, d.tenant, d.mode, d.event, d.webhook, d.typ, b.now, d.leased, owner, until)
+		if len(b.handed) < len(d.id) {
+			batch.Queue(notifySQL)
+		}
+	}
+	if len(b.handed) > 0 {
+		var ids []string
+		seen := map[string]bool{}
+		for _, j := range b.handed {
+			if id := j.Delivery.WebhookID; !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+		}
+		b.webhooks = make(map[string]*hookd.Webhook, len(ids))
+		batch.Queue(claimWebhooksSQL, ids).Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				w, err := scanWebhook(rows)
+				if err != nil {
+					return err
+				}
+				b.webhooks[w.ID] = w
+			}
+			return rows.Err()
+		})
 	}
 	if err := b.tx.commit(b.ctx, &batch); err != nil {
 		var pe *pgconn.PgError

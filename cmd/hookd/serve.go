@@ -76,7 +76,7 @@ func runServe(ctx context.Context, args, env []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	publisher, err := delivery.NewPublisher(st, delivery.PublisherOptions{OnCommit: dispatcher.Notify, Metrics: metrics, Logger: log})
+	publisher, err := delivery.NewPublisher(st, delivery.PublisherOptions{OnCommit: dispatcher.Notify, Handoff: dispatcher, Metrics: metrics, Logger: log})
 	if err != nil {
 		return err
 	}
