@@ -206,8 +206,9 @@ func (d *Dispatcher) loop(ctx context.Context) {
 		}
 		room := d.sched.claimRoom()
 		wait := d.cfg.PollInterval
+		drained := false
 		if room > 0 {
-			n, err := d.claim(ctx, room, now)
+			n, skipped, err := d.claim(ctx, room, now)
 			switch {
 			case err != nil && ctx.Err() != nil:
 				return
@@ -216,6 +217,7 @@ func (d *Dispatcher) loop(ctx context.Context) {
 			case n == room:
 				continue // probably more due: claim again at once
 			default:
+				drained = !skipped
 				wait = d.untilDue(ctx, wait)
 			}
 		}
@@ -246,13 +248,39 @@ func (d *Dispatcher) loop(ctx context.Context) {
 				}
 			}
 		case <-room2:
+			if !drained {
+				break
+			}
+			// The last claim found nothing more due, and skipped no
+			// webhook: room alone is no reason to ask again at once (with
+			// deliveries handed off by the publishes, requests finish all
+			// the time, and on PostgreSQL each empty claim is a
+			// transaction). A commit still wakes it at once.
+			if dt := drainedRecheck - d.cfg.Now().Sub(now); dt > 0 {
+				timer.Stop()
+				timer.Reset(min(dt, wait))
+				select {
+				case <-ctx.Done():
+					return
+				case <-d.notify:
+				case <-timer.C:
+				}
+			}
 		case <-timer.C:
 		}
 		timer.Stop()
 	}
 }
 
-func (d *Dispatcher) claim(ctx context.Context, limit int, now time.Time) (int, error) {
+// drainedRecheck is the least time between a claim that found nothing
+// more due and the next one that only room for more prompts. Deliveries
+// that become due without a commit (a release, a lease running out) wait
+// at most this much longer.
+const drainedRecheck = 50 * time.Millisecond
+
+// claim claims up to limit deliveries and admits them; it returns how many
+// came, and whether the claim skipped webhooks that had no room.
+func (d *Dispatcher) claim(ctx context.Context, limit int, now time.Time) (n int, skipped bool, err error) {
 	// Each claim owns its leases under its own name: an outcome of this
 	// claim can never complete a later claim's lease of the same delivery.
 	owner := d.cfg.Owner + "." + strconv.FormatUint(d.claims.Add(1), 36)
@@ -266,7 +294,7 @@ func (d *Dispatcher) claim(ctx context.Context, limit int, now time.Time) (int, 
 		Skip:       skip,
 	})
 	if err != nil {
-		return 0, fmt.Errorf("claim deliveries: %w", err)
+		return 0, false, fmt.Errorf("claim deliveries: %w", err)
 	}
 	for _, j := range jobs {
 		j.Lease = owner
@@ -274,7 +302,7 @@ func (d *Dispatcher) claim(ctx context.Context, limit int, now time.Time) (int, 
 	for _, o := range d.sched.admit(jobs, now) {
 		d.w.put(o)
 	}
-	return len(jobs), nil
+	return len(jobs), len(skip) > 0, nil
 }
 
 // nextDueTTL is how long the loop reuses the queue's answer to NextDueAt.

@@ -321,3 +321,44 @@ func TestClaimBoundsAndRefill(t *testing.T) {
 		t.Errorf("claimBounds skips %v with wh_big down to 2 waiting", skip)
 	}
 }
+
+// A publish's taker hands off a delivery only when its webhook could start
+// it at once: under its in-flight cap counting what waits here and what the
+// same publish took already, not skipped by the claims, not stopped; and
+// nothing once the scheduler is closed.
+func TestTakerHandsOffWhatCanStartNow(t *testing.T) {
+	t.Parallel()
+	s := testScheduler(t, Config{PerWebhookInFlight: 2})
+	take := s.taker(t0)
+	got := []bool{take("wh_new"), take("wh_new"), take("wh_new"), take("wh_other")}
+	if diff := cmp.Diff([]bool{true, true, false, true}, got); diff != "" {
+		t.Errorf("one publish to unknown webhooks, cap 2 (-want +got):\n%s", diff)
+	}
+
+	s.admit(jobs("wh_busy", "ten_1", 1), t0) // queued, not yet started
+	if take := s.taker(t0); !take("wh_busy") || take("wh_busy") {
+		t.Error("wh_busy with one waiting: want one more taken, then none (cap 2)")
+	}
+	s.mu.Lock()
+	s.pop(t0) // now in flight
+	s.mu.Unlock()
+	if take := s.taker(t0); !take("wh_busy") || take("wh_busy") {
+		t.Error("wh_busy with one in flight: want one more taken, then none")
+	}
+
+	s.admit(jobs("wh_held", "ten_2", 5), t0)
+	s.claimBounds(t0) // skips wh_held: it has two caps' worth waiting
+	if s.taker(t0)("wh_held") {
+		t.Error("took a delivery of a webhook the claims skip")
+	}
+
+	s.stop([]string{"wh_gone"}, t0)
+	if s.taker(t0)("wh_gone") {
+		t.Error("took a delivery of a stopped webhook")
+	}
+
+	s.close()
+	if s.taker(t0.Add(time.Second))("wh_fresh") {
+		t.Error("took a delivery after close")
+	}
+}

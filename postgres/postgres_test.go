@@ -317,21 +317,7 @@ func TestListenWakesOnPublish(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- listener.Listen(ctx, func() { woken <- struct{}{} }) }()
 
-	// LISTEN takes effect asynchronously: publish until a wake-up arrives.
-	deadline := time.After(30 * time.Second)
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-wait:
-	for {
-		select {
-		case <-woken:
-			break wait
-		case <-tick.C:
-			publish(t, db, s, 1)
-		case <-deadline:
-			t.Fatal("no notification within 30s of publishing")
-		}
-	}
+	publishUntilWoken(t, woken, func() { publish(t, db, s, 1) })
 	cancel()
 	select {
 	case err := <-done:
@@ -340,6 +326,25 @@ wait:
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("Listen did not return after its context ended")
+	}
+}
+
+// publishUntilWoken publishes every 50 ms until a wake-up arrives: LISTEN
+// takes effect asynchronously.
+func publishUntilWoken(t *testing.T, woken <-chan struct{}, publish func()) {
+	t.Helper()
+	deadline := time.After(30 * time.Second)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-woken:
+			return
+		case <-tick.C:
+			publish()
+		case <-deadline:
+			t.Fatal("no notification within 30s of publishing")
+		}
 	}
 }
 

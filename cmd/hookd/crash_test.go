@@ -14,7 +14,10 @@ import (
 	"testing"
 	"time"
 
+	_ "github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite"
+
+	"github.com/hookd/hookd/postgres/pgtest"
 )
 
 // receipts counts what a receiver got, per webhook path and webhook-id.
@@ -64,14 +67,46 @@ func (r *receipts) duplicateKeys() []string {
 // of events, starts it again on the same data, and checks that every event
 // answered 202 reached every webhook at least once, and that every delivery
 // received twice is one the dead process had not recorded as succeeded.
+//
+// On PostgreSQL the deliveries the dead process held — claimed, or handed
+// off by its publishes — are leased in the database: the new process sends
+// them once their leases (11 s) run out.
 func TestCrashSafety(t *testing.T) {
 	t.Parallel()
+	for _, kind := range []string{"sqlite", "postgres"} {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			store := crashStore{driver: "sqlite", dsn: "file:" + filepath.Join(dir, "hookd.db") + "?mode=ro&_pragma=busy_timeout(5000)"}
+			var extra []string
+			if kind == "postgres" {
+				url := pgtest.NewDatabase(t)
+				store = crashStore{driver: "pgx", dsn: url}
+				extra = []string{"--database-url", url}
+			}
+			crashSafety(t, dir, store, extra)
+		})
+	}
+}
+
+// crashStore is where a crash test reads what the dead process recorded.
+type crashStore struct{ driver, dsn string }
+
+func (c crashStore) open(t *testing.T) *sql.DB {
+	t.Helper()
+	db, err := sql.Open(c.driver, c.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+func crashSafety(t *testing.T, dir string, store crashStore, extra []string) {
 	rec := &receipts{seen: map[string]int{}}
 	recv := httptest.NewServer(rec)
 	defer recv.Close()
 
-	dir := t.TempDir()
-	flags := []string{"--allow-private-networks", "--request-timeout", "1s", "--lease", "11s", "--concurrency", "32"}
+	flags := append([]string{"--allow-private-networks", "--request-timeout", "1s", "--lease", "11s", "--concurrency", "32"}, extra...)
 	p1 := startProcess(t, dir, flags...)
 	live, _ := p1.keys(t)
 	admin := &client{t: t, base: p1.base, key: live, seen: map[string]bool{}}
@@ -127,11 +162,12 @@ func TestCrashSafety(t *testing.T) {
 	}
 	<-p1.done
 	// SQLite leases live in the serving process's memory, so how many
-	// deliveries it held is gone with it. What can be sent twice is what it
-	// sent but had not recorded as succeeded — requests in flight, and
-	// outcomes waiting for the writer — and every such delivery is still
-	// not succeeded in the file now: that set bounds the duplicates exactly.
-	unfinished := unfinishedDeliveries(t, filepath.Join(dir, "hookd.db"))
+	// deliveries it held is gone with it (PostgreSQL's wait out their
+	// leases). What can be sent twice is what it sent but had not recorded
+	// as succeeded — requests in flight, and outcomes waiting for the
+	// writer — and every such delivery is still not succeeded in the store
+	// now: that set bounds the duplicates exactly.
+	unfinished := unfinishedDeliveries(t, store)
 	t.Logf("killed with %d events accepted and %d deliveries not succeeded", lenLocked(&mu, &accepted), len(unfinished))
 
 	p2 := startProcess(t, dir, flags...)
@@ -146,14 +182,14 @@ func TestCrashSafety(t *testing.T) {
 		for _, path := range paths {
 			for !rec.has(path + " " + id) {
 				if time.Now().After(deadline) {
-					t.Fatalf("accepted event %s never reached %s; its deliveries:\n%s", id, path, deliveryRows(t, filepath.Join(dir, "hookd.db"), id))
+					t.Fatalf("accepted event %s never reached %s; its deliveries:\n%s", id, path, deliveryRows(t, store, id))
 				}
 				time.Sleep(20 * time.Millisecond)
 			}
 		}
 	}
 	dupes := rec.duplicateKeys()
-	logged := attemptCounts(t, filepath.Join(dir, "hookd.db"))
+	logged := attemptCounts(t, store)
 	for _, k := range dupes {
 		switch {
 		case unfinished[k]:
@@ -179,12 +215,9 @@ func lenLocked(mu *sync.Mutex, s *[]string) int {
 
 // unfinishedDeliveries returns the deliveries not recorded as succeeded,
 // as receipts keys (the webhook URL's path, a space, the event id).
-func unfinishedDeliveries(t *testing.T, path string) map[string]bool {
+func unfinishedDeliveries(t *testing.T, store crashStore) map[string]bool {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(5000)")
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := store.open(t)
 	defer db.Close()
 	rows, err := db.Query(`SELECT w.url, d.event_id FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id
 		WHERE d.status != 'succeeded'`)
@@ -211,12 +244,9 @@ func unfinishedDeliveries(t *testing.T, path string) map[string]bool {
 }
 
 // attemptCounts returns how many attempts each delivery logged, by receipts key.
-func attemptCounts(t *testing.T, path string) map[string]int {
+func attemptCounts(t *testing.T, store crashStore) map[string]int {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(5000)")
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := store.open(t)
 	defer db.Close()
 	rows, err := db.Query(`SELECT w.url, d.event_id, (SELECT count(*) FROM attempts a WHERE a.delivery_id = d.id)
 		FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id`)
@@ -244,26 +274,25 @@ func attemptCounts(t *testing.T, path string) map[string]int {
 }
 
 // deliveryRows describes an event's deliveries, for a failure message.
-func deliveryRows(t *testing.T, path, eventID string) string {
+func deliveryRows(t *testing.T, store crashStore, eventID string) string {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(5000)")
-	if err != nil {
-		return err.Error()
-	}
+	db := store.open(t)
 	defer db.Close()
-	rows, err := db.Query(`SELECT id, webhook_id, status, attempts, coalesce(next_attempt_at, 0), last_error FROM deliveries WHERE event_id = ?`, eventID)
+	// Both stores read $1 as the first argument.
+	rows, err := db.Query(`SELECT id, webhook_id, status, attempts, coalesce(CAST(next_attempt_at AS TEXT), ''), coalesce(last_error, '')
+		FROM deliveries WHERE event_id = $1`, eventID)
 	if err != nil {
 		return err.Error()
 	}
 	defer rows.Close()
 	var b strings.Builder
 	for rows.Next() {
-		var id, wh, status, lastErr string
-		var attempts, next int64
+		var id, wh, status, next, lastErr string
+		var attempts int64
 		if err := rows.Scan(&id, &wh, &status, &attempts, &next, &lastErr); err != nil {
 			return err.Error()
 		}
-		fmt.Fprintf(&b, "%s webhook=%s status=%s attempts=%d next=%d err=%q (now %d)\n", id, wh, status, attempts, next, lastErr, time.Now().UnixMilli())
+		fmt.Fprintf(&b, "%s webhook=%s status=%s attempts=%d next=%s err=%q (now %s)\n", id, wh, status, attempts, next, lastErr, time.Now().UTC().Format(time.RFC3339Nano))
 	}
 	return b.String()
 }
