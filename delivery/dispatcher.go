@@ -112,14 +112,15 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 	return nil
 }
 
-// Handoff lets one publish, beginning at now, lease the deliveries it
-// makes to this dispatcher (see hookd.Handoff): the scheduler's taker picks
+// Handoff lets one publish, beginning now, lease the deliveries it makes
+// to this dispatcher (see hookd.Handoff): the scheduler's taker picks
 // those a worker could start at once. The publisher calls done once, with
 // the jobs the store returned (nil if the publish failed); they are
 // admitted as a claim's jobs are, under the handoff's own lease name.
 // Before Start and from Stop on it takes nothing; Stop waits for the
 // handoffs begun before it to be done.
-func (d *Dispatcher) Handoff(now time.Time) (h hookd.Handoff, done func([]*hookd.Job)) {
+func (d *Dispatcher) Handoff() (h hookd.Handoff, done func([]*hookd.Job)) {
+	now := d.cfg.Now()
 	d.hmu.Lock()
 	open := d.handing
 	if open {

@@ -36,7 +36,7 @@ type PublisherOptions struct {
 // Handoffer takes deliveries straight from the publishes that make them
 // (Dispatcher.Handoff).
 type Handoffer interface {
-	Handoff(now time.Time) (h hookd.Handoff, done func([]*hookd.Job))
+	Handoff() (h hookd.Handoff, done func([]*hookd.Job))
 }
 
 // DefaultMaxBatch is the default PublisherOptions.MaxBatch.
@@ -196,7 +196,7 @@ func (p *Publisher) publish(ctx context.Context, reqs []hookd.PublishRequest) ([
 		results, err := p.events.PublishEvents(ctx, reqs)
 		return results, 0, err
 	}
-	h, done := p.opts.Handoff.Handoff(time.Now())
+	h, done := p.opts.Handoff.Handoff()
 	results, jobs, err := hs.PublishEventsHandoff(ctx, reqs, h)
 	done(jobs) // nil when err: nothing was committed
 	return results, len(jobs), err

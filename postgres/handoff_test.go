@@ -3,12 +3,19 @@ package postgres_test
 import (
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/delivery"
 	"github.com/hookd/hookd/postgres/pgtest"
+	"github.com/hookd/hookd/webhook"
 )
 
 // A publish hands off the deliveries Take takes: their queue rows are
@@ -152,4 +159,137 @@ func TestHandoffNotifiesOnlyForTheRest(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("a publish that left a delivery to the claims woke no dispatcher")
 	}
+}
+
+// The real publisher and dispatcher on PostgreSQL: every accepted event
+// reaches its receiver, most without a claim; a dispatcher stopped while
+// publishes are handing deliveries off hands them back (due at once), and
+// the next dispatcher sends them, each exactly once.
+func TestHandoffEndToEnd(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := open(t, pgtest.NewDatabase(t), time.Now)
+	s, unreachable := setup(t, db)
+	var mu sync.Mutex
+	got := map[string]int{}
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got[r.Header.Get("webhook-id")]++
+		mu.Unlock()
+	}))
+	t.Cleanup(recv.Close)
+	// The setup's webhook points nowhere reachable: this test's goes to recv.
+	if err := services(db).Webhooks.DeleteWebhook(ctx, s, unreachable.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := services(db).Webhooks.CreateWebhook(ctx, s, &hookd.Webhook{URL: recv.URL, Enabled: true, TLSVerify: true}); err != nil {
+		t.Fatal(err)
+	}
+	sender, err := webhook.New(webhook.Config{RequestTimeout: 5 * time.Second, Policy: hookd.NetPolicy{AllowPrivate: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sender.CloseIdleConnections)
+	reg := prometheus.NewRegistry()
+	metrics, err := delivery.NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := func(owner string) *delivery.Dispatcher {
+		d, err := delivery.NewDispatcher(db, sender, delivery.Config{Owner: owner, Metrics: metrics,
+			PollInterval: 20 * time.Millisecond, PerWebhookInFlight: 8})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	first := start("first")
+	pub, err := delivery.NewPublisher(db, delivery.PublisherOptions{Handoff: first, OnCommit: first.Notify, Metrics: metrics})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pub.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Stop()
+
+	var accepted sync.Map
+	publish := func(n int) {
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range n / 8 {
+					res, err := pub.Publish(ctx, hookd.PublishRequest{Scope: s, Event: &hookd.Event{Type: "order.created", Data: json.RawMessage(`{}`)}})
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					accepted.Store(res.Event.ID, true)
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	publish(400)
+	handed := counter(t, reg, "hookd_deliveries_handed_off_total")
+	if handed == 0 {
+		t.Error("no delivery was handed off")
+	}
+
+	// Stop the dispatcher while publishes hand deliveries to it.
+	stopped := make(chan struct{})
+	go func() {
+		time.Sleep(5 * time.Millisecond)
+		first.Stop()
+		close(stopped)
+	}()
+	publish(400)
+	<-stopped
+	second := start("second")
+	defer second.Stop()
+
+	total := 0
+	accepted.Range(func(any, any) bool { total++; return true })
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		mu.Lock()
+		n := len(got)
+		mu.Unlock()
+		if n == total {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d accepted events received", n, total)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for id, n := range got {
+		if n != 1 {
+			t.Errorf("event %s received %d times, want once (no crash, no timeout)", id, n)
+		}
+	}
+	t.Logf("%d events, %v handed off before the stop", total, handed)
+}
+
+// counter reads a counter of reg.
+func counter(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			return mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
 }
