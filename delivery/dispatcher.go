@@ -209,7 +209,7 @@ func (d *Dispatcher) loop(ctx context.Context) {
 		wait := d.cfg.PollInterval
 		drained := false
 		if room > 0 {
-			n, skipped, err := d.claim(ctx, room, now)
+			n, more, err := d.claim(ctx, room, now)
 			switch {
 			case err != nil && ctx.Err() != nil:
 				return
@@ -218,7 +218,7 @@ func (d *Dispatcher) loop(ctx context.Context) {
 			case n == room:
 				continue // probably more due: claim again at once
 			default:
-				drained = !skipped
+				drained = !more
 				wait = d.untilDue(ctx, wait)
 			}
 		}
@@ -252,8 +252,8 @@ func (d *Dispatcher) loop(ctx context.Context) {
 			if !drained {
 				break
 			}
-			// The last claim found nothing more due, and skipped no
-			// webhook: room alone is no reason to ask again at once (with
+			// The last claim found nothing more due for this dispatcher:
+			// room alone is no reason to ask again at once (with
 			// deliveries handed off by the publishes, requests finish all
 			// the time, and on PostgreSQL each empty claim is a
 			// transaction). A commit still wakes it at once.
@@ -280,8 +280,10 @@ func (d *Dispatcher) loop(ctx context.Context) {
 const drainedRecheck = 50 * time.Millisecond
 
 // claim claims up to limit deliveries and admits them; it returns how many
-// came, and whether the claim skipped webhooks that had no room.
-func (d *Dispatcher) claim(ctx context.Context, limit int, now time.Time) (n int, skipped bool, err error) {
+// came, and whether the queue may hold more due for this dispatcher than
+// the claim brought: it skipped webhooks that had no room, or a webhook
+// gave all a claim may take of it.
+func (d *Dispatcher) claim(ctx context.Context, limit int, now time.Time) (n int, more bool, err error) {
 	// Each claim owns its leases under its own name: an outcome of this
 	// claim can never complete a later claim's lease of the same delivery.
 	owner := d.cfg.Owner + "." + strconv.FormatUint(d.claims.Add(1), 36)
@@ -300,10 +302,20 @@ func (d *Dispatcher) claim(ctx context.Context, limit int, now time.Time) (n int
 	for _, j := range jobs {
 		j.Lease = owner
 	}
+	more = len(skip) > 0
+	if perWebhook > 0 && len(jobs) >= perWebhook {
+		per := make(map[string]int)
+		for _, j := range jobs {
+			if per[j.Delivery.WebhookID]++; per[j.Delivery.WebhookID] >= perWebhook {
+				more = true
+				break
+			}
+		}
+	}
 	for _, o := range d.sched.admit(jobs, now) {
 		d.w.put(o)
 	}
-	return len(jobs), len(skip) > 0, nil
+	return len(jobs), more, nil
 }
 
 // nextDueTTL is how long the loop reuses the queue's answer to NextDueAt.
