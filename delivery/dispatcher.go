@@ -288,7 +288,14 @@ func (d *Dispatcher) claim(ctx context.Context, limit int, now time.Time) (n int
 	// claim can never complete a later claim's lease of the same delivery.
 	owner := d.cfg.Owner + "." + strconv.FormatUint(d.claims.Add(1), 36)
 	perWebhook, skip := d.sched.claimBounds(now)
-	jobs, err := d.queue.ClaimDeliveries(ctx, hookd.ClaimRequest{
+	// A claim that has begun finishes even if Stop comes meanwhile (within
+	// claimGrace): cancelled after its transaction had committed, its
+	// leases would keep its deliveries from every instance until they ran
+	// out; finished, its jobs are handed back by Stop at once.
+	cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	defer context.AfterFunc(ctx, func() { time.AfterFunc(claimGrace, cancel) })()
+	jobs, err := d.queue.ClaimDeliveries(cctx, hookd.ClaimRequest{
 		Owner:      owner,
 		Limit:      limit,
 		Lease:      d.cfg.Lease,
@@ -317,6 +324,9 @@ func (d *Dispatcher) claim(ctx context.Context, limit int, now time.Time) (n int
 	}
 	return len(jobs), more, nil
 }
+
+// claimGrace is how long a claim under way may go on once Stop has begun.
+const claimGrace = 5 * time.Second
 
 // nextDueTTL is how long the loop reuses the queue's answer to NextDueAt.
 // Under load most claims come back partial and the loop would ask after

@@ -279,3 +279,68 @@ func TestStopIsSafeTwiceAndBeforeStart(t *testing.T) {
 	d2.Stop()
 	d2.Stop()
 }
+
+// lateCancelQueue's first claim waits for release, then takes its leases
+// and fails if its ctx ended meanwhile — as a database's claim does when
+// the cancellation comes after its COMMIT: leases taken that the claimer
+// never hears of.
+type lateCancelQueue struct {
+	hookd.Queue
+	entered, release chan struct{}
+	once             sync.Once
+}
+
+func (q *lateCancelQueue) ClaimDeliveries(ctx context.Context, r hookd.ClaimRequest) ([]*hookd.Job, error) {
+	first := false
+	q.once.Do(func() { first = true })
+	if first {
+		close(q.entered)
+		<-q.release
+	}
+	jobs, err := q.Queue.ClaimDeliveries(context.WithoutCancel(ctx), r)
+	if err == nil && ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	return jobs, err
+}
+
+// A claim under way when Stop comes finishes, and Stop hands its jobs back
+// at once: cancelled, it would have left its deliveries leased (here for
+// five minutes) where no instance could send them.
+func TestStopLetsAClaimUnderWayFinish(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	rc := newReceiver(t, nil)
+	h.webhook(rc.URL, nil)
+	ids := h.publish(5, "order.created")
+	q := &lateCancelQueue{Queue: h.db, entered: make(chan struct{}), release: make(chan struct{})}
+	cfg := testConfig(Config{Lease: 5 * time.Minute, Owner: "first"})
+	d, err := NewDispatcher(q, testSender(t, cfg.RequestTimeout), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	<-q.entered
+	stopped := make(chan struct{})
+	go func() {
+		d.Stop()
+		close(stopped)
+	}()
+	time.Sleep(100 * time.Millisecond) // Stop has begun: claims are cancelled
+	close(q.release)
+	<-stopped
+
+	startDispatcher(t, h.db, Config{Owner: "second"})
+	waitFor(t, "the claimed deliveries to reach the receiver", func() bool {
+		rc.mu.Lock()
+		defer rc.mu.Unlock()
+		for _, id := range ids {
+			if rc.requests[id] == 0 {
+				return false
+			}
+		}
+		return true
+	})
+}
