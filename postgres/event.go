@@ -120,10 +120,10 @@ type publishBatch struct {
 	matched    []string
 
 	// handoff, when set, takes deliveries to lease at once (see
-	// PublishEventsHandoff); handed are those it took, with their events.
-	handoff  *hookd.Handoff
-	handed   []*hookd.Job
-	webhooks map[string]*hookd.Webhook // of the handed jobs, read by write
+	// PublishEventsHandoff); handed are those it took, with their events
+	// (write reads their webhooks).
+	handoff *hookd.Handoff
+	handed  []*hookd.Job
 }
 
 type eventRows struct {
@@ -193,7 +193,6 @@ func (db *DB) publishOnce(ctx context.Context, reqs []hookd.PublishRequest, chos
 	}
 	jobs := b.handed[:0]
 	for _, j := range b.handed {
-		j.Webhook = b.webhooks[j.Delivery.WebhookID]
 		// One the claim would cancel (its webhook deleted or disabled
 		// meanwhile) stays leased: when the lease runs out, a claim takes
 		// it and cancels it.
@@ -480,25 +479,7 @@ func (b *publishBatch) write() error {
 		}
 	}
 	if len(b.handed) > 0 {
-		var ids []string
-		seen := map[string]bool{}
-		for _, j := range b.handed {
-			if id := j.Delivery.WebhookID; !seen[id] {
-				seen[id] = true
-				ids = append(ids, id)
-			}
-		}
-		b.webhooks = make(map[string]*hookd.Webhook, len(ids))
-		batch.Queue(claimWebhooksSQL, ids).Query(func(rows pgx.Rows) error {
-			for rows.Next() {
-				w, err := scanWebhook(rows)
-				if err != nil {
-					return err
-				}
-				b.webhooks[w.ID] = w
-			}
-			return rows.Err()
-		})
+		loadWebhooks(&batch, b.handed)
 	}
 	if err := b.tx.commit(b.ctx, &batch); err != nil {
 		var pe *pgconn.PgError

@@ -130,22 +130,15 @@ func (db *DB) claim(ctx context.Context, tx *pipeTx, r hookd.ClaimRequest) ([]*h
 		return nil, tx.commit(ctx, nil)
 	}
 	evT, evM, evID := make([]string, 0, len(jobs)), make([]string, 0, len(jobs)), make([]string, 0, len(jobs))
-	var webhookIDs []string
 	seenEvent := make(map[eventKey]bool, len(jobs))
-	seenWebhook := map[string]bool{}
 	for _, j := range jobs {
 		d := j.Delivery
 		if k := (eventKey{d.TenantID, d.Mode, d.EventID}); !seenEvent[k] {
 			seenEvent[k] = true
 			evT, evM, evID = append(evT, d.TenantID), append(evM, string(d.Mode)), append(evID, d.EventID)
 		}
-		if !seenWebhook[d.WebhookID] {
-			seenWebhook[d.WebhookID] = true
-			webhookIDs = append(webhookIDs, d.WebhookID)
-		}
 	}
 	events := make(map[eventKey]*hookd.Event, len(evID))
-	webhooks := make(map[string]*hookd.Webhook, len(webhookIDs))
 	var batch pgx.Batch
 	batch.Queue(claimEventsSQL, evT, evM, evID).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
@@ -158,25 +151,42 @@ func (db *DB) claim(ctx context.Context, tx *pipeTx, r hookd.ClaimRequest) ([]*h
 		}
 		return rows.Err()
 	})
-	batch.Queue(claimWebhooksSQL, webhookIDs).Query(func(rows pgx.Rows) error {
-		for rows.Next() {
-			w, err := scanWebhook(rows)
-			if err != nil {
-				return err
-			}
-			webhooks[w.ID] = w
-		}
-		return rows.Err()
-	})
+	loadWebhooks(&batch, jobs)
 	if err := tx.commit(ctx, &batch); err != nil {
 		return nil, fmt.Errorf("load events and webhooks: %w", err)
 	}
 	for _, j := range jobs {
 		d := j.Delivery
 		j.Event = events[eventKey{d.TenantID, d.Mode, d.EventID}]
-		j.Webhook = webhooks[d.WebhookID]
 	}
 	return jobs, nil
+}
+
+// loadWebhooks queues in batch the read of the jobs' webhooks (each once);
+// when the batch runs, every job gets its webhook, or keeps nil if the
+// webhook is gone.
+func loadWebhooks(batch *pgx.Batch, jobs []*hookd.Job) {
+	var ids []string
+	byID := make(map[string][]*hookd.Job)
+	for _, j := range jobs {
+		id := j.Delivery.WebhookID
+		if _, ok := byID[id]; !ok {
+			ids = append(ids, id)
+		}
+		byID[id] = append(byID[id], j)
+	}
+	batch.Queue(claimWebhooksSQL, ids).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			w, err := scanWebhook(rows)
+			if err != nil {
+				return err
+			}
+			for _, j := range byID[w.ID] {
+				j.Webhook = w
+			}
+		}
+		return rows.Err()
+	})
 }
 
 // cancelClaimedSQL cancels claimed deliveries that may not be sent, if
