@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/hookd/hookd/delivery"
@@ -103,12 +102,6 @@ func (b *bencher) neighbours(ctx context.Context) (ms []metric, err error) {
 	if err := fillQueue(ctx, dir, dbURL, t.key, b.cfg.NeighbourBacklog, newEventBody(256)); err != nil {
 		return nil, err
 	}
-	// The fill dirtied hundreds of megabytes of page cache: the kernel
-	// writes them back about 30 s later, in the measured phase, and on
-	// PostgreSQL every commit's WAL flush then waited behind them (0.25 to
-	// 0.7 s stalls in about half the runs). Flushed now, they are part of
-	// the setup, as the fill is.
-	syscall.Sync()
 	fmt.Fprintf(b.log, "    queued in %.1fs; big tenant busy\n", time.Since(qstart).Seconds())
 	t2, err := startInProcess(ctx, dir, dbURL, t.key, b.serveFlags())
 	if err != nil {
