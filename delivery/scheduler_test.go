@@ -346,10 +346,15 @@ func TestTakerHandsOffWhatCanStartNow(t *testing.T) {
 		t.Error("wh_busy with one in flight: want one more taken, then none")
 	}
 
-	s.admit(jobs("wh_held", "ten_2", 5), t0)
-	s.claimBounds(t0) // skips wh_held: it has two caps' worth waiting
+	// A webhook the claims skip is not handed deliveries either, even once
+	// it has room (held until a pop finds its queue down to one cap).
+	s.admit(jobs("wh_held", "ten_2", 1), t0)
+	s.mu.Lock()
+	s.pop(t0)
+	s.hooks["wh_held"].held = true // as claimBounds leaves it
+	s.mu.Unlock()
 	if s.taker(t0)("wh_held") {
-		t.Error("took a delivery of a webhook the claims skip")
+		t.Error("took a delivery of a webhook the claims skip, with one in flight under a cap of 2")
 	}
 
 	s.stop([]string{"wh_gone"}, t0)
