@@ -215,6 +215,16 @@ type Queue interface {
 	Instances(ctx context.Context, owner string, now time.Time, ttl time.Duration) (int, error)
 }
 
+// QueueReclaimer is a Queue whose store must reclaim the space of the queue
+// rows it removes while it runs: without it the queue's storage grows with
+// every delivery made, not with those pending. PostgreSQL's queue table is
+// such a store (hookd vacuums it; autovacuum comes once a minute at best).
+// Maintenance calls ReclaimQueue every ReclaimInterval; it reclaims only when
+// enough rows were removed since the last time, and says whether it did.
+type QueueReclaimer interface {
+	ReclaimQueue(ctx context.Context) (bool, error)
+}
+
 // AttemptResult is what one HTTP attempt came to. The dispatcher turns it
 // into an Outcome with the retry policy.
 type AttemptResult struct {

@@ -16,6 +16,9 @@ type MaintenanceConfig struct {
 	Interval time.Duration
 	// StatsInterval between refreshes of the queue gauges. Default 5s.
 	StatsInterval time.Duration
+	// ReclaimInterval between checks of whether the queue's removed rows
+	// need reclaiming, when the queue is a hookd.QueueReclaimer. Default 1s.
+	ReclaimInterval time.Duration
 	// AutoDisableAfter is how long a webhook may fail without a success
 	// before it is auto-disabled. Default 5 days.
 	AutoDisableAfter time.Duration
@@ -41,7 +44,8 @@ type MaintenanceConfig struct {
 }
 
 // Maintenance auto-disables failing webhooks, prunes old rows, refreshes
-// the queue gauges and samples the queue's history.
+// the queue gauges, samples the queue's history and has the queue's removed
+// rows reclaimed.
 type Maintenance struct {
 	queue hookd.Queue
 	cfg   MaintenanceConfig
@@ -53,6 +57,7 @@ type Maintenance struct {
 func NewMaintenance(queue hookd.Queue, cfg MaintenanceConfig) (*Maintenance, error) {
 	setDuration(&cfg.Interval, time.Minute)
 	setDuration(&cfg.StatsInterval, 5*time.Second)
+	setDuration(&cfg.ReclaimInterval, time.Second)
 	setDuration(&cfg.AutoDisableAfter, 5*24*time.Hour)
 	setDuration(&cfg.Retention, 30*24*time.Hour)
 	setDuration(&cfg.SampleInterval, time.Minute)
@@ -63,6 +68,7 @@ func NewMaintenance(queue hookd.Queue, cfg MaintenanceConfig) (*Maintenance, err
 	}{
 		{"interval", cfg.Interval},
 		{"stats interval", cfg.StatsInterval},
+		{"reclaim interval", cfg.ReclaimInterval},
 		{"auto-disable window", cfg.AutoDisableAfter},
 		{"retention", cfg.Retention},
 		{"sample interval", cfg.SampleInterval},
@@ -97,6 +103,12 @@ func (m *Maintenance) loop(ctx context.Context) {
 	defer stats.Stop()
 	sample := time.NewTimer(m.untilNextSample())
 	defer sample.Stop()
+	var reclaim <-chan time.Time
+	if _, ok := m.queue.(hookd.QueueReclaimer); ok {
+		t := time.NewTicker(m.cfg.ReclaimInterval)
+		defer t.Stop()
+		reclaim = t.C
+	}
 	m.logErr(ctx, m.RunOnce(ctx))
 	for {
 		select {
@@ -114,6 +126,8 @@ func (m *Maintenance) loop(ctx context.Context) {
 			sample.Reset(m.untilNextSample())
 		case <-rounds.C:
 			m.logErr(ctx, m.RunOnce(ctx))
+		case <-reclaim:
+			m.logErr(ctx, m.Reclaim(ctx))
 		case <-stats.C:
 			start := m.cfg.Now()
 			m.logErr(ctx, m.RefreshStats(ctx))
@@ -176,6 +190,23 @@ func (m *Maintenance) AutoDisable(ctx context.Context) error {
 	}
 	for _, w := range hooks {
 		m.cfg.Logger.Info("webhook auto-disabled", "webhook_id", w.ID, "tenant_id", w.TenantID)
+	}
+	return nil
+}
+
+// Reclaim has the queue reclaim the space of its removed rows if it needs
+// to (see hookd.QueueReclaimer); a queue that does not need it does nothing.
+func (m *Maintenance) Reclaim(ctx context.Context) error {
+	r, ok := m.queue.(hookd.QueueReclaimer)
+	if !ok {
+		return nil
+	}
+	did, err := r.ReclaimQueue(ctx)
+	if err != nil {
+		return fmt.Errorf("reclaim queue: %w", err)
+	}
+	if did {
+		m.cfg.Metrics.queueReclaims.Inc()
 	}
 	return nil
 }

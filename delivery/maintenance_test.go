@@ -253,3 +253,49 @@ func TestMaintenanceSlowStatsRefreshLessOften(t *testing.T) {
 		t.Errorf("Stats taking 30 ms was called %d times in 500 ms at a 5 ms interval, want at most 2", n)
 	}
 }
+
+// reclaiming is a queue that needs its removed rows reclaimed, and has
+// something to reclaim every other time it is asked.
+type reclaiming struct {
+	hookd.Queue
+	asked atomic.Int32
+}
+
+func (q *reclaiming) ReclaimQueue(context.Context) (bool, error) {
+	return q.asked.Add(1)%2 == 0, nil
+}
+
+// A queue that needs reclaiming is asked every ReclaimInterval, and the
+// times it reclaimed are counted; one that does not is never asked.
+func TestMaintenanceReclaimsTheQueue(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	q := &reclaiming{Queue: h.db}
+	reg := prometheus.NewRegistry()
+	metrics, err := NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := NewMaintenance(q, MaintenanceConfig{ReclaimInterval: 10 * time.Millisecond, Metrics: metrics})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	m.Stop()
+	asked := q.asked.Load()
+	if asked < 5 {
+		t.Fatalf("asked to reclaim %d times in 300 ms at a 10 ms interval, want at least 5", asked)
+	}
+	if got := gathered(t, reg, "hookd_queue_reclaims_total"); got != float64(asked/2) {
+		t.Errorf("hookd_queue_reclaims_total %v, want %d (every other time of %d)", got, asked/2, asked)
+	}
+	if _, ok := hookd.Queue(h.db).(hookd.QueueReclaimer); ok {
+		t.Fatal("the harness's store reclaims: this test needs one that does not")
+	}
+	if err := (&Maintenance{queue: h.db, cfg: m.cfg}).Reclaim(context.Background()); err != nil {
+		t.Errorf("Reclaim on a queue that needs none: %v", err)
+	}
+}

@@ -24,6 +24,7 @@ type Metrics struct {
 	publishBatch    prometheus.Histogram
 	eventsPublished prometheus.Counter
 	handedOff       prometheus.Counter
+	queueReclaims   prometheus.Counter
 
 	// Attempts since Maintenance last took them for the queue's history.
 	sampleSucceeded, sampleFailed atomic.Int64
@@ -38,7 +39,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	}
 	for _, c := range []prometheus.Collector{
 		m.deliveries, m.attemptDuration, m.queuePending, m.queueDue,
-		m.queueOldestDue, m.publishBatch, m.eventsPublished, m.handedOff,
+		m.queueOldestDue, m.publishBatch, m.eventsPublished, m.handedOff, m.queueReclaims,
 	} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register delivery metrics: %w", err)
@@ -82,6 +83,10 @@ func newMetrics() *Metrics {
 		handedOff: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hookd_deliveries_handed_off_total",
 			Help: "Deliveries leased to this process's dispatcher by the publish that made them, sent without a claim.",
+		}),
+		queueReclaims: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hookd_queue_reclaims_total",
+			Help: "Times this process reclaimed the space of removed queue rows (PostgreSQL: VACUUM of the queue table).",
 		}),
 	}
 	m.succeeded = m.deliveries.WithLabelValues("succeeded")

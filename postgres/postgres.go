@@ -46,11 +46,12 @@ func (o Options) validate() error {
 
 // DB is the PostgreSQL store. It is safe for concurrent use.
 type DB struct {
-	pool   *pgxpool.Pool
-	url    string
-	clock  func() time.Time
-	logger *slog.Logger
-	cursor atomic.Value // string: the last webhook a fair claim visited
+	pool    *pgxpool.Pool
+	url     string
+	clock   func() time.Time
+	logger  *slog.Logger
+	cursor  atomic.Value // string: the last webhook a fair claim visited
+	reclaim reclaimer
 }
 
 // Open connects to the database at url (postgres://…), applies the pending
@@ -105,7 +106,12 @@ func forceCustomPlans(ctx context.Context, conn *pgx.Conn) error {
 }
 
 // Close releases the connections.
-func (db *DB) Close() { db.pool.Close() }
+func (db *DB) Close() {
+	db.reclaim.mu.Lock()
+	db.reclaim.close()
+	db.reclaim.mu.Unlock()
+	db.pool.Close()
+}
 
 // Ping reports whether the database answers, for readiness checks.
 func (db *DB) Ping(ctx context.Context) error {
