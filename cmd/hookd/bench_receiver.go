@@ -43,6 +43,10 @@ type sinks struct {
 	window    atomic.Bool  // recording latencies
 	inWindow  atomic.Int64 // unique receipts while window was on
 	latencies histogram
+	// Receipts of events due before warmUntil (Unix ns) go to warming, not
+	// latencies: a scenario's first second, measured apart.
+	warmUntil atomic.Int64
+	warming   histogram
 
 	bufs sync.Pool
 }
@@ -170,7 +174,11 @@ func (s *sinks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.received.Add(1)
 		if s.window.Load() && !s.untimed[sink] {
 			s.inWindow.Add(1)
-			s.latencies.record(now.Sub(time.Unix(0, sent)))
+			if sent < s.warmUntil.Load() {
+				s.warming.record(now.Sub(time.Unix(0, sent)))
+			} else {
+				s.latencies.record(now.Sub(time.Unix(0, sent)))
+			}
 		}
 	}
 	w.WriteHeader(http.StatusOK)

@@ -155,8 +155,8 @@ func TestEventBodySvix(t *testing.T) {
 }
 
 // TestBenchSmokePostgres is CI's smoke of the scenarios on PostgreSQL
-// (`hookd bench --smoke` runs on SQLite, where instances skips): throughput
-// and neighbours, each on a fresh database of the server (neighbours, which
+// (`hookd bench --smoke` runs on SQLite, where instances skips): throughput,
+// latency and neighbours, each on a fresh database of the server (neighbours, which
 // needs the first start's operator key, failed on a used one), growth, crowd on two
 // fresh databases, and instances with 1, 2 and 3 real hookd processes,
 // every delivery arriving once.
@@ -164,12 +164,12 @@ func TestBenchSmokePostgres(t *testing.T) {
 	t.Parallel()
 	url := pgtest.NewDatabase(t)
 	var out, errb bytes.Buffer
-	err := runBench(context.Background(), []string{"--smoke", "--scenarios", "throughput,neighbours,growth,crowd,instances", "--database-url", url,
+	err := runBench(context.Background(), []string{"--smoke", "--scenarios", "throughput,latency,neighbours,growth,crowd,instances", "--database-url", url,
 		"--hookd-binary", hookdBinary(t), "--work-dir", t.TempDir()}, nil, &out, &errb)
 	if err != nil {
 		t.Fatalf("bench: %v\n%s", err, errb.String())
 	}
-	for _, want := range []string{"end-to-end delivered/s", "big tenant drained/s", "publish accepted p99, big busy", "drain delivered/s", "crowd: published/s", "one tenant: published/s", "1 instance: delivered/s",
+	for _, want := range []string{"end-to-end delivered/s", "first second's p99", "publish accepted p99 ", "big tenant drained/s", "publish accepted p99, big busy", "drain delivered/s", "crowd: published/s", "one tenant: published/s", "1 instance: delivered/s",
 		"2 instances: instance 2 cpu", "3 instances: lost or duplicated"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("no %q in the results:\n%s", want, out.String())
