@@ -27,6 +27,10 @@ const (
 type reclaimer struct {
 	mu   sync.Mutex
 	conn *pgx.Conn
+	// denied: hookd's role may not vacuum the table (it neither owns it nor
+	// the database, nor is a superuser). Said once in the log; autovacuum
+	// is left to do it.
+	denied bool
 }
 
 // ReclaimQueue vacuums the queue table when enough rows were removed from
@@ -34,16 +38,34 @@ type reclaimer struct {
 // PostgreSQL's statistics count them, so that the space of removed rows is
 // reused and the table stays the size of what is pending. SKIP_LOCKED: an
 // instance whose vacuum finds another one under way on the table skips it
-// rather than waiting. A role that does not own the table gets a warning
-// from PostgreSQL and nothing is vacuumed (autovacuum still is).
+// rather than waiting. A role that may not vacuum the table (PostgreSQL
+// would only warn, every time) is found on the first call, logged once, and
+// never vacuums: autovacuum still does.
 func (db *DB) ReclaimQueue(ctx context.Context) (bool, error) {
 	r := &db.reclaim
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.denied {
+		return false, nil
+	}
 	if r.conn == nil || r.conn.IsClosed() {
 		conn, err := pgx.ConnectConfig(ctx, db.pool.Config().ConnConfig)
 		if err != nil {
 			return false, fmt.Errorf("connect: %w", err)
+		}
+		var may bool
+		err = conn.QueryRow(ctx, `SELECT pg_has_role(c.relowner, 'USAGE') OR pg_has_role(d.datdba, 'USAGE') OR r.rolsuper
+			FROM pg_class c, pg_database d, pg_roles r
+			WHERE c.oid = 'queue'::regclass AND d.datname = current_database() AND r.rolname = current_user`).Scan(&may)
+		if err != nil {
+			conn.Close(context.Background())
+			return false, fmt.Errorf("may vacuum queue: %w", err)
+		}
+		if !may {
+			conn.Close(context.Background())
+			r.denied = true
+			db.logger.Warn("hookd's database role neither owns the queue table nor the database: the queue's removed rows are left to autovacuum (docs/operations.md, \"The queue table's size\")")
+			return false, nil
 		}
 		r.conn = conn
 	}

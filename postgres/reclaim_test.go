@@ -1,7 +1,11 @@
 package postgres_test
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
+	neturl "net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -105,5 +109,73 @@ func reclaimed(t *testing.T, db *postgres.DB) {
 			t.Fatal("ReclaimQueue did nothing for 20 s after thousands of queue rows were removed")
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// A role that may not vacuum the queue table (PostgreSQL would answer each
+// VACUUM with a warning and do nothing) never vacuums: ReclaimQueue says so
+// once in the log and reports nothing done, however many rows are dead.
+func TestReclaimQueueByARoleThatMayNot(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := pgtest.NewDatabase(t)
+	owner := open(t, url, time.Now)
+	s, w := setup(t, owner)
+	churn(t, owner, s, w, 2000)
+
+	admin, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Close(context.Background()) })
+	u, err := neturl.Parse(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	role := "nv_" + strings.TrimPrefix(u.Path, "/") // roles are the server's: one per test database
+	for _, q := range []string{
+		"CREATE ROLE " + role + " LOGIN",
+		"GRANT USAGE ON SCHEMA public TO " + role,
+		"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO " + role,
+	} {
+		if _, err := admin.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	t.Cleanup(func() {
+		for _, q := range []string{"DROP OWNED BY " + role, "DROP ROLE " + role} {
+			if _, err := admin.Exec(context.Background(), q); err != nil {
+				t.Errorf("%s: %v", q, err)
+			}
+		}
+	})
+	// Wait until the statistics count the removed rows, so that the owner
+	// would vacuum now.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		var dead int64
+		if err := admin.QueryRow(ctx, `SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = 'queue'`).Scan(&dead); err != nil {
+			t.Fatal(err)
+		}
+		if dead >= 1500 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the statistics count %d dead queue rows 30 s after 2,000 were removed", dead)
+		}
+	}
+	u.User = neturl.User(role)
+	var logged bytes.Buffer
+	db, err := postgres.Open(ctx, u.String(), postgres.Options{Logger: slog.New(slog.NewTextHandler(&logged, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for range 3 {
+		if did, err := db.ReclaimQueue(ctx); err != nil || did {
+			t.Fatalf("ReclaimQueue by a role that may not vacuum: %v, %v; want nothing done", did, err)
+		}
+	}
+	if n := strings.Count(logged.String(), "neither owns the queue table"); n != 1 {
+		t.Errorf("logged the missing right %d times, want once:\n%s", n, logged.String())
 	}
 }
