@@ -236,7 +236,7 @@ func hotStatements() []hotStatement {
 		{name: "cancel a webhook's pending", sql: cancelPendingSQL, args: []any{[]string{"wh_none"}, "webhook deleted", now}, pinned: true,
 			use: []string{"Index Scan using queue_fair on queue", "Index Scan using deliveries_pkey on deliveries"}, avoid: byKey},
 		{name: "next due", sql: nextDueSQL, args: []any{now}, pinned: true,
-			use: []string{"Index Scan using queue_due on queue"}, avoid: []string{"Seq Scan", "Sort", "Bitmap"}},
+			use: []string{"Index Scan using queue_due on queue"}, avoid: []string{"Seq Scan", "Sort", "Bitmap", "using queue_fair"}},
 		{name: "prune deliveries", sql: pruneDeliveriesSQL, args: []any{cutoff, pruneChunk, hookd.FirstIDAt("dlv", cutoff)}, pinned: true,
 			use: []string{"Index Scan using deliveries_pkey on deliveries"}, avoid: []string{"Seq Scan"}},
 		{name: "prune events", sql: pruneEventsSQL, args: []any{cutoff, pruneChunk}, pinned: true, labelJoin: true,

@@ -413,13 +413,18 @@ func pgText(s string) string {
 // row of queue_due that no live lease holds, or the earliest expiry of
 // the leases held before it, if sooner. The rows in flight keep the due
 // time they were claimed at (see claimSQL), so they come first in
-// queue_due, and the second scan reads just them. Each is written as an
-// ordered scan with LIMIT or a range: with the plans pinned (it runs in
-// a pipeTx with pinPlansQuery), queue_due serves both.
+// queue_due, and the second scan reads just them. Each is written as a
+// scan ordered by due time: with the plans pinned (it runs in a pipeTx with
+// pinPlansQuery, so a sort is ruled out) only queue_due serves them. The
+// second was a plain range once, and a generic plan made after the queue
+// had drained and been vacuumed served it from queue_fair, whose second
+// column it is: the whole index, 60–230 ms a call with a million rows
+// queued (issue 16, session 8).
 const nextDueSQL = `WITH f AS (SELECT next_attempt_at FROM queue WHERE lease_until IS NULL OR lease_until < $1
 		ORDER BY next_attempt_at LIMIT 1)
-	SELECT LEAST((SELECT next_attempt_at FROM f), (SELECT min(lease_until) FROM queue
-		WHERE next_attempt_at <= COALESCE((SELECT next_attempt_at FROM f), 'infinity') AND lease_until >= $1))`
+	SELECT LEAST((SELECT next_attempt_at FROM f), (SELECT min(lease_until) FROM (SELECT lease_until FROM queue
+		WHERE next_attempt_at <= COALESCE((SELECT next_attempt_at FROM f), 'infinity') AND lease_until >= $1
+		ORDER BY next_attempt_at) leased))`
 
 // NextDueAt implements hookd.Queue.
 func (db *DB) NextDueAt(ctx context.Context) (*time.Time, error) {
