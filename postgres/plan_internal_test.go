@@ -235,6 +235,8 @@ func hotStatements() []hotStatement {
 			avoid: byKey},
 		{name: "cancel a webhook's pending", sql: cancelPendingSQL, args: []any{[]string{"wh_none"}, "webhook deleted", now}, pinned: true,
 			use: []string{"Index Scan using queue_fair on queue", "Index Scan using deliveries_pkey on deliveries"}, avoid: byKey},
+		{name: "queue stats sample", sql: statsSampleSQL, args: []any{now}, pinned: true,
+			use: []string{"Sample Scan on queue", "Index Scan using queue_due on queue"}, avoid: []string{"Seq Scan", "Sort", "Bitmap", "using queue_fair"}},
 		{name: "next due", sql: nextDueSQL, args: []any{now}, pinned: true,
 			use: []string{"Index Scan using queue_due on queue"}, avoid: []string{"Seq Scan", "Sort", "Bitmap", "using queue_fair"}},
 		{name: "prune deliveries", sql: pruneDeliveriesSQL, args: []any{cutoff, pruneChunk, hookd.FirstIDAt("dlv", cutoff)}, pinned: true,

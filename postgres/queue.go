@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"time"
@@ -446,16 +447,60 @@ const statsSQL = `SELECT count(*),
 	count(*) FILTER (WHERE lease_until >= $1)
 	FROM queue`
 
-// Stats implements hookd.Queue: one pass over queue, in one process (the
-// maintenance loop bounds how often it runs: see delivery.statsWait).
+// A queue estimated to hold at least statsExactBelow rows is not counted
+// whole: its counts are estimated from a sample of about statsSamplePages
+// of its pages (TABLESAMPLE SYSTEM, each page taken or not as a whole),
+// and its oldest due time is read exactly from queue_due. A million rows
+// took 0.3–0.75 s of a server core to count, every 15–35 s and at every
+// start, holding one of the pool's connections meanwhile; a thousand pages
+// are a few milliseconds, and the estimate's error a few percent.
+const (
+	statsExactBelow  = 100_000
+	statsSamplePages = 1000
+)
+
+// statsSamplePercent is the share of queue's pages that makes about
+// statsSamplePages (all of them, for a smaller table).
+var statsSamplePercent = fmt.Sprintf("LEAST(100, 100.0 * %d / GREATEST(1, pg_relation_size('queue') / current_setting('block_size')::int))", statsSamplePages)
+
+// statsSampleSQL is the sample's counts, the share of pages it read, and
+// the oldest due time. Run with the plans pinned: the oldest due row is
+// the first unleased one in queue_due, whose walk steps over the rows in
+// flight only.
+var statsSampleSQL = `WITH s AS (SELECT count(*) AS n,
+		count(*) FILTER (WHERE next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until < $1)) AS due,
+		count(*) FILTER (WHERE lease_until >= $1) AS leased
+		FROM queue TABLESAMPLE SYSTEM (` + statsSamplePercent + `))
+	SELECT n, due, leased, ` + statsSamplePercent + `::float8, (SELECT next_attempt_at FROM queue
+		WHERE next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until < $1)
+		ORDER BY next_attempt_at LIMIT 1) FROM s`
+
+// Stats implements hookd.Queue. The sample (statsSampleSQL) of a table of
+// at most statsSamplePages pages is the whole table, and its counts are
+// exact; a larger table that the sample says holds fewer than
+// statsExactBelow rows is counted whole, in one pass in one process; a
+// larger queue gets the sample's estimates, scaled, and its exact oldest
+// due time. (The maintenance loop also bounds how often it runs: see
+// delivery.statsWait.)
 func (db *DB) Stats(ctx context.Context, now time.Time) (hookd.QueueStats, error) {
 	now = pgTime(now)
 	var (
 		st     hookd.QueueStats
 		oldest *time.Time
 	)
-	if err := db.queryRow(ctx, serialQuery, statsSQL, []any{now}, &st.Pending, &st.Due, &oldest, &st.Leased); err != nil {
-		return st, fmt.Errorf("queue stats: %w", err)
+	var percent float64
+	if err := db.queryRow(ctx, pinPlansQuery, statsSampleSQL, []any{now}, &st.Pending, &st.Due, &st.Leased, &percent, &oldest); err != nil {
+		return st, fmt.Errorf("queue stats sample: %w", err)
+	}
+	scale := func(n int) int { return int(math.Round(float64(n) * 100 / max(percent, 1e-9))) }
+	switch {
+	case percent >= 100: // the sample read every page: its counts are exact
+	case scale(st.Pending) >= statsExactBelow:
+		st.Pending, st.Due, st.Leased = scale(st.Pending), scale(st.Due), scale(st.Leased)
+	default:
+		if err := db.queryRow(ctx, serialQuery, statsSQL, []any{now}, &st.Pending, &st.Due, &oldest, &st.Leased); err != nil {
+			return st, fmt.Errorf("queue stats: %w", err)
+		}
 	}
 	if oldest != nil {
 		st.OldestDueAge = now.Sub(*oldest)
