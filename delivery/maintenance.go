@@ -239,9 +239,13 @@ func (m *Maintenance) Prune(ctx context.Context) error {
 }
 
 // statsShare bounds the time the maintenance loop spends counting the
-// queue for its gauges to a fiftieth: the count reads every pending
-// delivery, which in a backlog of a million takes about a second.
-const statsShare = 50
+// queue for its gauges to a five-hundredth. A count that reads every
+// pending delivery is a burst of a core: on SQLite a million took 170–250
+// ms, and at a fiftieth (every 8–12 s) each one stalled every tenant's
+// deliveries for as long on a busy machine (docs/benchmarks.md, session
+// 8). PostgreSQL samples a large queue instead (postgres.Stats), a few
+// milliseconds, so its gauges still refresh every StatsInterval.
+const statsShare = 500
 
 // statsWait is the wait before the next refresh of the gauges, after a
 // refresh that lasted took: every, or statsShare times took if longer.
