@@ -2,12 +2,15 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"io"
 	"math/bits"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,6 +50,8 @@ type sinks struct {
 	// latencies: a scenario's first second, measured apart.
 	warmUntil atomic.Int64
 	warming   histogram
+	// slow, when set, places the measured receipts' tail in time.
+	slow *slowSeconds
 
 	bufs sync.Pool
 }
@@ -178,6 +183,7 @@ func (s *sinks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				s.warming.record(now.Sub(time.Unix(0, sent)))
 			} else {
 				s.latencies.record(now.Sub(time.Unix(0, sent)))
+				s.slow.record(time.Unix(0, sent), now.Sub(time.Unix(0, sent)))
 			}
 		}
 	}
@@ -306,4 +312,72 @@ func (h *histogram) quantile(q float64) time.Duration {
 func drain(r io.ReadCloser) {
 	_, _ = io.Copy(io.Discard, r)
 	r.Close()
+}
+
+// slowSeconds counts, by the wall-clock second their events were due,
+// the latencies over a threshold and the largest of them: where in a run
+// its tail was, to set beside the server's and the system's logs.
+type slowSeconds struct {
+	over time.Duration
+	mu   sync.Mutex
+	secs map[int64]*slowSecond
+}
+
+type slowSecond struct {
+	n   int64
+	max time.Duration
+}
+
+func newSlowSeconds(over time.Duration) *slowSeconds {
+	return &slowSeconds{over: over, secs: map[int64]*slowSecond{}}
+}
+
+// record notes d, the latency of an event due at due, if it is over the
+// threshold; a nil slowSeconds records nothing.
+func (s *slowSeconds) record(due time.Time, d time.Duration) {
+	if s == nil || d <= s.over {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sec := s.secs[due.Unix()]
+	if sec == nil {
+		sec = &slowSecond{}
+		s.secs[due.Unix()] = sec
+	}
+	sec.n++
+	sec.max = max(sec.max, d)
+}
+
+// seconds is how many seconds had a latency over the threshold.
+func (s *slowSeconds) seconds() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.secs)
+}
+
+// String lists the seconds in order, "15:04:05 n (max m ms)", at most
+// the limit with the most latencies over the threshold.
+func (s *slowSeconds) String() string {
+	const limit = 12
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	keys := make([]int64, 0, len(s.secs))
+	for k := range s.secs {
+		keys = append(keys, k)
+	}
+	if len(keys) > limit {
+		slices.SortFunc(keys, func(a, b int64) int { return cmp.Compare(s.secs[b].n, s.secs[a].n) })
+		keys = keys[:limit]
+	}
+	slices.Sort(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		sec := s.secs[k]
+		parts[i] = fmt.Sprintf("%s %d (max %.0f ms)", time.Unix(k, 0).UTC().Format("15:04:05"), sec.n, millis(sec.max))
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
 }

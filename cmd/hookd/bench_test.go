@@ -76,6 +76,37 @@ func TestSlowestBusySecond(t *testing.T) {
 	}
 }
 
+func TestSlowSeconds(t *testing.T) {
+	t.Parallel()
+	var none *slowSeconds
+	none.record(time.Unix(100, 0), time.Second) // a nil one records nothing
+	s := newSlowSeconds(50 * time.Millisecond)
+	if got := s.String(); got != "none" {
+		t.Errorf("empty = %q, want none", got)
+	}
+	at := func(sec int64, ms int) time.Time { return time.Unix(sec, int64(ms)*int64(time.Millisecond)) }
+	s.record(at(3600, 0), 50*time.Millisecond) // at the threshold: not over it
+	s.record(at(3600, 10), 80*time.Millisecond)
+	s.record(at(3600, 999), 120*time.Millisecond)
+	s.record(at(3602, 0), 51*time.Millisecond)
+	if got, want := s.String(), "01:00:00 2 (max 120 ms), 01:00:02 1 (max 51 ms)"; got != want {
+		t.Errorf("String = %q, want %q", got, want)
+	}
+	// Past the limit, the seconds with the most are kept, in time order.
+	for sec := int64(4000); sec < 4020; sec++ {
+		for range sec - 3990 {
+			s.record(at(sec, 0), 60*time.Millisecond)
+		}
+	}
+	if got := s.seconds(); got != 22 {
+		t.Errorf("seconds = %d, want 22", got)
+	}
+	parts := strings.Split(s.String(), ", ")
+	if len(parts) != 12 || !strings.HasPrefix(parts[0], "01:06:48 18 ") || !strings.HasPrefix(parts[11], "01:06:59 29 ") {
+		t.Errorf("String past the limit = %q, want the 12 fullest seconds, 01:06:48 to 01:06:59", s.String())
+	}
+}
+
 func TestEventBodySize(t *testing.T) {
 	t.Parallel()
 	b := newEventBody(1024)
