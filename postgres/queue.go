@@ -571,17 +571,18 @@ const pruneEventsSQL = `WITH e AS (DELETE FROM events WHERE ctid IN (SELECT e.ct
 	SELECT count(*) FROM e`
 
 // Prune implements hookd.Queue, in transactions of at most pruneChunk
-// deliveries (with their attempts) or events, each with the plans pinned
-// (pinPlansQuery): old events are found through events_created and old
-// deliveries through deliveries_pkey, never by reading the table — which
-// the planner did for events once its statistics said half of them were
-// old (300 ms a minute at 200,000 events, none of them old).
+// deliveries (with their attempts) or events, each with the plans' shapes
+// pinned (pinShapesQuery): old events are found through events_created and
+// old deliveries through deliveries_pkey, never by reading the table —
+// which the planner did for events once its statistics said half of them
+// were old (300 ms a minute at 200,000 events, none of them old). They are
+// planned at each run, not generically: see pinShapesQuery.
 func (db *DB) Prune(ctx context.Context, before time.Time) (int, error) {
 	before = pgTime(before)
 	total := 0
 	for {
 		var attempts, deliveries int
-		err := db.queryRow(ctx, pinPlansQuery, pruneDeliveriesSQL, []any{before, pruneChunk, hookd.FirstIDAt("dlv", before)},
+		err := db.queryRow(ctx, pinShapesQuery, pruneDeliveriesSQL, []any{before, pruneChunk, hookd.FirstIDAt("dlv", before)},
 			&attempts, &deliveries)
 		if err != nil {
 			return total, fmt.Errorf("prune deliveries: %w", err)
@@ -593,7 +594,7 @@ func (db *DB) Prune(ctx context.Context, before time.Time) (int, error) {
 	}
 	for {
 		var n int
-		if err := db.queryRow(ctx, pinPlansQuery, pruneEventsSQL, []any{before, pruneChunk}, &n); err != nil {
+		if err := db.queryRow(ctx, pinShapesQuery, pruneEventsSQL, []any{before, pruneChunk}, &n); err != nil {
 			return total, fmt.Errorf("prune events: %w", err)
 		}
 		total += n
