@@ -258,10 +258,12 @@ func hotStatements() []hotStatement {
 		{name: "claim's events", sql: claimEventsSQL, args: []any{evT, evM, evID}, pinned: true,
 			use: []string{"Index Scan using events_pkey on events"}, avoid: []string{"Seq Scan on events"}},
 		{name: "publish's event lookup", sql: lookupEventsSQL, args: []any{evT, evM, evID, evT, evM, evID}, pinned: true,
-			// Not events_idempotency_key for the keys: never analyzed, the
-			// planner may walk the scope's prefix of events_pkey instead,
-			// which one tenant's backlog makes long (left for another change).
-			use: []string{"Index Scan using events_pkey on events"}, avoid: []string{"Seq Scan on events"}},
+			// The keys through events_idempotency_key on all three columns,
+			// not the scope's prefix of events_pkey with the key as a
+			// filter, which one tenant's many events would make long.
+			use: []string{"Index Scan using events_pkey on events", "Index Scan using events_idempotency_key on events",
+				"(idempotency_key = r_1.k)"},
+			avoid: []string{"Seq Scan on events", "Filter: (idempotency_key"}},
 	}
 }
 
