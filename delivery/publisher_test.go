@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -270,5 +271,52 @@ func TestPublisherStop(t *testing.T) {
 	}
 	if _, err := NewPublisher(h.db, PublisherOptions{MaxBatch: -1}); hookd.ErrorCode(err) != hookd.EINVALID {
 		t.Errorf("negative batch: err = %v, want invalid", err)
+	}
+}
+
+// handoffEvents is the real store as a HandoffStore that takes nothing.
+type handoffEvents struct{ hookd.EventStore }
+
+func (e handoffEvents) PublishEventsHandoff(ctx context.Context, reqs []hookd.PublishRequest, _ hookd.Handoff) ([]hookd.PublishResult, []*hookd.Job, error) {
+	res, err := e.PublishEvents(ctx, reqs)
+	return res, nil, err
+}
+
+// answeredFirst is a Handoffer whose hand-over notes whether the publish's
+// caller had its answer by then, waiting a while for it.
+type answeredFirst struct {
+	answered, handedOver chan struct{}
+	first                atomic.Bool
+}
+
+func (a *answeredFirst) Handoff() (hookd.Handoff, func([]*hookd.Job)) {
+	return hookd.Handoff{Take: func(string) bool { return false }}, func([]*hookd.Job) {
+		select {
+		case <-a.answered:
+			a.first.Store(true)
+		case <-time.After(5 * time.Second):
+		}
+		close(a.handedOver)
+	}
+}
+
+// A batch's callers get their answers before its deliveries go to the
+// workers: a handoff wakes a worker per delivery, and callers woken after
+// them waited behind them all for a core.
+func TestPublishAnswersBeforeHandingOver(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.webhook("https://example.com/hook", nil)
+	a := &answeredFirst{answered: make(chan struct{}), handedOver: make(chan struct{})}
+	p := startPublisher(t, handoffEvents{h.db}, PublisherOptions{Handoff: a})
+	if _, err := p.Publish(context.Background(), hookd.PublishRequest{Scope: h.scope, Event: &hookd.Event{
+		Type: "order.created", Data: json.RawMessage(`{}`),
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	close(a.answered)
+	<-a.handedOver
+	if !a.first.Load() {
+		t.Error("the batch was handed over before its caller had its answer")
 	}
 }
