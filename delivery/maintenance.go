@@ -118,7 +118,7 @@ func (m *Maintenance) loop(ctx context.Context) {
 	// other (a restart beside a backlog of a million counted it twice in
 	// its first five seconds, 0.3–0.6 s each).
 	round := func() {
-		m.logErr(ctx, errors.Join(m.AutoDisable(ctx), m.Prune(ctx)))
+		m.logErr(ctx, m.chores(ctx))
 		refresh()
 	}
 	round()
@@ -155,7 +155,12 @@ func (m *Maintenance) logErr(ctx context.Context, err error) {
 // RunOnce auto-disables, prunes and refreshes the gauges once, carrying on
 // past a failed step and returning every step's error.
 func (m *Maintenance) RunOnce(ctx context.Context) error {
-	return errors.Join(m.AutoDisable(ctx), m.Prune(ctx), m.RefreshStats(ctx))
+	return errors.Join(m.chores(ctx), m.RefreshStats(ctx))
+}
+
+// chores is a round's work besides the gauges' refresh.
+func (m *Maintenance) chores(ctx context.Context) error {
+	return errors.Join(m.AutoDisable(ctx), m.Prune(ctx))
 }
 
 // untilNextSample is the wait until the next multiple of SampleInterval

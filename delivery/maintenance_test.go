@@ -234,8 +234,8 @@ func (q *slowStats) Stats(ctx context.Context, now time.Time) (hookd.QueueStats,
 }
 
 // The gauges are refreshed less often than StatsInterval when counting the
-// queue is slow: the loop spends at most a fiftieth of its time counting,
-// the first round's count included.
+// queue is slow: the loop spends at most a statsShare-th of its time
+// counting, the first round's count included.
 func TestMaintenanceSlowStatsRefreshLessOften(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
@@ -249,8 +249,8 @@ func TestMaintenanceSlowStatsRefreshLessOften(t *testing.T) {
 	}
 	time.Sleep(500 * time.Millisecond)
 	m.Stop()
-	// The first round's count, then a wait of 50 × 30 ms: the first round
-	// counts as any refresh does.
+	// The first round's count, then a wait of statsShare × 30 ms: the
+	// first round counts as any refresh does.
 	if n := q.calls.Load(); n != 1 {
 		t.Errorf("Stats taking 30 ms was called %d times in 500 ms at a 5 ms interval, want once", n)
 	}

@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/hookd/hookd/postgres/pgtest"
 )
 
@@ -18,22 +16,16 @@ import (
 func TestStatsEstimatesALargeQueue(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	url := pgtest.NewDatabase(t)
-	db, err := Open(ctx, url, Options{MaxConns: 4})
+	db, err := Open(ctx, pgtest.NewDatabase(t), Options{MaxConns: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	// Two of three rows due (the first of them leased, the next the oldest
 	// due, two hours ago), one of three due in an hour.
 	const rows = 600_000
-	_, err = conn.Exec(ctx, `INSERT INTO queue (delivery_id, tenant_id, webhook_id, next_attempt_at, lease_owner, lease_until)
+	_, err = db.pool.Exec(ctx, `INSERT INTO queue (delivery_id, tenant_id, webhook_id, next_attempt_at, lease_owner, lease_until)
 		SELECT 'dlv_' || lpad(i::text, 7, '0'), 'ten', 'wh_' || (i % 10),
 			CASE WHEN i % 3 = 0 THEN $1::timestamptz + interval '1 hour'
 				ELSE $1::timestamptz - interval '2 hours' + i * interval '1 millisecond' END,
@@ -68,7 +60,7 @@ func TestStatsEstimatesALargeQueue(t *testing.T) {
 		t.Errorf("oldest due age %v, want %v (the row due first is leased)", st.OldestDueAge, want)
 	}
 
-	if _, err := conn.Exec(ctx, `DELETE FROM queue WHERE delivery_id > 'dlv_0005000'`); err != nil {
+	if _, err := db.pool.Exec(ctx, `DELETE FROM queue WHERE delivery_id > 'dlv_0005000'`); err != nil {
 		t.Fatal(err)
 	}
 	st, err = db.Stats(ctx, now)
