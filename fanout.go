@@ -14,15 +14,14 @@ type Subscriber struct {
 	// Deliverable is false for an enabled webhook that is not active or has
 	// expired: only test events reach it.
 	Deliverable bool
+
+	status    WebhookStatus
+	expiresAt *time.Time
 }
 
 // NewSubscriber parses w's stored filter; an error means the stored row is corrupt.
 func NewSubscriber(id string, eventTypes []string, filter []byte, status WebhookStatus, expiresAt *time.Time, now time.Time) (Subscriber, error) {
-	s := Subscriber{
-		ID:          id,
-		EventTypes:  eventTypes,
-		Deliverable: status == StatusActive && (expiresAt == nil || now.Before(*expiresAt)),
-	}
+	s := Subscriber{ID: id, EventTypes: eventTypes, status: status, expiresAt: expiresAt}
 	if len(filter) > 0 {
 		f, err := ParseFilter(filter)
 		if err != nil {
@@ -30,7 +29,15 @@ func NewSubscriber(id string, eventTypes []string, filter []byte, status Webhook
 		}
 		s.Filter = f
 	}
-	return s, nil
+	return s.At(now), nil
+}
+
+// At returns s as it stands at time now, for a store that keeps Subscribers
+// from one publish to the next: an active webhook stops being Deliverable
+// when it expires.
+func (s Subscriber) At(now time.Time) Subscriber {
+	s.Deliverable = s.status == StatusActive && (s.expiresAt == nil || now.Before(*s.expiresAt))
+	return s
 }
 
 // Recipients appends to dst the ids of the subscribers (of r's scope) that

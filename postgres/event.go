@@ -47,9 +47,11 @@ func scanEvent(r pgx.Row, n *int) (*hookd.Event, error) {
 const maxPublishTries = 3
 
 // PublishEvents implements hookd.EventStore: the whole batch is one
-// transaction of a few round trips whatever its size — one read of earlier
-// events and of the scopes' webhooks, then one pipelined write of event
-// types, events and deliveries, with a NOTIFY for the dispatchers.
+// transaction whatever its size — one read of earlier events and of the
+// scopes' webhooks, then one pipelined write of event types, events and
+// deliveries, with a NOTIFY for the dispatchers; or, when the scopes'
+// webhooks are kept from an earlier batch, only the write, checked against
+// them (see subscriberCache).
 func (db *DB) PublishEvents(ctx context.Context, reqs []hookd.PublishRequest) ([]hookd.PublishResult, error) {
 	results, _, err := db.publish(ctx, reqs, nil)
 	return results, err
@@ -73,15 +75,40 @@ func (db *DB) publish(ctx context.Context, reqs []hookd.PublishRequest, h *hookd
 	for i := range reqs {
 		chosen[i] = reqs[i].Event != nil && reqs[i].Event.ID != ""
 	}
+	// The first try uses the kept subscribers if it can (one round trip);
+	// if they turn out stale, or an id or key was taken, it is not counted
+	// and the tries that follow read everything afresh (two).
+	kept := true
 	for try := 1; ; try++ {
-		results, jobs, err := db.publishOnce(ctx, reqs, chosen, h)
+		results, jobs, usedKept, err := db.publishOnce(ctx, reqs, chosen, h, kept)
 		if err == nil {
+			if usedKept {
+				db.onePass.Add(1)
+			}
 			return results, jobs, nil
 		}
-		if !errors.Is(err, errPublishRace) && !isDeadlock(err) || try == maxPublishTries {
+		if !errors.Is(err, errPublishRace) && !isDeadlock(err) {
 			return nil, nil, fmt.Errorf("publish events: %w", err)
 		}
+		if usedKept {
+			db.subscribers.forget(scopesOf(reqs))
+			try--
+		} else if try == maxPublishTries {
+			return nil, nil, fmt.Errorf("publish events: %w", err)
+		}
+		kept = false
 	}
+}
+
+// scopesOf lists the distinct scopes of reqs, in order of first appearance.
+func scopesOf(reqs []hookd.PublishRequest) []hookd.Scope {
+	var scopes []hookd.Scope
+	for i := range reqs {
+		if !slices.Contains(scopes, reqs[i].Scope) {
+			scopes = append(scopes, reqs[i].Scope)
+		}
+	}
+	return scopes
 }
 
 // errPublishRace: an event id or key of the batch was committed by another
@@ -124,6 +151,11 @@ type publishBatch struct {
 	// (write reads their webhooks).
 	handoff *hookd.Handoff
 	handed  []*hookd.Job
+
+	// scopes and digests, when the batch uses kept subscribers (see
+	// subscriberCache), are what write checks before it writes.
+	scopes  []hookd.Scope
+	digests [][]byte
 }
 
 type eventRows struct {
@@ -148,10 +180,15 @@ type deliveryRows struct {
 	leased                                []bool // handed off (see publishBatch.handoff)
 }
 
-func (db *DB) publishOnce(ctx context.Context, reqs []hookd.PublishRequest, chosen []bool, h *hookd.Handoff) ([]hookd.PublishResult, []*hookd.Job, error) {
+// publishOnce tries the batch in one transaction. With kept, and every
+// scope's subscribers kept, it is one round trip: it neither reads the
+// webhooks nor looks the batch's event ids and idempotency keys up (an
+// event already stored makes insertEventsSQL fail the transaction, and the
+// next try, reading everything, replays it). Otherwise two: BEGIN goes
+// with load's statements, COMMIT with write's. usedKept says which it was.
+func (db *DB) publishOnce(ctx context.Context, reqs []hookd.PublishRequest, chosen []bool, h *hookd.Handoff, kept bool) (_ []hookd.PublishResult, _ []*hookd.Job, usedKept bool, _ error) {
 	results := make([]hookd.PublishResult, len(reqs))
 	var b *publishBatch
-	// Two round trips: BEGIN goes with load's statements, COMMIT with write's.
 	err := db.inPipeTx(ctx, func(tx *pipeTx) error {
 		b = &publishBatch{
 			ctx:     ctx,
@@ -170,8 +207,14 @@ func (db *DB) publishOnce(ctx context.Context, reqs []hookd.PublishRequest, chos
 			}
 			valid[i] = true
 		}
-		if err := b.load(reqs, valid, chosen); err != nil {
-			return err
+		if kept {
+			b.scopes = scopesOf(reqs)
+			b.subscribers, b.digests, usedKept = db.subscribers.get(b.scopes, b.now)
+		}
+		if !usedKept {
+			if err := b.load(reqs, valid, chosen, &db.subscribers); err != nil {
+				return err
+			}
 		}
 		for i := range reqs {
 			if !valid[i] {
@@ -189,7 +232,7 @@ func (db *DB) publishOnce(ctx context.Context, reqs []hookd.PublishRequest, chos
 		return b.write()
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, usedKept, err
 	}
 	jobs := b.handed[:0]
 	for _, j := range b.handed {
@@ -200,7 +243,7 @@ func (db *DB) publishOnce(ctx context.Context, reqs []hookd.PublishRequest, chos
 			jobs = append(jobs, j)
 		}
 	}
-	return results, jobs, nil
+	return results, jobs, usedKept, nil
 }
 
 // lookupEventsSQL finds earlier events by (scope, id) and by (scope, key).
@@ -210,13 +253,6 @@ const lookupEventsSQL = `SELECT ` + eventColumns + ` FROM unnest($1::text[], $2:
 	SELECT ` + eventColumns + ` FROM unnest($4::text[], $5::text[], $6::text[]) AS r (t, m, k)
 	JOIN events e ON e.tenant_id = r.t AND e.mode = r.m AND e.idempotency_key = r.k`
 
-// loadSubscribersSQL reads the enabled webhooks of the scopes. They are put
-// in id order by load: an ORDER BY here would, with sorts pinned off, walk
-// the whole primary key rather than sort a few rows.
-const loadSubscribersSQL = `SELECT w.tenant_id, w.mode, w.id, w.event_types, w.filter, w.status, w.expires_at
-	FROM unnest($1::text[], $2::text[]) AS s (t, m)
-	JOIN webhooks w ON w.tenant_id = s.t AND w.mode = s.m AND w.enabled`
-
 // load reads, in one round trip, the enabled webhooks of the batch's scopes
 // and the earlier events that its ids and keys name. Both lookups run with
 // their plans pinned (see pinPlansQuery), for the rest of the transaction:
@@ -224,8 +260,9 @@ const loadSubscribersSQL = `SELECT w.tenant_id, w.mode, w.id, w.event_types, w.f
 // choose. Pinned, the webhooks are read through webhooks_scope even when
 // the table's statistics (or a generic plan made from them) date from
 // when it held a few rows: a crowd of other tenants' webhooks never costs
-// a publish a scan.
-func (b *publishBatch) load(reqs []hookd.PublishRequest, valid, chosen []bool) error {
+// a publish a scan. The scopes' subscribers are kept in cache, with the
+// digest they were read with, for the publishes that follow.
+func (b *publishBatch) load(reqs []hookd.PublishRequest, valid, chosen []bool, cache *subscriberCache) error {
 	var idT, idM, idK, keyT, keyM, keyK, scT, scM []string
 	scopes := map[hookd.Scope]bool{}
 	for i := range reqs {
@@ -247,33 +284,41 @@ func (b *publishBatch) load(reqs []hookd.PublishRequest, valid, chosen []bool) e
 	var batch pgx.Batch
 	batch.Queue(pinPlansQuery)
 	b.subscribers = make(map[hookd.Scope][]hookd.Subscriber, len(scopes))
-	for s := range scopes {
-		b.subscribers[s] = nil
-	}
 	batch.Queue(loadSubscribersSQL, scT, scM).Query(func(rows pgx.Rows) error {
+		digests := make(map[hookd.Scope][]byte, len(scopes))
 		for rows.Next() {
 			var (
-				sc           hookd.Scope
-				mode, status string
-				id           string
-				types        []string
-				filter       []byte
-				expires      *time.Time
+				sc         hookd.Scope
+				mode       string
+				digest     []byte
+				id, status *string
+				types      []string
+				filter     []byte
+				expires    *time.Time
 			)
-			if err := rows.Scan(&sc.TenantID, &mode, &id, &types, &filter, &status, &expires); err != nil {
+			if err := rows.Scan(&sc.TenantID, &mode, &digest, &id, &types, &filter, &status, &expires); err != nil {
 				return err
 			}
 			sc.Mode = hookd.Mode(mode)
-			w, err := hookd.NewSubscriber(id, types, filter, hookd.WebhookStatus(status), expires, b.now)
+			digests[sc] = digest
+			if id == nil {
+				continue // a scope without webhooks
+			}
+			w, err := hookd.NewSubscriber(*id, types, filter, hookd.WebhookStatus(*status), expires, b.now)
 			if err != nil {
-				return fmt.Errorf("webhook %s: stored filter: %w", id, err)
+				return fmt.Errorf("webhook %s: stored filter: %w", *id, err)
 			}
 			b.subscribers[sc] = append(b.subscribers[sc], w)
 		}
-		for _, subs := range b.subscribers {
-			slices.SortFunc(subs, func(a, c hookd.Subscriber) int { return strings.Compare(a.ID, c.ID) })
+		if err := rows.Err(); err != nil {
+			return err
 		}
-		return rows.Err()
+		for sc, digest := range digests {
+			subs := b.subscribers[sc]
+			slices.SortFunc(subs, func(a, c hookd.Subscriber) int { return strings.Compare(a.ID, c.ID) })
+			cache.put(sc, digest, slices.Clone(subs))
+		}
+		return nil
 	})
 	if len(idK)+len(keyK) > 0 {
 		batch.Queue(lookupEventsSQL, idT, idM, idK, keyT, keyM, keyK).Query(func(rows pgx.Rows) error {
@@ -435,6 +480,16 @@ const insertDeliveriesSQL = `WITH d AS (INSERT INTO deliveries (id, tenant_id, m
 // write sends the batch's rows and COMMIT in one round trip.
 func (b *publishBatch) write() error {
 	var batch pgx.Batch
+	if b.digests != nil {
+		// Kept subscribers: nothing was sent yet, so the plans are pinned
+		// here, and the check comes before every write.
+		t, m := make([]string, len(b.scopes)), make([]string, len(b.scopes))
+		for i, sc := range b.scopes {
+			t[i], m[i] = sc.TenantID, string(sc.Mode)
+		}
+		batch.Queue(pinPlansQuery)
+		batch.Queue(checkSubscribersSQL, t, m, b.digests)
+	}
 	if len(b.types) > 0 {
 		// Sorted, so that concurrent batches take the catalog's index locks
 		// in one order and cannot deadlock.

@@ -52,6 +52,11 @@ type DB struct {
 	logger  *slog.Logger
 	cursor  atomic.Value // string: the last webhook a fair claim visited
 	reclaim reclaimer
+	// subscribers are the scopes' webhooks as the last publish read them.
+	subscribers subscriberCache
+	// onePass counts the publishes committed in one round trip, on kept
+	// subscribers (for tests).
+	onePass atomic.Int64
 }
 
 // Open connects to the database at url (postgres://…), applies the pending
