@@ -51,15 +51,20 @@ const checkSubscribersSQL = `SELECT 1 / (count(*) = 0)::int
 	FROM unnest($1::text[], $2::text[], $3::bytea[]) AS s (t, m, digest)
 	WHERE (` + scopeDigest + `) IS DISTINCT FROM s.digest`
 
-// maxKeptScopes bounds the scopes whose subscribers are kept: a producer
-// with 100,000 tenants publishes to any of them at the cost of one more
-// round trip once the kept ones are others, rather than keep them all.
-const maxKeptScopes = 10_000
+// maxKeptScopes and maxKeptSubscribers bound what is kept: a producer with
+// 100,000 tenants publishes to any of them at the cost of one more round
+// trip once the kept ones are others, rather than keep them all. A scope
+// with more webhooks than maxKeptSubscribers is never kept.
+const (
+	maxKeptScopes      = 10_000
+	maxKeptSubscribers = 50_000
+)
 
 // subscriberCache is the kept subscribers, by scope. Safe for concurrent use.
 type subscriberCache struct {
 	mu     sync.Mutex
 	scopes map[hookd.Scope]keptScope
+	subs   int // kept subscribers, of all scopes
 }
 
 type keptScope struct {
@@ -98,13 +103,18 @@ func (c *subscriberCache) put(s hookd.Scope, digest []byte, subs []hookd.Subscri
 	if k, found := c.scopes[s]; found && bytes.Equal(k.digest, digest) {
 		return
 	}
-	if len(c.scopes) >= maxKeptScopes {
-		for other := range c.scopes {
-			delete(c.scopes, other) // any one: map order is random
+	c.drop(s)
+	if len(subs) > maxKeptSubscribers {
+		return
+	}
+	for other := range c.scopes { // any: map order is random
+		if len(c.scopes) < maxKeptScopes && c.subs+len(subs) <= maxKeptSubscribers {
 			break
 		}
+		c.drop(other)
 	}
 	c.scopes[s] = keptScope{digest: digest, subs: subs}
+	c.subs += len(subs)
 }
 
 // forget drops the scopes, so that the next publish to them reads them.
@@ -112,6 +122,13 @@ func (c *subscriberCache) forget(scopes []hookd.Scope) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, s := range scopes {
+		c.drop(s)
+	}
+}
+
+func (c *subscriberCache) drop(s hookd.Scope) {
+	if k, found := c.scopes[s]; found {
+		c.subs -= len(k.subs)
 		delete(c.scopes, s)
 	}
 }

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -170,4 +171,43 @@ func newWebhook(t *testing.T, svc hookd.Services, s hookd.Scope) *hookd.Webhook 
 		t.Fatal(err)
 	}
 	return w
+}
+
+// The cache keeps at most maxKeptScopes scopes and maxKeptSubscribers
+// subscribers, and never a scope larger than that.
+func TestSubscriberCacheBounds(t *testing.T) {
+	t.Parallel()
+	var c subscriberCache
+	scope := func(i int) hookd.Scope { return hookd.Scope{TenantID: fmt.Sprintf("ten_%d", i), Mode: hookd.ModeLive} }
+	subs := func(n int) []hookd.Subscriber { return make([]hookd.Subscriber, n) }
+	check := func(when string) {
+		t.Helper()
+		total := 0
+		for _, k := range c.scopes {
+			total += len(k.subs)
+		}
+		if len(c.scopes) > maxKeptScopes || total > maxKeptSubscribers || total != c.subs {
+			t.Fatalf("%s: %d scopes, %d subscribers (counted %d); bounds %d and %d",
+				when, len(c.scopes), total, c.subs, maxKeptScopes, maxKeptSubscribers)
+		}
+	}
+	for i := range maxKeptScopes + 10 {
+		c.put(scope(i), []byte{1}, subs(1))
+	}
+	check("after many small scopes")
+	if len(c.scopes) != maxKeptScopes {
+		t.Errorf("%d scopes kept, want %d", len(c.scopes), maxKeptScopes)
+	}
+	for i := range 20 {
+		c.put(scope(100_000+i), []byte{1}, subs(maxKeptSubscribers/10))
+	}
+	check("after large scopes")
+	c.put(scope(1), []byte{2}, subs(maxKeptSubscribers+1))
+	check("after one too large")
+	if _, _, ok := c.get([]hookd.Scope{scope(1)}, time.Now()); ok {
+		t.Error("kept a scope with more subscribers than the bound")
+	}
+	c.put(scope(2), []byte{3}, subs(3))
+	c.forget([]hookd.Scope{scope(2)})
+	check("after forget")
 }
