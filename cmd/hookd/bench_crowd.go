@@ -9,8 +9,6 @@ import (
 	"slices"
 	"sync/atomic"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // crowd is issue 16's "many tenants": does publishing to one tenant cost
@@ -256,7 +254,7 @@ func addCrowdSQLite(ctx context.Context, path string, tenants, per int) error {
 }
 
 func addCrowdPostgres(ctx context.Context, dbURL string, tenants, per int) error {
-	conn, err := pgx.Connect(ctx, dbURL)
+	conn, err := connectPG(ctx, dbURL)
 	if err != nil {
 		return fmt.Errorf("crowd: %w", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // growth is the shape in which PostgreSQL's queue once stalled (issue 16):
@@ -116,7 +117,7 @@ func (b *bencher) growth(ctx context.Context) (ms []metric, err error) {
 func freshDatabase(ctx context.Context, base string) (fresh string, drop func() error, err error) {
 	name := fmt.Sprintf("hookd_bench_%d", time.Now().UnixNano())
 	admin := func(ctx context.Context, sql string) error {
-		conn, err := pgx.Connect(ctx, base)
+		conn, err := connectPG(ctx, base)
 		if err != nil {
 			return err
 		}
@@ -143,9 +144,20 @@ func freshDatabase(ctx context.Context, base string) (fresh string, drop func() 
 	return u.String(), drop, nil
 }
 
+// connectPG opens one connection to the database at url, which may carry
+// the pool's settings (pool_max_conns and the rest, which hookd serve
+// reads): pgx.Connect refuses those as unknown server parameters.
+func connectPG(ctx context.Context, url string) (*pgx.Conn, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.ConnectConfig(ctx, cfg.ConnConfig)
+}
+
 // analyze runs ANALYZE on the database at url.
 func analyze(ctx context.Context, url string) error {
-	conn, err := pgx.Connect(ctx, url)
+	conn, err := connectPG(ctx, url)
 	if err != nil {
 		return fmt.Errorf("growth: analyze: %w", err)
 	}

@@ -233,7 +233,7 @@ type serverCPU struct {
 }
 
 func startServerCPU(ctx context.Context, dbURL string) (*serverCPU, error) {
-	conn, err := pgx.Connect(ctx, dbURL)
+	conn, err := connectPG(ctx, dbURL)
 	if err != nil {
 		return nil, err
 	}

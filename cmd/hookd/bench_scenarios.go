@@ -14,8 +14,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/delivery"
 )
@@ -625,7 +623,7 @@ func fillQueue(ctx context.Context, dataDir, databaseURL, key string, events int
 		// a minute, and left to autovacuum, the first vacuum and analyze
 		// of its million rows (14 s at ~28 MB/s, then a read of 90 MB/s)
 		// would land inside the measurement in some runs and not others.
-		conn, err := pgx.Connect(ctx, databaseURL)
+		conn, err := connectPG(ctx, databaseURL)
 		if err != nil {
 			return fmt.Errorf("backlog: %w", err)
 		}

@@ -190,10 +190,12 @@ func TestEventBodySvix(t *testing.T) {
 // latency and neighbours, each on a fresh database of the server (neighbours, which
 // needs the first start's operator key, failed on a used one), growth, crowd on two
 // fresh databases, and instances with 1, 2 and 3 real hookd processes,
-// every delivery arriving once.
+// every delivery arriving once. The URL carries a pool setting, as
+// docs/operations.md tells operators to pass one: the bench's own
+// connections must take it too.
 func TestBenchSmokePostgres(t *testing.T) {
 	t.Parallel()
-	url := pgtest.NewDatabase(t)
+	url := pgtest.NewDatabase(t) + "&pool_max_conns=6"
 	var out, errb bytes.Buffer
 	err := runBench(context.Background(), []string{"--smoke", "--scenarios", "throughput,latency,neighbours,growth,crowd,instances", "--database-url", url,
 		"--hookd-binary", hookdBinary(t), "--work-dir", t.TempDir()}, nil, &out, &errb)
