@@ -405,14 +405,14 @@ func (s *scheduler) claimRoom() int {
 // taker returns a Handoff's Take for one publish at now: it takes a
 // delivery when a worker is free for it and its webhook has room for it —
 // what is in flight, what waits here and what this publish took already
-// under its in-flight cap plus what a claim lets wait (claimBounds: two
-// caps, or its queue bound if stalled); never one skipped by the claims,
-// held back by its rate limit, or stopped. Anything else is left to the claims, which keep their
-// fairness. Taking what a claim would take anyway matters when the sends
-// slow down (a busy machine): at the cap alone, each webhook's deliveries
-// went through the queue and a claim — more work for the database just when
-// it had the least room (in the latency benchmark on PostgreSQL, 10–25 %
-// of the deliveries in the first seconds and in each stall).
+// under its in-flight cap plus what a claim lets wait (waitBound); never
+// one skipped by the claims, held back by its rate limit, or stopped.
+// Anything else is left to the claims, which keep their fairness. Taking
+// what a claim would take anyway matters when the sends slow down (a busy
+// machine): at the cap alone, each webhook's deliveries went through the
+// queue and a claim — more work for the database just when it had the
+// least room (in the latency benchmark on PostgreSQL, 10–25 % of the
+// deliveries in the first seconds and in each stall).
 func (s *scheduler) taker(now time.Time) func(webhookID string) bool {
 	var took map[string]int
 	total := 0
@@ -425,11 +425,11 @@ func (s *scheduler) taker(now time.Time) func(webhookID string) bool {
 		capacity := s.inFlightCap()
 		busy, bound := took[id], 2*capacity
 		if h := s.hooks[id]; h != nil {
-			if h.held || (h.rate > 0 && h.bucket.next(now).Sub(now) > s.cfg.RateWait) {
+			if h.held || s.rateHeld(h, now) {
 				return false
 			}
 			busy += h.inFlight + len(h.queue)
-			bound = min(bound, s.queueBound(h, now))
+			bound = s.waitBound(h, now)
 		}
 		if busy >= capacity+bound {
 			return false
@@ -441,6 +441,18 @@ func (s *scheduler) taker(now time.Time) func(webhookID string) bool {
 		total++
 		return true
 	}
+}
+
+// waitBound is how many of h's jobs a claim lets wait here: two in-flight
+// caps, or its queue bound if that is smaller (a stalled webhook's).
+func (s *scheduler) waitBound(h *hookState, now time.Time) int {
+	return min(2*s.inFlightCap(), s.queueBound(h, now))
+}
+
+// rateHeld reports whether h's rate limit would keep one more job waiting
+// longer than RateWait.
+func (s *scheduler) rateHeld(h *hookState, now time.Time) bool {
+	return h.rate > 0 && h.bucket.next(now).Sub(now) > s.cfg.RateWait
 }
 
 // claimBounds is what a fair claim may take of each webhook: up to two
@@ -457,8 +469,7 @@ func (s *scheduler) claimBounds(now time.Time) (perWebhook int, skip []string) {
 	capacity := s.inFlightCap()
 	for _, ten := range s.tenants {
 		for _, h := range ten.hooks {
-			if len(h.queue) >= min(2*capacity, s.queueBound(h, now)) ||
-				(h.rate > 0 && h.bucket.next(now).Sub(now) > s.cfg.RateWait) {
+			if len(h.queue) >= s.waitBound(h, now) || s.rateHeld(h, now) {
 				skip = append(skip, h.id)
 				h.held = true
 			}

@@ -322,10 +322,11 @@ func TestClaimBoundsAndRefill(t *testing.T) {
 	}
 }
 
-// A publish's taker hands off a delivery only when its webhook could start
-// it at once: under its in-flight cap counting what waits here and what the
-// same publish took already, not skipped by the claims, not stopped; and
-// nothing once the scheduler is closed.
+// A publish's taker hands off a delivery only while its webhook has room
+// for it as a claim would count it: in flight, waiting here and taken by
+// the same publish, under its in-flight cap plus two caps waiting (one if
+// stalled); never one the claims skip or a stopped webhook's; and nothing
+// once the scheduler is closed.
 func TestTakerHandsOffWhatAClaimWouldTake(t *testing.T) {
 	t.Parallel()
 	s := testScheduler(t, Config{PerWebhookInFlight: 2})

@@ -316,7 +316,7 @@ func (b *publishBatch) load(reqs []hookd.PublishRequest, valid, chosen []bool, c
 		for sc, digest := range digests {
 			subs := b.subscribers[sc]
 			slices.SortFunc(subs, func(a, c hookd.Subscriber) int { return strings.Compare(a.ID, c.ID) })
-			cache.put(sc, digest, slices.Clone(subs))
+			cache.put(sc, digest, subs) // shared: neither the batch nor the cache changes it
 		}
 		return nil
 	})

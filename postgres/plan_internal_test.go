@@ -149,16 +149,23 @@ func TestStatsPlanSerial(t *testing.T) {
 	}
 }
 
+// openDB opens the store on the database at url, closed when the test ends.
+func openDB(t *testing.T, url string, opts Options) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), url, opts)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(db.Close)
+	return db
+}
+
 // planConn opens a fresh database and returns a connection to it, held
 // until the test ends, and a helper that runs a statement on it.
 func planConn(t *testing.T) (*pgxpool.Conn, func(sql string, args ...any)) {
 	t.Helper()
 	ctx := context.Background()
-	db, err := Open(ctx, pgtest.NewDatabase(t), Options{MaxConns: 1})
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	t.Cleanup(db.Close)
+	db := openDB(t, pgtest.NewDatabase(t), Options{MaxConns: 1})
 	conn, err := db.pool.Acquire(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -16,16 +16,12 @@ import (
 func TestStatsEstimatesALargeQueue(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, err := Open(ctx, pgtest.NewDatabase(t), Options{MaxConns: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openDB(t, pgtest.NewDatabase(t), Options{MaxConns: 4})
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	// Two of three rows due (the first of them leased, the next the oldest
 	// due, two hours ago), one of three due in an hour.
 	const rows = 600_000
-	_, err = db.pool.Exec(ctx, `INSERT INTO queue (delivery_id, tenant_id, webhook_id, next_attempt_at, lease_owner, lease_until)
+	_, err := db.pool.Exec(ctx, `INSERT INTO queue (delivery_id, tenant_id, webhook_id, next_attempt_at, lease_owner, lease_until)
 		SELECT 'dlv_' || lpad(i::text, 7, '0'), 'ten', 'wh_' || (i % 10),
 			CASE WHEN i % 3 = 0 THEN $1::timestamptz + interval '1 hour'
 				ELSE $1::timestamptz - interval '2 hours' + i * interval '1 millisecond' END,

@@ -14,13 +14,14 @@ import (
 // 2–4 ms of 7.4) went to that read, most of it waiting for the backend and
 // then hookd to get a core. So the store keeps each scope's subscribers
 // from the last read, with a digest of the rows they came from, and a
-// publish whose scopes are all kept (and that names no event id or
-// idempotency key, see publishOnce) sends one pipeline: BEGIN, a check that
-// each kept digest is still the scope's, the writes, COMMIT. A webhook
-// created, changed or deleted on any instance changes the digest, the
-// check fails the transaction before it writes, and the publish is tried
-// again the old way, reading the webhooks afresh: what a publish sees is
-// what it saw before the cache, the webhooks committed before it checked.
+// publish whose scopes are all kept sends one pipeline: BEGIN, a check that
+// each kept digest is still the scope's, the writes, COMMIT — without
+// looking its event ids and idempotency keys up (see publishOnce). A
+// webhook created, changed or deleted on any instance changes the digest,
+// the check fails the transaction before it writes, and the publish is
+// tried again the old way, reading the webhooks afresh: what a publish sees
+// is what it saw before the cache, the webhooks committed before it
+// checked.
 
 // scopeDigest is the SHA-256 of what a publish reads of the enabled
 // webhooks of the scope (s.t, s.m), in id order; of no webhooks, of the

@@ -24,16 +24,8 @@ func TestKeptSubscribersFollowAnotherInstancesChanges(t *testing.T) {
 	url := pgtest.NewDatabase(t)
 	var clock atomic.Int64
 	clock.Store(time.Now().UnixNano())
-	a, err := Open(ctx, url, Options{MaxConns: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := Open(ctx, url, Options{MaxConns: 4, Now: func() time.Time { return time.Unix(0, clock.Load()) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	a := openDB(t, url, Options{MaxConns: 4})
+	b := openDB(t, url, Options{MaxConns: 4, Now: func() time.Time { return time.Unix(0, clock.Load()) }})
 	svc, s := newTenant(t, a)
 	create := func() *hookd.Webhook { return newWebhook(t, svc, s) }
 	update := func(id string, u hookd.WebhookUpdate) {
@@ -113,11 +105,7 @@ func TestKeptSubscribersFollowAnotherInstancesChanges(t *testing.T) {
 func TestKeptSubscribersReplay(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, err := Open(ctx, pgtest.NewDatabase(t), Options{MaxConns: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openDB(t, pgtest.NewDatabase(t), Options{MaxConns: 4})
 	svc, s := newTenant(t, db)
 	newWebhook(t, svc, s)
 	publish := func(e hookd.Event) hookd.PublishResult {
