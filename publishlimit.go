@@ -20,6 +20,7 @@ type limitedPublisher struct {
 	mu      sync.Mutex
 	tenants map[string]*tenantRate
 	pruned  time.Time
+	reads   flights
 }
 
 // tenantRate is one tenant's bucket, and its limit as read at checked.
@@ -75,23 +76,11 @@ func (l *limitedPublisher) take(ctx context.Context, tenantID string, n int) err
 	if tr == nil || now.Sub(tr.checked) >= limitTTL {
 		// Read the limit without holding the lock across the query.
 		l.mu.Unlock()
-		t, err := l.st.FindTenantByID(ctx, tenantID)
-		if ErrorCode(err) == ENOTFOUND {
+		var err error
+		if tr, err = l.read(ctx, tenantID, now); err != nil {
 			return err
 		}
-		if err != nil {
-			return fmt.Errorf("read the tenant's limits: %w", err)
-		}
 		l.mu.Lock()
-		if tr = l.tenants[tenantID]; tr == nil {
-			tr = &tenantRate{last: now}
-			l.tenants[tenantID] = tr
-			if p := t.Limits.PublishRate; p != nil {
-				tr.tokens = float64(*p)
-			}
-		}
-		tr.limit, tr.checked = t.Limits.PublishRate, now
-		l.pruneLocked(now)
 	}
 	defer l.mu.Unlock()
 	if tr.limit == nil {
@@ -110,6 +99,46 @@ func (l *limitedPublisher) take(ctx context.Context, tenantID string, n int) err
 	wait := time.Duration((float64(n) - tr.tokens) / rate * float64(time.Second))
 	return &Error{Code: ERATELIMITED, RetryAfter: wait,
 		Message: fmt.Sprintf("the tenant's publish rate of %d events per second is reached: retry after %s", *tr.limit, wait.Round(time.Millisecond))}
+}
+
+// read reads tenantID's limit into its bucket, which it returns. One read
+// runs at a time per tenant: a caller that comes meanwhile waits for it and
+// takes the bucket it left (flights).
+func (l *limitedPublisher) read(ctx context.Context, tenantID string, now time.Time) (*tenantRate, error) {
+	lead, done, err := l.reads.join(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	if lead {
+		defer done()
+	} else {
+		l.mu.Lock()
+		tr := l.tenants[tenantID]
+		l.mu.Unlock()
+		if tr != nil && now.Sub(tr.checked) < limitTTL {
+			return tr, nil
+		}
+	}
+	t, err := l.st.FindTenantByID(ctx, tenantID)
+	if ErrorCode(err) == ENOTFOUND {
+		return nil, err
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read the tenant's limits: %w", err)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	tr := l.tenants[tenantID]
+	if tr == nil {
+		tr = &tenantRate{last: now}
+		l.tenants[tenantID] = tr
+		if p := t.Limits.PublishRate; p != nil {
+			tr.tokens = float64(*p)
+		}
+	}
+	tr.limit, tr.checked = t.Limits.PublishRate, now
+	l.pruneLocked(now)
+	return tr, nil
 }
 
 // pruneLocked forgets, once a minute, the tenants that published nothing

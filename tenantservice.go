@@ -13,6 +13,9 @@ type tenants struct {
 	st    TenantStore
 	now   func() time.Time
 	cache *authCache
+	// lookups leads one store read at a time per key hash that the cache
+	// missed.
+	lookups flights
 	// stopped is told the webhooks of a deleted tenant, so that none of
 	// their requests starts afterwards (may be nil).
 	stopped func(webhookIDs []string)
@@ -214,6 +217,17 @@ func (t *tenants) AuthenticateCaller(ctx context.Context, plain string) (Caller,
 	ck := [sha256.Size]byte(hash)
 	if c, ok := t.cache.get(ck); ok {
 		return c, nil
+	}
+	if t.cache != nil {
+		lead, done, err := t.lookups.join(ctx, string(ck[:]))
+		if err != nil {
+			return Caller{}, err
+		}
+		if lead {
+			defer done()
+		} else if c, ok := t.cache.get(ck); ok {
+			return c, nil
+		}
 	}
 	var (
 		c        Caller

@@ -2,7 +2,9 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -26,6 +28,7 @@ var tenancyTests = []test{
 	{"Tenancy/LastUsed", testKeyLastUsed},
 	{"Tenancy/MaxWebhooks", testMaxWebhooks},
 	{"Tenancy/PublishRate", testPublishRate},
+	{"Tenancy/OneReadABurst", testOneReadABurst},
 }
 
 func testMaxWebhooks(e *env) {
@@ -532,5 +535,83 @@ func testKeyLastUsed(e *env) {
 	svc.Tenants.Authenticate(e.ctx, plain)
 	if got := lastUsed(); !got.Equal(Start.Add(90 * time.Second)) {
 		t.Errorf("90 s later: last used %v, want %v", got, Start.Add(90*time.Second))
+	}
+}
+
+// heldReads is a store whose reads of keys and tenants, and writes of a
+// key's last use, are counted, and held until release is closed.
+type heldReads struct {
+	Store
+	release                chan struct{}
+	keys, tenants, touches atomic.Int32
+}
+
+func (h *heldReads) FindAPIKeyByHash(ctx context.Context, hash []byte) (*hookd.APIKey, error) {
+	h.keys.Add(1)
+	<-h.release
+	return h.Store.FindAPIKeyByHash(ctx, hash)
+}
+
+func (h *heldReads) FindTenantByID(ctx context.Context, id string) (*hookd.Tenant, error) {
+	h.tenants.Add(1)
+	<-h.release
+	return h.Store.FindTenantByID(ctx, id)
+}
+
+func (h *heldReads) TouchAPIKey(ctx context.Context, id string, at time.Time) error {
+	h.touches.Add(1)
+	return h.Store.TouchAPIKey(ctx, id, at)
+}
+
+// A burst of requests with a key that the cache does not hold, and of
+// publishes for a tenant whose limit it does not hold, reads the store once
+// (and writes the key's last use once), not once a request: 64 publishers
+// starting at once each read the key and wrote its last use, queued on the
+// row's lock, holding the connections the publishes needed.
+func testOneReadABurst(e *env) {
+	t := e.t
+	ten, _ := e.put(&hookd.Tenant{UID: "busy", Limits: hookd.TenantLimits{PublishRate: ptr(1000)}})
+	_, plain, err := e.svc.Tenants.CreateAPIKey(e.ctx, ten.ID, hookd.ModeLive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &heldReads{Store: e.store}
+	svc := hookd.NewServices(h, hookd.ServiceOptions{Now: e.clock.Now, Publisher: &countingPublisher{}})
+	burst := func() {
+		t.Helper()
+		h.release = make(chan struct{})
+		errs := make(chan error, 40)
+		var wg sync.WaitGroup
+		for range 20 {
+			wg.Go(func() {
+				c, err := svc.Tenants.AuthenticateCaller(e.ctx, plain)
+				if err == nil && c.Scope.TenantID != ten.ID {
+					err = fmt.Errorf("the key authenticated as %q, want %q", c.Scope.TenantID, ten.ID)
+				}
+				errs <- err
+			})
+			wg.Go(func() {
+				_, err := svc.Publisher.Publish(e.ctx, hookd.PublishRequest{Scope: hookd.Scope{TenantID: ten.ID, Mode: hookd.ModeLive}, Event: e.event("a.one", `{}`)})
+				errs <- err
+			})
+		}
+		time.Sleep(50 * time.Millisecond) // the burst waits behind the first reads
+		close(h.release)
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	burst()
+	if k, n, w := h.keys.Load(), h.tenants.Load(), h.touches.Load(); k != 1 || n != 1 || w != 1 {
+		t.Errorf("20 requests read the key %d times, the tenant %d times and wrote the last use %d times; want 1, 1, 1", k, n, w)
+	}
+	e.clock.Advance(2 * time.Second) // past both caches' TTL, within the last use's minute
+	burst()
+	if k, n, w := h.keys.Load(), h.tenants.Load(), h.touches.Load(); k != 2 || n != 2 || w != 1 {
+		t.Errorf("after the TTL: %d key reads, %d tenant reads, %d last-use writes in all; want 2, 2, 1", k, n, w)
 	}
 }

@@ -1,0 +1,48 @@
+package hookd
+
+import (
+	"context"
+	"sync"
+)
+
+// flights lets one caller at a time read the store for a key that a cache
+// missed, while the callers that miss the same key meanwhile wait for it
+// and then look in the cache again. Without it, a burst of requests on a
+// cold or just-expired entry (64 publishers starting at once, or the
+// requests in flight when the one-second TTL runs out) each ran the same
+// query, and each took a connection of the pool that the publishes wait
+// for. Only what the leader leaves in the cache is shared: a waiter that
+// finds nothing there (the leader failed, or its result is not cached)
+// reads the store itself, so that no caller gets another's error.
+type flights struct {
+	mu sync.Mutex
+	m  map[string]chan struct{}
+}
+
+// join makes the caller the leader for key, with done to call when it has
+// read and cached; or, while another leads, waits for that leader to end
+// (or ctx to end) and returns lead false.
+func (f *flights) join(ctx context.Context, key string) (lead bool, done func(), err error) {
+	f.mu.Lock()
+	if wait, ok := f.m[key]; ok {
+		f.mu.Unlock()
+		select {
+		case <-wait:
+			return false, nil, nil
+		case <-ctx.Done():
+			return false, nil, ctx.Err()
+		}
+	}
+	if f.m == nil {
+		f.m = map[string]chan struct{}{}
+	}
+	end := make(chan struct{})
+	f.m[key] = end
+	f.mu.Unlock()
+	return true, func() {
+		f.mu.Lock()
+		delete(f.m, key)
+		f.mu.Unlock()
+		close(end)
+	}, nil
+}
