@@ -468,6 +468,7 @@ func (b *bencher) latency(ctx context.Context) (ms []metric, err error) {
 	}
 	werr := awaitAll(ctx, s, seqIDs(s.n), total, b.drainTimeout(int64(total*s.n)))
 	s.window.Store(false)
+	fmt.Fprintf(b.log, "    measured from %s (UTC), after %s of warm-up\n", warmUntil.UTC().Format("15:04:05.000"), latencyWarmup)
 	fmt.Fprintf(b.log, "    accepted after more than 50 ms, by the second due (UTC): %s\n", slowAccepts)
 	fmt.Fprintf(b.log, "    received after more than 50 ms, by the second due (UTC): %s\n", slowReceipts)
 	ms = []metric{
