@@ -13,8 +13,8 @@ type tenants struct {
 	st    TenantStore
 	now   func() time.Time
 	cache *authCache
-	// lookups leads one store read at a time per key hash that the cache
-	// missed.
+	// lookups leads one store read at a time per key hash, and per tenant
+	// an operator acts as, that the cache missed.
 	lookups flights
 	// stopped is told the webhooks of a deleted tenant, so that none of
 	// their requests starts afterwards (may be nil).
@@ -292,6 +292,17 @@ func (t *tenants) ActAs(ctx context.Context, c Caller, ref string, m Mode) (Scop
 	}
 	if id, ok := t.cache.tenantOf(ref); ok {
 		return Scope{TenantID: id, Mode: m}, nil
+	}
+	if t.cache != nil {
+		lead, done, err := t.lookups.join(ctx, "tenant "+ref)
+		if err != nil {
+			return Scope{}, err
+		}
+		if lead {
+			defer done()
+		} else if id, ok := t.cache.tenantOf(ref); ok {
+			return Scope{TenantID: id, Mode: m}, nil
+		}
 	}
 	ten, err := t.FindTenant(ctx, ref)
 	if err != nil {
