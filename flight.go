@@ -19,16 +19,21 @@ type flights struct {
 	m  map[string]chan struct{}
 }
 
-// join makes the caller the leader for key, with done to call when it has
-// read and cached; or, while another leads, waits for that leader to end
-// (or ctx to end) and returns lead false.
-func (f *flights) join(ctx context.Context, key string) (lead bool, done func(), err error) {
+// join returns hit when cached reports that the cache holds what the caller
+// needs: at once, or after waiting for a read of key under way (or until
+// ctx ends). Otherwise the caller reads the store itself, and, if it leads
+// the reads of key, calls done once it has cached what it read (done does
+// nothing for a caller that waited and found nothing).
+func (f *flights) join(ctx context.Context, key string, cached func() bool) (hit bool, done func(), err error) {
+	if cached() {
+		return true, nil, nil
+	}
 	f.mu.Lock()
 	if wait, ok := f.m[key]; ok {
 		f.mu.Unlock()
 		select {
 		case <-wait:
-			return false, nil, nil
+			return cached(), func() {}, nil
 		case <-ctx.Done():
 			return false, nil, ctx.Err()
 		}
@@ -39,7 +44,7 @@ func (f *flights) join(ctx context.Context, key string) (lead bool, done func(),
 	end := make(chan struct{})
 	f.m[key] = end
 	f.mu.Unlock()
-	return true, func() {
+	return false, func() {
 		f.mu.Lock()
 		delete(f.m, key)
 		f.mu.Unlock()

@@ -105,20 +105,20 @@ func (l *limitedPublisher) take(ctx context.Context, tenantID string, n int) err
 // runs at a time per tenant: a caller that comes meanwhile waits for it and
 // takes the bucket it left (flights).
 func (l *limitedPublisher) read(ctx context.Context, tenantID string, now time.Time) (*tenantRate, error) {
-	lead, done, err := l.reads.join(ctx, tenantID)
+	var tr *tenantRate
+	hit, done, err := l.reads.join(ctx, tenantID, func() bool {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		tr = l.tenants[tenantID]
+		return tr != nil && now.Sub(tr.checked) < limitTTL
+	})
 	if err != nil {
 		return nil, err
 	}
-	if lead {
-		defer done()
-	} else {
-		l.mu.Lock()
-		tr := l.tenants[tenantID]
-		l.mu.Unlock()
-		if tr != nil && now.Sub(tr.checked) < limitTTL {
-			return tr, nil
-		}
+	if hit {
+		return tr, nil
 	}
+	defer done()
 	t, err := l.st.FindTenantByID(ctx, tenantID)
 	if ErrorCode(err) == ENOTFOUND {
 		return nil, err
@@ -128,8 +128,7 @@ func (l *limitedPublisher) read(ctx context.Context, tenantID string, now time.T
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	tr := l.tenants[tenantID]
-	if tr == nil {
+	if tr = l.tenants[tenantID]; tr == nil {
 		tr = &tenantRate{last: now}
 		l.tenants[tenantID] = tr
 		if p := t.Limits.PublishRate; p != nil {

@@ -215,22 +215,18 @@ func (t *tenants) AuthenticateCaller(ctx context.Context, plain string) (Caller,
 	}
 	hash := HashAPIKey(plain)
 	ck := [sha256.Size]byte(hash)
-	if c, ok := t.cache.get(ck); ok {
-		return c, nil
-	}
+	var c Caller
 	if t.cache != nil {
-		lead, done, err := t.lookups.join(ctx, string(ck[:]))
+		hit, done, err := t.lookups.join(ctx, string(ck[:]), func() (ok bool) { c, ok = t.cache.get(ck); return ok })
 		if err != nil {
 			return Caller{}, err
 		}
-		if lead {
-			defer done()
-		} else if c, ok := t.cache.get(ck); ok {
+		if hit {
 			return c, nil
 		}
+		defer done()
 	}
 	var (
-		c        Caller
 		stored   []byte
 		revoked  bool
 		lastUsed *time.Time
@@ -290,19 +286,16 @@ func (t *tenants) ActAs(ctx context.Context, c Caller, ref string, m Mode) (Scop
 	if !m.Valid() {
 		return Scope{}, Errorf(EINVALID, "mode must be %q or %q, got %q", ModeLive, ModeTest, m)
 	}
-	if id, ok := t.cache.tenantOf(ref); ok {
-		return Scope{TenantID: id, Mode: m}, nil
-	}
 	if t.cache != nil {
-		lead, done, err := t.lookups.join(ctx, "tenant "+ref)
+		var id string
+		hit, done, err := t.lookups.join(ctx, "tenant "+ref, func() (ok bool) { id, ok = t.cache.tenantOf(ref); return ok })
 		if err != nil {
 			return Scope{}, err
 		}
-		if lead {
-			defer done()
-		} else if id, ok := t.cache.tenantOf(ref); ok {
+		if hit {
 			return Scope{TenantID: id, Mode: m}, nil
 		}
+		defer done()
 	}
 	ten, err := t.FindTenant(ctx, ref)
 	if err != nil {
