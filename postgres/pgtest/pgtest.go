@@ -73,7 +73,22 @@ func Run(m *testing.M) int {
 // NewDatabase creates an empty database for this test (dropped when it ends)
 // and returns its URL. When no server is available it fails the test if
 // CI=true and skips it otherwise, saying how to enable it.
+//
+// The database compares text with ICU's "en" collation, as a database made
+// with a locale such as en_US.UTF-8 does by default, not as the server's
+// "C": hookd must work on the databases people have, where ordering and
+// comparing text follow a language's rules (tables' keys are "C" by
+// hookd's own choice, migration 00020).
 func NewDatabase(tb testing.TB) string {
+	return NewDatabaseWith(tb, databaseLocale)
+}
+
+// databaseLocale is the locale NewDatabase's databases have.
+const databaseLocale = "TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en'"
+
+// NewDatabaseWith is NewDatabase with options for CREATE DATABASE (such as
+// "TEMPLATE template0 LOCALE 'C'"; empty: the server's defaults, "C").
+func NewDatabaseWith(tb testing.TB, options string) string {
 	tb.Helper()
 	if !h.mainRan {
 		tb.Fatal("pgtest: call pgtest.Main(m) from TestMain, so that the server is stopped after the tests")
@@ -86,7 +101,7 @@ func NewDatabase(tb testing.TB) string {
 	defer cancel()
 
 	name := "t_" + randomHex(8)
-	if _, err := h.admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+	if _, err := h.admin.Exec(ctx, "CREATE DATABASE "+name+" "+options); err != nil {
 		tb.Fatalf("pgtest: create database %s: %v", name, err)
 	}
 	tb.Cleanup(func() {
