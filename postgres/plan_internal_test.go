@@ -269,7 +269,7 @@ func hotStatements() []hotStatement {
 			// not the scope's prefix of events_pkey with the key as a
 			// filter, which one tenant's many events would make long.
 			use: []string{"Index Scan using events_pkey on events", "Index Scan using events_idempotency_key on events",
-				"(idempotency_key = r_1.k)"},
+				"(idempotency_key = (r_1.k)::text)"},
 			avoid: []string{"Seq Scan on events", "Filter: (idempotency_key"}},
 	}
 }
