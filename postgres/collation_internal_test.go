@@ -9,7 +9,8 @@ import (
 // compared as bytes (COLLATE "C", migration 00020), but for the free text
 // no query filters, joins or sorts on: a key column added later without
 // COLLATE "C" fails here, and would make every index insert on it pay the
-// database's collation (NewDatabase's databases have ICU's "en").
+// database's collation (NewDatabase's databases have ICU's "en" where the
+// server has ICU).
 func TestKeyCollation(t *testing.T) {
 	t.Parallel()
 	conn, _ := planConn(t)

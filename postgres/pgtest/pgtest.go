@@ -51,9 +51,16 @@ type harness struct {
 	err     error // why no server is available
 
 	server *server // nil when EnvURL was used
+	// locale is what NewDatabase adds to CREATE DATABASE: ICU's "en" where
+	// the server has it, else nothing (the server's defaults).
+	locale string
 }
 
 var h harness // one per test binary: the server is shared by every test in it
+
+// icuLocale is the locale NewDatabase's databases have where the server
+// supports it.
+const icuLocale = "TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en'"
 
 // Main runs the tests, then stops the throwaway server (if one was started)
 // and removes its directory. It calls os.Exit with the tests' result.
@@ -74,21 +81,13 @@ func Run(m *testing.M) int {
 // and returns its URL. When no server is available it fails the test if
 // CI=true and skips it otherwise, saying how to enable it.
 //
-// The database compares text with ICU's "en" collation, as a database made
-// with a locale such as en_US.UTF-8 does by default, not as the server's
-// "C": hookd must work on the databases people have, where ordering and
-// comparing text follow a language's rules (tables' keys are "C" by
-// hookd's own choice, migration 00020).
+// The database compares text with ICU's "en" collation (on PostgreSQL 15
+// and later built with ICU, as Debian's is), as a database made with a
+// locale such as en_US.UTF-8 does by default, not as the throwaway
+// server's "C": hookd must work on the databases people have, where
+// ordering and comparing text follow a language's rules (tables' keys are
+// "C" by hookd's own choice, migration 00020).
 func NewDatabase(tb testing.TB) string {
-	return NewDatabaseWith(tb, databaseLocale)
-}
-
-// databaseLocale is the locale NewDatabase's databases have.
-const databaseLocale = "TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en'"
-
-// NewDatabaseWith is NewDatabase with options for CREATE DATABASE (such as
-// "TEMPLATE template0 LOCALE 'C'"; empty: the server's defaults, "C").
-func NewDatabaseWith(tb testing.TB, options string) string {
 	tb.Helper()
 	if !h.mainRan {
 		tb.Fatal("pgtest: call pgtest.Main(m) from TestMain, so that the server is stopped after the tests")
@@ -101,7 +100,7 @@ func NewDatabaseWith(tb testing.TB, options string) string {
 	defer cancel()
 
 	name := "t_" + randomHex(8)
-	if _, err := h.admin.Exec(ctx, "CREATE DATABASE "+name+" "+options); err != nil {
+	if _, err := h.admin.Exec(ctx, "CREATE DATABASE "+name+" "+h.locale); err != nil {
 		tb.Fatalf("pgtest: create database %s: %v", name, err)
 	}
 	tb.Cleanup(func() {
@@ -164,6 +163,18 @@ func (h *harness) start() {
 	}
 	if err != nil {
 		h.err = fmt.Errorf("connect to %s: %w", redact(h.baseURL), err)
+		return
+	}
+	// LOCALE_PROVIDER is PostgreSQL 15's; ICU is optional at build time.
+	var icu bool
+	err = h.admin.QueryRow(ctx, `SELECT current_setting('server_version_num')::int >= 150000
+		AND EXISTS (SELECT 1 FROM pg_collation WHERE collprovider = 'i')`).Scan(&icu)
+	if err != nil {
+		h.err = fmt.Errorf("read the server's version: %w", err)
+		return
+	}
+	if icu {
+		h.locale = icuLocale
 	}
 }
 

@@ -40,3 +40,31 @@ func TestNewDatabaseIsFreshAndSeparate(t *testing.T) {
 		t.Errorf("database %s sees a table made in %s", b, a)
 	}
 }
+
+// On a server with ICU (Debian's PostgreSQL 15 has it), a database orders
+// text by a language's rules, as most databases people run do: "a" before
+// "B", where "C" puts every capital first.
+func TestNewDatabaseHasALanguagesCollation(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, pgtest.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var icu bool
+	if err := conn.QueryRow(ctx, `SELECT current_setting('server_version_num')::int >= 150000
+		AND EXISTS (SELECT 1 FROM pg_collation WHERE collprovider = 'i')`).Scan(&icu); err != nil {
+		t.Fatal(err)
+	}
+	if !icu {
+		t.Skip("this server has no ICU collations: its databases keep the server's own")
+	}
+	var aFirst bool
+	if err := conn.QueryRow(ctx, `SELECT 'a' < 'B'`).Scan(&aFirst); err != nil {
+		t.Fatal(err)
+	}
+	if !aFirst {
+		t.Error(`'a' < 'B' is false: the database compares text as bytes ("C"), not by a language's rules`)
+	}
+}
