@@ -36,7 +36,7 @@ type pipeTx struct {
 //
 // With the plans pinned, the statements also keep their generic plans
 // (plan_cache_mode, which the session sets to force_custom_plan: see
-// forceCustomPlans): the settings leave a generic plan made on an empty
+// sessionQuery): the settings leave a generic plan made on an empty
 // table the same shape as one made on a backlog, so planning each
 // execution again only costs (GetCachedPlan held 14 % of the backends'
 // samples in the latency benchmark; the server's CPU fell 3 and 11 % in

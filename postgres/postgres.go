@@ -72,7 +72,7 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	if opts.MaxConns > 0 {
 		cfg.MaxConns = opts.MaxConns
 	}
-	cfg.AfterConnect = forceCustomPlans
+	cfg.AfterConnect = setSession
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: connect: %w", err)
@@ -91,21 +91,37 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	return db, nil
 }
 
-// forceCustomPlans makes every statement of the session planned for its own
-// arguments, on the table as it is at that moment. pgx prepares and caches
-// each statement, and after five executions PostgreSQL may switch a prepared
-// statement to a generic plan: one made without the arguments (an unnest of
-// a parameter counts as 10 rows) on the statistics of that moment, and kept
-// until the table is next analyzed. On a deliveries table that grows from
-// empty under load that is minutes and hundreds of thousands of rows later
-// (issue 16). A custom plan costs one planning per execution, tens of
-// microseconds against a batch's milliseconds. The hot transactions, whose
-// plans are pinned, go back to generic plans (see pinPlansQuery). Behind a
-// pooler in transaction mode, set it for the role as well
-// (docs/operations.md).
-func forceCustomPlans(ctx context.Context, conn *pgx.Conn) error {
-	if _, err := conn.Exec(ctx, "SET plan_cache_mode = force_custom_plan"); err != nil {
-		return fmt.Errorf("postgres: set plan_cache_mode: %w", err)
+// sessionQuery sets, in one round trip, what each pooled connection needs.
+//
+// plan_cache_mode = force_custom_plan makes every statement of the session
+// planned for its own arguments, on the table as it is at that moment. pgx
+// prepares and caches each statement, and after five executions PostgreSQL
+// may switch a prepared statement to a generic plan: one made without the
+// arguments (an unnest of a parameter counts as 10 rows) on the statistics
+// of that moment, and kept until the table is next analyzed. On a
+// deliveries table that grows from empty under load that is minutes and
+// hundreds of thousands of rows later (issue 16). A custom plan costs one
+// planning per execution, tens of microseconds against a batch's
+// milliseconds. The hot transactions, whose plans are pinned, go back to
+// generic plans (see pinPlansQuery). Behind a pooler in transaction mode,
+// set it for the role as well (docs/operations.md).
+//
+// backend_flush_after = 256kB has the kernel start writing the data pages
+// this session evicts from shared_buffers as it goes. With PostgreSQL's
+// default (0) they stay dirty in the page cache until the kernel's expiry
+// (30 s), and a log growing at 10,000 deliveries/s then goes out in bursts
+// of ~300 MB that hold up every commit behind them for a second or two
+// (docs/operations.md, "Headroom for a steady tail"). It is set only where
+// nothing else did: a value from the database URL, the role, the database
+// or the server's configuration is kept.
+const sessionQuery = `SELECT set_config('plan_cache_mode', 'force_custom_plan', false),
+	(SELECT set_config('backend_flush_after', '256kB', false) FROM pg_settings
+	  WHERE name = 'backend_flush_after' AND source = 'default')`
+
+// setSession runs sessionQuery on a new pooled connection.
+func setSession(ctx context.Context, conn *pgx.Conn) error {
+	if _, err := conn.Exec(ctx, sessionQuery); err != nil {
+		return fmt.Errorf("postgres: session settings: %w", err)
 	}
 	return nil
 }
