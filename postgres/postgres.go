@@ -111,7 +111,7 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 // default (0) they stay dirty in the page cache until the kernel's expiry
 // (30 s), and a log growing at 10,000 deliveries/s then goes out in bursts
 // of ~300 MB that hold up every commit behind them for a second or two
-// (docs/operations.md, "Headroom for a steady tail"). It is set only where
+// (docs/operations.md, "Keep the writeback steady"). It is set only where
 // nothing else did: a value from the database URL, the role, the database
 // or the server's configuration is kept.
 const sessionQuery = `SELECT set_config('plan_cache_mode', 'force_custom_plan', false),
